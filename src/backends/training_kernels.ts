@@ -1,0 +1,72 @@
+/**
+ * Registers dfkd-bench's convolution gradient kernels so the wasm and cpu
+ * backends can train CNNs at useful speed.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { KernelIOBackend } from "./kernel_io.ts";
+import { conv2dBackpropFilterConfig } from "./kernels/conv2d_backprop_filter.ts";
+import { conv2dBackpropInputConfig } from "./kernels/conv2d_backprop_input.ts";
+import { depthwiseBackpropConfigs } from "./kernels/depthwise_conv2d_backprop.ts";
+
+/**
+ * The kernels dfkd-bench installs on `backendName`, replacing any the backend
+ * had. wasm: both convolution gradients (it has no filter gradient, and its
+ * input gradient is about 10x slower than its forward pass) and both depthwise
+ * gradients (it has none). cpu: the convolution filter gradient only (its own
+ * runs about 100x slower than ours; its input gradient is faster than ours).
+ *
+ * @example
+ * ```ts
+ * import { trainingKernelConfigs } from "./training_kernels.ts";
+ * console.log(trainingKernelConfigs("cpu").map((k) => k.kernelName));
+ * ```
+ */
+export function trainingKernelConfigs(backendName: KernelIOBackend): tf.KernelConfig[] {
+  if (backendName === "cpu") return [conv2dBackpropFilterConfig(backendName)];
+  return [
+    conv2dBackpropFilterConfig(backendName),
+    conv2dBackpropInputConfig(backendName),
+    ...depthwiseBackpropConfigs(backendName),
+  ];
+}
+
+/**
+ * Installs {@linkcode trainingKernelConfigs} for `backendName` and returns the
+ * kernels they replaced (by name), so benchmarks can compare against them.
+ * Calling it again is harmless: it replaces dfkd-bench's kernels with fresh
+ * copies and still reports the backend's original ones.
+ *
+ * @example
+ * ```ts
+ * import { registerTrainingKernels } from "./training_kernels.ts";
+ * const replaced = registerTrainingKernels("cpu");
+ * console.log([...replaced.keys()]);
+ * ```
+ */
+export function registerTrainingKernels(
+  backendName: KernelIOBackend,
+): Map<string, tf.KernelConfig> {
+  for (const config of trainingKernelConfigs(backendName)) {
+    const existing = tf.getKernel(config.kernelName, backendName);
+    if (existing !== undefined) {
+      if (!ours.has(existing.kernelFunc)) originals.set(key(existing), existing);
+      tf.unregisterKernel(config.kernelName, backendName);
+    }
+    ours.add(config.kernelFunc);
+    tf.registerKernel(config);
+  }
+  const replaced = new Map<string, tf.KernelConfig>();
+  for (const config of originals.values()) {
+    if (config.backendName === backendName) replaced.set(config.kernelName, config);
+  }
+  return replaced;
+}
+
+// Identity of the kernels this module registered, and the originals they
+// replaced; both describe the single TensorFlow.js kernel registry (itself
+// process-global), so they live beside it rather than in a run's state.
+const ours = new WeakSet<tf.KernelFunc>();
+const originals = new Map<string, tf.KernelConfig>();
+const key = (c: tf.KernelConfig) => `${c.backendName}/${c.kernelName}`;

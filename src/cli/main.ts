@@ -1,0 +1,70 @@
+/**
+ * The `dfkd` command line: `deno task dfkd <command> [options]`.
+ *
+ * @module
+ */
+import { BackendUnavailableError } from "../backends/init_backend.ts";
+import { UserError } from "../util/errors.ts";
+import type { Command } from "./command.ts";
+import { doctorCommand } from "./doctor.ts";
+
+/** Every subcommand by name; adding one is one file plus one line here. */
+export const COMMANDS: Record<string, Command> = {
+  doctor: doctorCommand,
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${c.summary}`
+  );
+  return `Usage: deno task dfkd <command> [options]\n\nCommands:\n${
+    lines.join("\n")
+  }\n\nRun "deno task dfkd help <command>" for a command's options.`;
+}
+
+/**
+ * Runs the CLI with `args` and resolves to the exit code. Errors caused by
+ * input are printed as one clear message, without a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * const code = await main(["help"]);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    const topic = rest[0];
+    const command = topic === undefined ? undefined : COMMANDS[topic];
+    console.log(command === undefined ? help() : `Usage: deno task dfkd ${command.usage}`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    console.error(`error: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UserError) {
+      console.error(`error: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof BackendUnavailableError) {
+      console.error(`error: ${error.message}`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`error: ${message}`);
+    if (Deno.env.get("DFKD_DEBUG") && error instanceof Error) console.error(error.stack);
+    else console.error("(this looks like a bug in dfkd-bench; set DFKD_DEBUG=1 for a stack trace)");
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

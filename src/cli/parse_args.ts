@@ -1,0 +1,68 @@
+/**
+ * Command-line parsing for subcommands, on `node:util`'s `parseArgs`, turning
+ * its errors into one-line `UserError`s that show the command's usage.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UserError } from "../util/errors.ts";
+
+/** Option declarations in `node:util` `parseArgs` form. */
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Parses `args` against `options` (strict: unknown flags are errors) and
+ * returns the values and positionals. Errors name the flag and show `usage`.
+ *
+ * @example
+ * ```ts
+ * import { parseCommandArgs } from "./parse_args.ts";
+ * const { values, positionals } = parseCommandArgs(
+ *   ["--json", "mnist"],
+ *   { json: { type: "boolean" } },
+ *   "datasets check <name> [--json]",
+ * );
+ * console.log(values.json, positionals); // true ["mnist"]
+ * ```
+ */
+export function parseCommandArgs<O extends OptionSpec>(
+  args: string[],
+  options: O,
+  usage: string,
+): {
+  values: { [K in keyof O]?: O[K]["type"] extends "boolean" ? boolean : string };
+  positionals: string[];
+} {
+  try {
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parsed as unknown as ReturnType<typeof parseCommandArgs<O>>;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UserError(`${message.split("\n")[0]}\nUsage: deno task dfkd ${usage}`, 2);
+  }
+}
+
+/**
+ * Parses a whole number flag value, or throws a `UserError` naming the flag.
+ *
+ * @example
+ * ```ts
+ * import { parseIntFlag } from "./parse_args.ts";
+ * console.log(parseIntFlag("--jobs", "2", 1)); // 2
+ * ```
+ */
+export function parseIntFlag(
+  flag: string,
+  value: string | undefined,
+  min: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UserError(
+      `${flag} must be a whole number of at least ${min} (got ${JSON.stringify(value)})`,
+      2,
+    );
+  }
+  return n;
+}
