@@ -1,0 +1,120 @@
+/**
+ * The result records a run writes, the contract between the runner (writes
+ * them), the reports (read them) and regression tracking (compares them).
+ *
+ * Layout of one run, `results/<benchmark>/<run-id>/` (run-id: UTC time and
+ * short commit, e.g. `20261129T051500Z-9bfd833`):
+ *
+ * - `run.json`: {@linkcode RunRecord} (the benchmark, its resolved jobs, the environment);
+ * - `jobs/<job-id>.json`: one {@linkcode JobRecord} per job;
+ * - `jobs/<job-id>.csv`: the job's per-epoch rows;
+ * - `summary.csv`, `report.md`, `report.html`: the run's summary and reports;
+ * - `checkpoints/<job-id>/`: resumable job state.
+ *
+ * @module
+ */
+import type { Environment } from "../util/environment.ts";
+
+/** Schema tag of {@linkcode JobRecord} files. */
+export const JOB_RECORD_SCHEMA = "dfkd-bench/job@1";
+/** Schema tag of {@linkcode RunRecord} files. */
+export const RUN_RECORD_SCHEMA = "dfkd-bench/run@1";
+
+/** How a job ended (or where it stands). */
+export type JobStatus = "pending" | "running" | "completed" | "diverged" | "failed" | "interrupted";
+
+/** One epoch of one job. */
+export interface EpochRecord {
+  /** Epoch index, from 0. */
+  epoch: number;
+  /** Student test accuracy after the epoch, in [0, 1]. */
+  accuracy: number;
+  /** Mean losses over the epoch, by name. */
+  losses: Record<string, number>;
+  /** Replay memory in bytes at the end of the epoch. */
+  replayBytes: number;
+  /** Method counters for the epoch. */
+  counters: Record<string, number>;
+  /** Wall seconds of the epoch's training (evaluation excluded). */
+  trainSeconds: number;
+  /** Wall seconds of the epoch's evaluation. */
+  evalSeconds: number;
+}
+
+/** One job: a teacher/student pair, a method and a seed. */
+export interface JobRecord {
+  /** Always {@linkcode JOB_RECORD_SCHEMA}. */
+  schema: typeof JOB_RECORD_SCHEMA;
+  /** Benchmark name. */
+  benchmark: string;
+  /** Run id. */
+  runId: string;
+  /** Job id: `<pair>__<method>__s<seed>`. */
+  id: string;
+  /** Pair id as named in the benchmark file. */
+  pair: string;
+  /** Teacher architecture. */
+  teacherArch: string;
+  /** Student architecture. */
+  studentArch: string;
+  /** Dataset name. */
+  dataset: string;
+  /** Method name. */
+  method: string;
+  /** Seed. */
+  seed: number;
+  /** The job's fully resolved configuration (budget, hyperparameters, evaluation). */
+  config: unknown;
+  /** Hash of `config` (hex), equal configurations give equal hashes. */
+  configHash: string;
+  /** True when the budget or networks are scaled down from the paper's. */
+  scaled: boolean;
+  /** Teacher test accuracy in [0, 1]. */
+  teacherAccuracy: number;
+  /** Status. */
+  status: JobStatus;
+  /** Error message when `failed`, or the loss that went non-finite when `diverged`. */
+  error?: string;
+  /** Epoch at which a non-finite loss stopped the job (`diverged` only). */
+  divergedAtEpoch?: number;
+  /** Every epoch recorded (for a diverged job, those before the divergence). */
+  epochs: EpochRecord[];
+  /** Replay memory in bytes at the end. */
+  replayBytes: number;
+  /** Wall seconds of the whole job (teacher excluded). */
+  wallSeconds: number;
+  /** Synthetic images the student trained on per wall second. */
+  imagesPerSecond: number;
+  /** Where the job ran. */
+  environment: Environment;
+  /** ISO start time. */
+  startedAt: string;
+  /** ISO end time (absent while running). */
+  finishedAt?: string;
+}
+
+/** The run manifest. */
+export interface RunRecord {
+  /** Always {@linkcode RUN_RECORD_SCHEMA}. */
+  schema: typeof RUN_RECORD_SCHEMA;
+  /** Benchmark name. */
+  benchmark: string;
+  /** Run id. */
+  runId: string;
+  /** Path of the benchmark file as given. */
+  benchmarkFile: string;
+  /** The benchmark file as parsed (before defaults). */
+  benchmarkSource: unknown;
+  /** Tags of the benchmark (`quick`, `paper`, `nightly`, ...). */
+  tags: string[];
+  /** Job ids in run order. */
+  jobs: string[];
+  /** True when run with `--smoke`. */
+  smoke: boolean;
+  /** Where the run happened. */
+  environment: Environment;
+  /** ISO start time. */
+  startedAt: string;
+  /** ISO end time (absent while running). */
+  finishedAt?: string;
+}

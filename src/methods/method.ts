@@ -1,0 +1,118 @@
+/**
+ * The one small interface every DFKD method implements. The runner drives a
+ * method epoch by epoch and evaluates the student after each epoch; a method
+ * knows nothing of evaluation, results or reports.
+ *
+ * @module
+ */
+import type { Classifier } from "../models/classifier.ts";
+import type { Logger } from "../util/logger.ts";
+import type { Rng } from "../util/rng.ts";
+
+/** A hyperparameter value as it appears in a benchmark file. */
+export type HyperValue = number | string | boolean;
+
+/** Resolved hyperparameters: the method's defaults overridden by the benchmark file. */
+export type Hyperparameters = Record<string, HyperValue>;
+
+/** The training budget shared by all methods of a comparison. */
+export interface Budget {
+  /** Epochs (the student is evaluated after each). */
+  epochs: number;
+  /** Iterations per epoch (release default 36). */
+  iterationsPerEpoch: number;
+  /** Batch size B of novel samples (release default 1024 for CIFAR). */
+  batchSize: number;
+  /** Student steps per iteration (release default 10). */
+  studentStepsPerIteration: number;
+}
+
+/** Everything a method is set up from. */
+export interface MethodContext {
+  /** The trained teacher (frozen: always run in inference mode). */
+  teacher: Classifier;
+  /** The student to train; the runner evaluates it after each epoch. */
+  student: Classifier;
+  /** Image shape `[height, width, channels]` of the teacher's input. */
+  imageShape: readonly [number, number, number];
+  /** Number of classes. */
+  classes: number;
+  /** The budget. */
+  budget: Budget;
+  /** Resolved hyperparameters (defaults merged with overrides). */
+  hyper: Hyperparameters;
+  /** The job's seeded generator: every random choice of the method comes from it. */
+  rng: Rng;
+  /** Where messages go. */
+  log: Logger;
+}
+
+/** What one epoch reported. */
+export interface EpochReport {
+  /** Mean of each loss over the epoch's steps (e.g. `student`, `generator`, `vaeRec`). */
+  losses: Record<string, number>;
+  /** Replay memory in bytes at the end of the epoch. */
+  replayBytes: number;
+  /** Counters (e.g. `novelImages`, `replayImages`, `generatorSteps`). */
+  counters: Record<string, number>;
+}
+
+/** Tensor data in a checkpoint. */
+export interface TensorData {
+  /** Shape. */
+  shape: number[];
+  /** Dtype. */
+  dtype: "float32" | "int32";
+  /** Values. */
+  data: Float32Array | Int32Array;
+}
+
+/**
+ * A method's full state: JSON-safe values plus named tensors (weights,
+ * optimiser slots, stored images). Restoring it continues the run exactly.
+ */
+export interface MethodState {
+  /** JSON-safe state (counters, schedule position, generator state). */
+  json: unknown;
+  /** Named tensors. */
+  tensors: Record<string, TensorData>;
+}
+
+/** Reports of one epoch's progress (steps done of the epoch's total). */
+export type StepProgress = (done: number, total: number) => void;
+
+/** A running method for one job. */
+export interface MethodInstance {
+  /** Trains for one epoch (`epoch` counts from 0) and reports. */
+  runEpoch(epoch: number, onStep?: StepProgress): Promise<EpochReport>;
+  /** Replay memory in bytes right now. */
+  replayBytes(): number;
+  /** Everything needed to continue later (including the student's optimiser). */
+  saveState(): MethodState;
+  /** Restores {@linkcode saveState}'s output into a freshly created instance. */
+  restoreState(state: MethodState): void;
+  /** Frees the method's tensors (not the teacher's or student's). */
+  dispose(): void;
+}
+
+/**
+ * A method plug-in in the registry.
+ *
+ * @example
+ * ```ts
+ * import type { MethodPlugin } from "./method.ts";
+ * declare const plugin: MethodPlugin;
+ * // const instance = plugin.create(context);
+ * // const report = await instance.runEpoch(0);
+ * ```
+ */
+export interface MethodPlugin {
+  /** Registry name (`pre-dfkd`, `no-replay`, `memory-bank`). */
+  name: string;
+  /** One line describing it. */
+  description: string;
+  /** Every hyperparameter with its default and a description. */
+  hyperparameters: Record<string, { default: HyperValue; description: string }>;
+  /** Creates an instance; invalid hyperparameters throw a `UserError` naming the field. */
+  create(context: MethodContext): MethodInstance;
+}
