@@ -9,6 +9,8 @@
  * - `jobs/<job-id>.json`: one {@linkcode JobRecord} per job;
  * - `jobs/<job-id>.csv`: the job's per-epoch rows;
  * - `summary.csv`, `report.md`, `report.html`: the run's summary and reports;
+ * - `curves-<pair>.svg`: accuracy curves per pair (linked from `report.md`);
+ * - `run.lock`: present while a run writes into the folder (pid and host);
  * - `checkpoints/<job-id>/`: resumable job state.
  *
  * @module
@@ -111,6 +113,16 @@ export interface RunRecord {
   jobs: string[];
   /** True when run with `--smoke`. */
   smoke: boolean;
+  /** True when the budget or networks are scaled down from the paper's (added by the runner). */
+  scaled?: boolean;
+  /** What is scaled, shown in every report (added by the runner). */
+  scaledLabel?: string;
+  /** The teachers the run used, one per pair (added by the runner). */
+  teachers?: TeacherRecord[];
+  /** The options the run was started with (added by the runner). */
+  options?: RunOptionsRecord;
+  /** Regression threshold of the benchmark, in accuracy points (added by the runner). */
+  regression?: { minEffect: number };
   /** Where the run happened. */
   environment: Environment;
   /** ISO start time. */
@@ -118,3 +130,44 @@ export interface RunRecord {
   /** ISO end time (absent while running). */
   finishedAt?: string;
 }
+
+/** A teacher as a run used it (one per pair). */
+export interface TeacherRecord {
+  /** Pair id. */
+  pair: string;
+  /** Architecture. */
+  arch: string;
+  /** `recipe` (trained or taken from the cache) or `path` (loaded from a file). */
+  source: "recipe" | "path";
+  /** Identity hash of the teacher (recipe hash, or the file's content hash). */
+  hash: string;
+  /** Where the weights are. */
+  path: string;
+  /** Test accuracy in [0, 1]. */
+  testAccuracy: number;
+}
+
+/** The command-line options of a run. */
+export interface RunOptionsRecord {
+  /** Backend requested (`auto`, `wasm`, ...). */
+  backend: string;
+  /** Parallel job processes. */
+  jobs: number;
+  /** The data root used. */
+  dataRoot: string;
+  /** `--methods` filter, when given. */
+  methods?: string[];
+  /** `--seeds` override, when given. */
+  seeds?: number[];
+}
+
+/** Paths inside a run folder (see the module documentation). */
+export const RUN_LAYOUT = {
+  run: "run.json",
+  lock: "run.lock",
+  jobsDir: "jobs",
+  summaryCsv: "summary.csv",
+  reportMd: "report.md",
+  reportHtml: "report.html",
+  checkpointsDir: "checkpoints",
+} as const;

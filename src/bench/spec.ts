@@ -1,0 +1,777 @@
+/**
+ * Benchmark files (`benchmarks/*.json`): their validation schema, defaults,
+ * error messages, and resolution into what the runner executes.
+ *
+ * The schema is built from a {@linkcode Catalogue} (the dataset, architecture
+ * and method registries), so dataset and model names are checked and every
+ * method's hyperparameter overrides are checked against the plug-in's own
+ * `hyperparameters` table (unknown names and wrong types are errors). The
+ * JSON Schema that editors use (`benchmarks/schema.json`) is generated from
+ * the same schema ({@linkcode benchmarkJsonSchema}).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { dirname, isAbsolute, resolve } from "node:path";
+import type { Budget, Hyperparameters, HyperValue } from "../methods/method.ts";
+import { UserError } from "../util/errors.ts";
+
+/** Tags a benchmark file may carry. */
+export const KNOWN_TAGS = ["quick", "paper", "nightly", "smoke"] as const;
+
+/** The methods a file runs when it names none: PRE-DFKD and both baselines. */
+export const DEFAULT_METHODS = ["pre-dfkd", "no-replay", "memory-bank"] as const;
+
+/**
+ * Defaults of every optional field: the PRE-DFKD release's schedule (400
+ * epochs of 36 iterations, batch 1024, 10 student steps per iteration), three
+ * seeds, and a regression threshold of 1 accuracy point.
+ */
+export const SPEC_DEFAULTS = {
+  seeds: [0, 1, 2],
+  budget: { epochs: 400, iterationsPerEpoch: 36, batchSize: 1024, studentStepsPerIteration: 10 },
+  evaluation: { batchSize: 500 },
+  regression: { minEffect: 1 },
+} as const;
+
+/**
+ * The tiny budget of `--smoke` (the file's own `smoke` section overrides it):
+ * enough to run every piece of a job once or twice, on the first seed only.
+ */
+export const SMOKE_DEFAULTS = {
+  budget: { epochs: 2, iterationsPerEpoch: 2, batchSize: 16, studentStepsPerIteration: 2 },
+  evaluation: { batchSize: 500, subset: 500 },
+} as const;
+
+/** Limits that catch typos such as an extra zero too many. */
+const LIMITS = {
+  epochs: 100_000,
+  iterationsPerEpoch: 100_000,
+  batchSize: 65_536,
+  studentStepsPerIteration: 10_000,
+  seed: 2 ** 31 - 1,
+  seeds: 1000,
+  pairs: 100,
+  subset: 10_000_000,
+};
+
+/** What the schema needs to know about one method plug-in. */
+export interface MethodInfo {
+  /** One line describing the method. */
+  description: string;
+  /** Every hyperparameter with its default and a description. */
+  hyperparameters: Record<string, { default: HyperValue; description: string }>;
+}
+
+/**
+ * The registries a benchmark file is checked against. The real one is built
+ * from the dataset, model and method registries (`defaultCatalogue()` in
+ * `catalogue.ts`); tests pass small ones.
+ */
+export interface Catalogue {
+  /** Datasets by name, with their class count and image shape. */
+  datasets: Record<
+    string,
+    { classes: number; imageShape: readonly [number, number, number]; description?: string }
+  >;
+  /** Architecture names of the model zoo. */
+  architectures: readonly string[];
+  /** Method plug-ins by name. */
+  methods: Record<string, MethodInfo>;
+}
+
+/** A teacher declared by architecture and training recipe, or by a file. */
+export type TeacherSpec =
+  | {
+    /** Trained by the project's recipe (cached by its hash). */
+    kind: "recipe";
+    /** Architecture. */
+    arch: string;
+    /** Recipe overrides (fields of the teacher recipe). */
+    recipe: Record<string, unknown>;
+  }
+  | {
+    /** Loaded from a saved model. */
+    kind: "path";
+    /** Absolute path (relative paths resolve against the benchmark file's folder). */
+    path: string;
+    /** Architecture, when the file states it. */
+    arch?: string;
+  };
+
+/** One teacher/student pair. */
+export interface ResolvedPair {
+  /** Pair id (from the file, or `<teacher>-<student>`). */
+  id: string;
+  /** The teacher. */
+  teacher: TeacherSpec;
+  /** Student architecture. */
+  student: string;
+}
+
+/** One method entry with its resolved hyperparameters. */
+export interface ResolvedMethod {
+  /** Method name (the plug-in's registry name). */
+  method: string;
+  /** Every hyperparameter: the plug-in's defaults with the file's overrides. */
+  hyper: Hyperparameters;
+  /** Only what the file overrode (shared and per-method). */
+  overrides: Hyperparameters;
+}
+
+/** Evaluation settings. */
+export interface EvaluationSpec {
+  /** Batch size of the test-set evaluation after each epoch. */
+  batchSize: number;
+  /** Evaluate on this many test images (a fixed, seed-independent subset) instead of all. */
+  subset?: number;
+}
+
+/** A benchmark file with every default applied: what the runner executes. */
+export interface ResolvedBenchmark {
+  /** The file it came from (as given). */
+  file: string;
+  /** Benchmark name (the results folder's name). */
+  name: string;
+  /** Free text. */
+  description: string;
+  /** Dataset name. */
+  dataset: string;
+  /** Teacher/student pairs. */
+  pairs: ResolvedPair[];
+  /** Methods in file order. */
+  methods: ResolvedMethod[];
+  /** Seeds. */
+  seeds: number[];
+  /** The budget every method gets. */
+  budget: Budget;
+  /** Evaluation settings. */
+  evaluation: EvaluationSpec;
+  /** True when the budget or networks are scaled down from the paper's. */
+  scaled: boolean;
+  /** What is scaled (shown in every report), when `scaled`. */
+  scaledLabel?: string;
+  /** Tags. */
+  tags: string[];
+  /** Regression tracking settings. */
+  regression: { minEffect: number };
+  /** Checkpoint settings (used by resumable runs). */
+  checkpoint: { everyEpochs?: number };
+  /** True when `--smoke` replaced the budget. */
+  smoke: boolean;
+  /** The file as parsed, before defaults. */
+  source: unknown;
+}
+
+const SLUG = /^[a-z0-9][a-z0-9._-]*$/;
+const slug = (what: string) =>
+  z.string().max(80).regex(
+    SLUG,
+    `${what} must use lower-case letters, digits, ".", "_" or "-", starting with a letter or digit`,
+  );
+
+const int = (min: number, max: number) => z.int().min(min).max(max);
+
+function strict<T extends z.core.$ZodLooseShape>(shape: T, what = "field") {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown ${what}${known.length ? ` (expected one of: ${known.join(", ")})` : ""}`
+        : undefined,
+  });
+}
+
+function hyperValueSchema(def: HyperValue, description: string) {
+  const base = typeof def === "number"
+    ? z.number()
+    : typeof def === "string"
+    ? z.string()
+    : z.boolean();
+  return base.optional().describe(`${description} (default ${JSON.stringify(def)})`);
+}
+
+function hyperparameterSchema(table: MethodInfo["hyperparameters"], what: string) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, info] of Object.entries(table)) {
+    shape[name] = hyperValueSchema(info.default, info.description);
+  }
+  return strict(shape, `hyperparameter of ${what}`);
+}
+
+function budgetSchema(defaults: Budget) {
+  return strict({
+    epochs: int(1, LIMITS.epochs).default(defaults.epochs).describe(
+      "Epochs; the student is evaluated on the test set after each.",
+    ),
+    iterationsPerEpoch: int(1, LIMITS.iterationsPerEpoch).default(defaults.iterationsPerEpoch)
+      .describe("Iterations per epoch (each: generator step(s), then student steps)."),
+    batchSize: int(1, LIMITS.batchSize).default(defaults.batchSize).describe(
+      "Batch size B of novel synthetic samples.",
+    ),
+    studentStepsPerIteration: int(1, LIMITS.studentStepsPerIteration).default(
+      defaults.studentStepsPerIteration,
+    ).describe("Student steps per iteration."),
+  }, "budget field").prefault({});
+}
+
+function evaluationSchema(defaults: { batchSize: number; subset?: number }) {
+  return strict({
+    batchSize: int(1, LIMITS.batchSize).default(defaults.batchSize).describe(
+      "Batch size of the per-epoch test-set evaluation.",
+    ),
+    subset: (defaults.subset === undefined
+      ? int(1, LIMITS.subset).optional()
+      : int(1, LIMITS.subset).default(defaults.subset)).describe(
+        "Evaluate on this many test images (a fixed subset, the same for every job) instead of all.",
+      ),
+  }, "evaluation field").prefault({});
+}
+
+/**
+ * The zod schema of a benchmark file, checking names against `catalogue`.
+ *
+ * @example
+ * ```ts
+ * import { benchmarkSchema, type Catalogue } from "./spec.ts";
+ * declare const catalogue: Catalogue;
+ * // const result = benchmarkSchema(catalogue).safeParse(JSON.parse(text));
+ * ```
+ */
+export function benchmarkSchema(catalogue: Catalogue) {
+  const datasetNames = Object.keys(catalogue.datasets);
+  const methodNames = Object.keys(catalogue.methods);
+  const arch = z.enum(catalogue.architectures as [string, ...string[]]);
+  const sharedTable: MethodInfo["hyperparameters"] = {};
+  for (const info of Object.values(catalogue.methods)) {
+    for (const [name, h] of Object.entries(info.hyperparameters)) sharedTable[name] ??= h;
+  }
+  const shared = hyperparameterSchema(sharedTable, "any method").describe(
+    "Hyperparameters applied to every method of the file that has them.",
+  );
+  const methodShape: Record<string, z.ZodType> = {};
+  for (const [name, info] of Object.entries(catalogue.methods)) {
+    methodShape[name] = hyperparameterSchema(info.hyperparameters, name).optional().describe(
+      `${info.description} Value: hyperparameter overrides (an empty object for none).`,
+    );
+  }
+  const defaultMethods = Object.fromEntries(
+    DEFAULT_METHODS.filter((m) => methodNames.includes(m)).map((m) => [m, {}]),
+  );
+  const recipe = z.record(z.string(), z.unknown()).describe(
+    "Overrides of the teacher training recipe (fields of the recipe).",
+  );
+  const teacher = strict({
+    arch: arch.optional().describe("Teacher architecture (trained by the recipe, then cached)."),
+    recipe: recipe.optional(),
+    path: z.string().min(1).optional().describe(
+      "A saved teacher to load instead of training one (relative to this file's folder).",
+    ),
+  }, "teacher field").superRefine((t, ctx) => {
+    if (t.path === undefined && t.arch === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "needs either arch (with an optional recipe) or path",
+      });
+    }
+    if (t.path !== undefined && t.recipe !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["recipe"],
+        message: "a teacher loaded from path has no recipe; remove one of them",
+      });
+    }
+  });
+  const pair = strict({
+    id: slug("a pair id").optional().describe("Pair id (default <teacher>-<student>)."),
+    teacher,
+    student: arch.describe("Student architecture."),
+  }, "pair field");
+  const smoke = strict({
+    budget: budgetSchema(SMOKE_DEFAULTS.budget),
+    evaluation: evaluationSchema(SMOKE_DEFAULTS.evaluation),
+    hyperparameters: shared.optional(),
+    teacherRecipe: recipe.optional(),
+  }, "smoke field").describe(
+    "What --smoke uses instead of the full budget (defaults: 2 epochs of 2 iterations, batch 16).",
+  );
+
+  return strict({
+    $schema: z.string().optional().describe("Path or URL of this JSON Schema."),
+    name: slug("the benchmark name").describe("Benchmark name: results go to results/<name>/."),
+    description: z.string().optional().describe("What the benchmark is for."),
+    dataset: z.enum(datasetNames as [string, ...string[]]).describe("Dataset name."),
+    pairs: z.array(pair).min(1).max(LIMITS.pairs).describe("Teacher/student pairs."),
+    methods: strict(methodShape, "method").refine(
+      (m) => Object.keys(m).length > 0,
+      "must name at least one method",
+    ).default(() => ({ ...defaultMethods })).describe(
+      `Methods to run, each with its hyperparameter overrides (default: ${
+        DEFAULT_METHODS.join(", ")
+      }).`,
+    ),
+    hyperparameters: shared.optional(),
+    seeds: z.array(int(0, LIMITS.seed)).min(1).max(LIMITS.seeds).refine(
+      (s) => new Set(s).size === s.length,
+      "must not repeat a seed",
+    ).default([...SPEC_DEFAULTS.seeds]).describe("Seeds; every job runs once per seed."),
+    budget: budgetSchema(SPEC_DEFAULTS.budget).describe(
+      "The training budget every method gets (default: the PRE-DFKD release's schedule).",
+    ),
+    evaluation: evaluationSchema(SPEC_DEFAULTS.evaluation),
+    scaled: z.union([z.boolean(), z.string().min(1)], {
+      error: "expected true, false or a label saying what is scaled",
+    }).default(false).describe(
+      "Whether the budget or networks are scaled down from the paper's: true, or a label saying how (shown in every report).",
+    ),
+    tags: z.array(z.enum(KNOWN_TAGS)).refine(
+      (t) => new Set(t).size === t.length,
+      "must not repeat a tag",
+    ).default([]).describe("Tags: quick, paper, nightly, smoke."),
+    regression: strict({
+      minEffect: z.number().min(0).max(100).default(SPEC_DEFAULTS.regression.minEffect).describe(
+        "Smallest change of expected accuracy, in accuracy points, that regression tracking reports.",
+      ),
+    }, "regression field").prefault({}),
+    checkpoint: strict({
+      everyEpochs: int(1, LIMITS.epochs).optional().describe(
+        "Save each job's state every N epochs (for --resume).",
+      ),
+    }, "checkpoint field").prefault({}),
+    smoke: smoke.prefault({}),
+  }, "field").superRefine((file, ctx) => {
+    const seen = new Map<string, number>();
+    file.pairs.forEach((p, i) => {
+      const id = pairId(p);
+      const first = seen.get(id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["pairs", i, "id"],
+          input: id,
+          message: `pair id repeats pairs[${first}]'s; give each pair a distinct id`,
+        });
+      } else seen.set(id, i);
+    });
+    const chosen = Object.keys(file.methods);
+    const checkShared = (table: Record<string, unknown> | undefined, path: string[]) => {
+      for (const name of Object.keys(table ?? {})) {
+        if (!chosen.some((m) => name in (catalogue.methods[m]?.hyperparameters ?? {}))) {
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, name],
+            input: table?.[name],
+            message: `is not a hyperparameter of any method this file runs (${chosen.join(", ")})`,
+          });
+        }
+      }
+    };
+    checkShared(file.hyperparameters, ["hyperparameters"]);
+    checkShared(file.smoke.hyperparameters, ["smoke", "hyperparameters"]);
+  });
+}
+
+/** A benchmark file after validation, with schema-level defaults applied. */
+export interface BenchmarkFile {
+  $schema?: string;
+  name: string;
+  description?: string;
+  dataset: string;
+  pairs: {
+    id?: string;
+    teacher: { arch?: string; recipe?: Record<string, unknown>; path?: string };
+    student: string;
+  }[];
+  methods: Record<string, Hyperparameters>;
+  hyperparameters?: Hyperparameters;
+  seeds: number[];
+  budget: Budget;
+  evaluation: EvaluationSpec;
+  scaled: boolean | string;
+  tags: string[];
+  regression: { minEffect: number };
+  checkpoint: { everyEpochs?: number };
+  smoke: {
+    budget: Budget;
+    evaluation: EvaluationSpec;
+    hyperparameters?: Hyperparameters;
+    teacherRecipe?: Record<string, unknown>;
+  };
+}
+
+function pairId(p: {
+  id?: string | undefined;
+  teacher: { arch?: string | undefined; path?: string | undefined };
+  student: string;
+}): string {
+  if (p.id !== undefined) return p.id;
+  const teacher = p.teacher.arch ??
+    (p.teacher.path ?? "teacher").split("/").pop()!.replace(/\.[^.]*$/, "");
+  return `${teacher}-${p.student}`.toLowerCase().replace(/[^a-z0-9._-]/g, "_");
+}
+
+/**
+ * The JSON Schema (draft 2020-12) of benchmark files, for editors; written to
+ * `benchmarks/schema.json` by `deno task schema`.
+ *
+ * @example
+ * ```ts
+ * import { benchmarkJsonSchema, type Catalogue } from "./spec.ts";
+ * declare const catalogue: Catalogue;
+ * // const schema = benchmarkJsonSchema(catalogue);
+ * ```
+ */
+export function benchmarkJsonSchema(catalogue: Catalogue): Record<string, unknown> {
+  const schema = z.toJSONSchema(benchmarkSchema(catalogue), { io: "input" }) as Record<
+    string,
+    unknown
+  >;
+  return {
+    $schema: schema.$schema,
+    $id: "https://dfkd-bench.invalid/benchmarks/schema.json",
+    title: "dfkd-bench benchmark file",
+    description:
+      "A declarative DFKD benchmark: dataset, teacher/student pairs, methods, seeds and budget. " +
+      "Generated from src/bench/spec.ts by `deno task schema`; do not edit.",
+    ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$schema")),
+  };
+}
+
+/** One problem found in a benchmark file. */
+export interface SpecProblem {
+  /** Dotted path of the field (`pairs[0].teacher.arch`), empty for the whole file. */
+  path: string;
+  /** What is wrong, ending with `(got X)` when a value was given. */
+  message: string;
+}
+
+/**
+ * Validates parsed JSON against the schema; returns the file with defaults or
+ * every problem found.
+ *
+ * @example
+ * ```ts
+ * import { validateBenchmark, type Catalogue } from "./spec.ts";
+ * declare const catalogue: Catalogue;
+ * // const r = validateBenchmark({ name: "x" }, catalogue);
+ * // if (!r.ok) console.log(r.problems.map((p) => `${p.path}: ${p.message}`));
+ * ```
+ */
+export function validateBenchmark(
+  json: unknown,
+  catalogue: Catalogue,
+): { ok: true; file: BenchmarkFile } | { ok: false; problems: SpecProblem[] } {
+  const result = benchmarkSchema(catalogue).safeParse(json, { reportInput: true });
+  if (result.success) {
+    const file = result.data as unknown as BenchmarkFile;
+    // zod returns an object's keys in schema order; methods run in file order.
+    const given = (json as { methods?: Record<string, unknown> }).methods;
+    if (given !== undefined) {
+      file.methods = Object.fromEntries(Object.keys(given).map((m) => [m, file.methods[m] ?? {}]));
+    }
+    return { ok: true, file };
+  }
+  return { ok: false, problems: describeIssues(result.error.issues) };
+}
+
+/** Formats a path like `pairs[0].teacher.arch`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** Describes a value for an error message (`"abc"`, `3`, `an object`, ...). */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === "object") return "an object";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function got(issue: z.core.$ZodIssue): string {
+  if ((issue as { received?: string }).received === "Infinity") {
+    return " (got a number too large to represent)";
+  }
+  return "input" in issue ? ` (got ${describeValue(issue.input)})` : "";
+}
+
+/**
+ * Turns zod issues into {@linkcode SpecProblem}s (`field.path: what is wrong (got X)`).
+ * Parse with `{ reportInput: true }` so the messages can show the offending values.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { describeIssues } from "./spec.ts";
+ * const r = z.object({ n: z.number() }).safeParse({ n: "x" }, { reportInput: true });
+ * if (!r.success) console.log(describeIssues(r.error.issues)); // [{ path: "n", message: 'expected a number (got "x")' }]
+ * ```
+ */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): SpecProblem[] {
+  return issues.flatMap(describeIssue);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): SpecProblem[] {
+  const path = formatPath(issue.path);
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const input = (issue.input ?? {}) as Record<string, unknown>;
+      return issue.keys.map((key) => ({
+        path: formatPath([...issue.path, key]),
+        message: `${issue.message} (got ${describeValue(input[key])})`,
+      }));
+    }
+    case "invalid_type": {
+      if (issue.input === undefined && (issue as { received?: string }).received === undefined) {
+        return [{ path, message: `is required (expected ${expectedName(issue.expected)})` }];
+      }
+      return [{ path, message: `expected ${expectedName(issue.expected)}${got(issue)}` }];
+    }
+    case "invalid_value":
+      if (issue.input === undefined) {
+        return [{
+          path,
+          message: `is required (expected ${issue.values.length === 1 ? "" : "one of "}${
+            issue.values.map((v) => JSON.stringify(v)).join(", ")
+          })`,
+        }];
+      }
+      return [{
+        path,
+        message: `expected ${issue.values.length === 1 ? "" : "one of "}${
+          issue.values.map((v) => JSON.stringify(v)).join(", ")
+        }${got(issue)}`,
+      }];
+    case "too_small":
+    case "too_big": {
+      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+      const word = issue.code === "too_small" ? "least" : "most";
+      const exclusive = issue.inclusive === false;
+      const message = issue.origin === "array"
+        ? `must have at ${word} ${bound} ${Number(bound) === 1 ? "entry" : "entries"}`
+        : issue.origin === "string"
+        ? `must be at ${word} ${bound} characters long`
+        : exclusive
+        ? `must be ${issue.code === "too_small" ? "more" : "less"} than ${bound}`
+        : `must be at ${word} ${bound}`;
+      return [{ path, message: `${message}${got(issue)}` }];
+    }
+    case "invalid_format":
+      return [{ path, message: `${issue.message}${got(issue)}` }];
+    default:
+      return [{ path, message: `${issue.message}${got(issue)}` }];
+  }
+}
+
+function expectedName(expected: string): string {
+  switch (expected) {
+    case "int":
+      return "a whole number";
+    case "number":
+      return "a number";
+    case "string":
+      return "a string";
+    case "boolean":
+      return "true or false";
+    case "object":
+      return "an object";
+    case "array":
+      return "an array";
+    default:
+      return expected;
+  }
+}
+
+/**
+ * Applies defaults and hyperparameter tables to a validated file.
+ *
+ * @example
+ * ```ts
+ * import { resolveBenchmark, type BenchmarkFile, type Catalogue } from "./spec.ts";
+ * declare const file: BenchmarkFile;
+ * declare const catalogue: Catalogue;
+ * // const b = resolveBenchmark(file, "benchmarks/x.json", catalogue, {});
+ * ```
+ */
+export function resolveBenchmark(
+  file: BenchmarkFile,
+  path: string,
+  catalogue: Catalogue,
+  source: unknown,
+): ResolvedBenchmark {
+  const folder = dirname(path);
+  const pairs: ResolvedPair[] = file.pairs.map((p) => ({
+    id: pairId(p),
+    student: p.student,
+    teacher: p.teacher.path !== undefined
+      ? {
+        kind: "path",
+        path: isAbsolute(p.teacher.path) ? p.teacher.path : resolve(folder, p.teacher.path),
+        ...(p.teacher.arch !== undefined ? { arch: p.teacher.arch } : {}),
+      }
+      : { kind: "recipe", arch: p.teacher.arch as string, recipe: p.teacher.recipe ?? {} },
+  }));
+  const methods = Object.entries(file.methods).map(([method, own]) =>
+    resolveMethod(method, catalogue, file.hyperparameters ?? {}, own)
+  );
+  const resolved: ResolvedBenchmark = {
+    file: path,
+    name: file.name,
+    description: file.description ?? "",
+    dataset: file.dataset,
+    pairs,
+    methods,
+    seeds: [...file.seeds],
+    budget: { ...file.budget },
+    evaluation: { ...file.evaluation },
+    scaled: file.scaled !== false,
+    tags: [...file.tags],
+    regression: { ...file.regression },
+    checkpoint: { ...file.checkpoint },
+    smoke: false,
+    source,
+  };
+  if (typeof file.scaled === "string") resolved.scaledLabel = file.scaled;
+  return resolved;
+}
+
+function resolveMethod(
+  method: string,
+  catalogue: Catalogue,
+  shared: Hyperparameters,
+  own: Hyperparameters,
+): ResolvedMethod {
+  const table = catalogue.methods[method]?.hyperparameters ?? {};
+  const hyper: Hyperparameters = {};
+  const overrides: Hyperparameters = {};
+  for (const [name, info] of Object.entries(table)) hyper[name] = info.default;
+  for (const [name, value] of [...Object.entries(shared), ...Object.entries(own)]) {
+    if (!(name in table)) continue;
+    hyper[name] = value;
+    overrides[name] = value;
+  }
+  return { method, hyper, overrides };
+}
+
+/**
+ * Replaces a resolved benchmark's budget by its smoke budget (`--smoke`): the
+ * file's `smoke` section over {@linkcode SMOKE_DEFAULTS}, the first seed only,
+ * the smoke hyperparameters and teacher recipe overrides; labelled as scaled.
+ *
+ * @example
+ * ```ts
+ * import { applySmoke, type BenchmarkFile, type ResolvedBenchmark, type Catalogue } from "./spec.ts";
+ * declare const b: ResolvedBenchmark;
+ * declare const file: BenchmarkFile;
+ * declare const catalogue: Catalogue;
+ * // const smoke = applySmoke(b, file, catalogue);
+ * ```
+ */
+export function applySmoke(
+  benchmark: ResolvedBenchmark,
+  file: BenchmarkFile,
+  catalogue: Catalogue,
+): ResolvedBenchmark {
+  const smoke = file.smoke;
+  const sharedSmoke = { ...(file.hyperparameters ?? {}), ...(smoke.hyperparameters ?? {}) };
+  return {
+    ...benchmark,
+    pairs: benchmark.pairs.map((p) =>
+      p.teacher.kind === "recipe" && smoke.teacherRecipe !== undefined
+        ? {
+          ...p,
+          teacher: { ...p.teacher, recipe: { ...p.teacher.recipe, ...smoke.teacherRecipe } },
+        }
+        : p
+    ),
+    methods: Object.entries(file.methods).map(([method, own]) =>
+      resolveMethod(method, catalogue, sharedSmoke, { ...own, ...(smoke.hyperparameters ?? {}) })
+    ),
+    seeds: benchmark.seeds.slice(0, 1),
+    budget: { ...smoke.budget },
+    evaluation: { ...smoke.evaluation },
+    scaled: true,
+    scaledLabel:
+      `smoke run (tiny budget: ${smoke.budget.epochs} epochs of ${smoke.budget.iterationsPerEpoch} iterations, batch ${smoke.budget.batchSize}); proves wiring only`,
+    smoke: true,
+  };
+}
+
+/**
+ * Reads, parses, validates and resolves one benchmark file. Every problem is
+ * reported as `file: field.path: what is wrong (got X)` in one `UserError`
+ * (exit code 2).
+ *
+ * @example
+ * ```ts
+ * import { loadBenchmark, type Catalogue } from "./spec.ts";
+ * declare const catalogue: Catalogue;
+ * // const { benchmark } = await loadBenchmark("benchmarks/smoke.json", catalogue);
+ * ```
+ */
+export async function loadBenchmark(
+  path: string,
+  catalogue: Catalogue,
+): Promise<{ benchmark: ResolvedBenchmark; file: BenchmarkFile }> {
+  const loaded = await readBenchmark(path, catalogue);
+  if (!loaded.ok) throw new UserError(loaded.lines.join("\n"), 2);
+  return {
+    benchmark: resolveBenchmark(loaded.file, path, catalogue, loaded.source),
+    file: loaded.file,
+  };
+}
+
+/**
+ * Reads and validates one file without throwing: either the file or the
+ * problem lines (`file: path: message`).
+ *
+ * @example
+ * ```ts
+ * import { readBenchmark, type Catalogue } from "./spec.ts";
+ * declare const catalogue: Catalogue;
+ * // const r = await readBenchmark("benchmarks/smoke.json", catalogue);
+ * ```
+ */
+export async function readBenchmark(
+  path: string,
+  catalogue: Catalogue,
+): Promise<
+  { ok: true; file: BenchmarkFile; source: unknown } | { ok: false; lines: string[] }
+> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.IsADirectory
+      ? "is a folder, not a benchmark file"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    return { ok: false, lines: [`${path}: cannot read the benchmark file: ${why}`] };
+  }
+  let source: unknown;
+  try {
+    source = JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, lines: [`${path}: not valid JSON: ${message}`] };
+  }
+  const result = validateBenchmark(source, catalogue);
+  if (!result.ok) {
+    return {
+      ok: false,
+      lines: result.problems.map((p) =>
+        `${path}: ${p.path === "" ? "" : `${p.path}: `}${p.message}`
+      ),
+    };
+  }
+  return { ok: true, file: result.file, source };
+}

@@ -1,0 +1,172 @@
+/**
+ * Reading a run folder back (`run.json` and `jobs/*.json`), checking each
+ * record's shape so a damaged or foreign folder gives a clear error (exit 2)
+ * instead of a crash halfway through a report.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { join } from "node:path";
+import {
+  JOB_RECORD_SCHEMA,
+  type JobRecord,
+  RUN_LAYOUT,
+  RUN_RECORD_SCHEMA,
+  type RunRecord,
+} from "../bench/record.ts";
+import { describeIssues } from "../bench/spec.ts";
+import { UserError } from "../util/errors.ts";
+
+const finite = z.number();
+const epochSchema = z.looseObject({
+  epoch: z.int().min(0),
+  accuracy: finite.min(0).max(1),
+  losses: z.record(z.string(), z.number().or(z.null())),
+  replayBytes: finite.min(0),
+  counters: z.record(z.string(), z.number()),
+  trainSeconds: finite.min(0),
+  evalSeconds: finite.min(0),
+});
+
+const environmentSchema = z.looseObject({
+  deno: z.string(),
+  tfjs: z.string(),
+  backend: z.string(),
+  threads: z.number(),
+  cpuModel: z.string(),
+  gitCommit: z.string(),
+  gitDirty: z.boolean(),
+});
+
+const jobSchema = z.looseObject({
+  schema: z.literal(JOB_RECORD_SCHEMA),
+  benchmark: z.string(),
+  runId: z.string(),
+  id: z.string().min(1),
+  pair: z.string(),
+  teacherArch: z.string(),
+  studentArch: z.string(),
+  dataset: z.string(),
+  method: z.string(),
+  seed: z.int(),
+  config: z.unknown(),
+  configHash: z.string(),
+  scaled: z.boolean(),
+  teacherAccuracy: finite.min(0).max(1),
+  status: z.enum(["pending", "running", "completed", "diverged", "failed", "interrupted"]),
+  error: z.string().optional(),
+  divergedAtEpoch: z.int().optional(),
+  epochs: z.array(epochSchema),
+  replayBytes: finite.min(0),
+  wallSeconds: finite.min(0),
+  imagesPerSecond: finite.min(0),
+  environment: environmentSchema,
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+});
+
+const runSchema = z.looseObject({
+  schema: z.literal(RUN_RECORD_SCHEMA),
+  benchmark: z.string(),
+  runId: z.string(),
+  benchmarkFile: z.string(),
+  benchmarkSource: z.unknown(),
+  tags: z.array(z.string()),
+  jobs: z.array(z.string().min(1)),
+  smoke: z.boolean(),
+  environment: environmentSchema,
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+});
+
+/** A run folder read back. */
+export interface RunResults {
+  /** The folder. */
+  dir: string;
+  /** Its manifest. */
+  run: RunRecord;
+  /** Its job records in run order (jobs whose record is missing are left out). */
+  jobs: JobRecord[];
+  /** Ids of jobs listed in `run.json` whose record file does not exist. */
+  missing: string[];
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UserError(`${path}: missing; ${what}`, 2);
+    }
+    throw new UserError(`${path}: cannot read (${(error as Error).message})`, 2);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${path}: not valid JSON: ${(error as Error).message}`, 2);
+  }
+}
+
+function check<T>(schema: z.ZodType, value: unknown, path: string): T {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return value as T;
+  const lines = describeIssues(result.error.issues).slice(0, 20).map((p) =>
+    `${path}: ${p.path === "" ? "" : `${p.path}: `}${p.message}`
+  );
+  throw new UserError(lines.join("\n"), 2);
+}
+
+/**
+ * Reads `dir/run.json` and every job record it lists. A folder that is not a
+ * run folder, or a record of the wrong shape, is a `UserError` naming the
+ * file and the field.
+ *
+ * @example
+ * ```ts
+ * import { loadRunResults } from "./results.ts";
+ * // const results = await loadRunResults("results/smoke/20260101T000000Z-abc1234");
+ * ```
+ */
+export async function loadRunResults(dir: string): Promise<RunResults> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch {
+    throw new UserError(`${dir}: no such results folder`, 2);
+  }
+  if (!info.isDirectory) throw new UserError(`${dir}: not a folder (expected a run folder)`, 2);
+  const runPath = join(dir, RUN_LAYOUT.run);
+  const run = check<RunRecord>(
+    runSchema,
+    await readJson(
+      runPath,
+      "this is not a run folder (expected results/<benchmark>/<run-id>/ with run.json)",
+    ),
+    runPath,
+  );
+  const jobs: JobRecord[] = [];
+  const missing: string[] = [];
+  for (const id of run.jobs) {
+    if (/[\/\\]|^\.\.?$/.test(id)) {
+      throw new UserError(`${runPath}: jobs: invalid job id "${id}"`, 2);
+    }
+    const path = join(dir, RUN_LAYOUT.jobsDir, `${id}.json`);
+    let exists = true;
+    try {
+      await Deno.stat(path);
+    } catch {
+      exists = false;
+    }
+    if (!exists) {
+      missing.push(id);
+      continue;
+    }
+    const job = check<JobRecord>(jobSchema, await readJson(path, "job record"), path);
+    if (job.id !== id) {
+      throw new UserError(`${path}: id: expected "${id}" (got ${JSON.stringify(job.id)})`, 2);
+    }
+    jobs.push(job);
+  }
+  return { dir, run, jobs, missing };
+}
