@@ -1,0 +1,232 @@
+/**
+ * Running one job (a pair, a method and a seed) inside its own process: load
+ * the test split and the prepared teacher, build the student, create the
+ * method, then train epoch by epoch, evaluating the student after each epoch
+ * and rewriting the job's record and CSV (atomically) every time, so nothing
+ * is lost if the process dies.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendRequest } from "../backends/init_backend.ts";
+import type { ImageSplit } from "../data/dataset.ts";
+import type { EpochReport, MethodInstance } from "../methods/method.ts";
+import type { Classifier } from "../models/classifier.ts";
+import { collectEnvironment } from "../util/environment.ts";
+import type { Logger } from "../util/logger.ts";
+import { Rng } from "../util/rng.ts";
+import type { JobConfig } from "./jobs.ts";
+import type { JobMessage } from "./protocol.ts";
+import type { EpochRecord, JobRecord, JobStatus } from "./record.ts";
+import { readJobRecord, writeJobFiles } from "./run_folder.ts";
+import type { Toolkit } from "./toolkit.ts";
+
+/** Options of {@linkcode executeJob}. */
+export interface ExecuteJobOptions {
+  /** The run folder holding the job's record (written by the parent as `pending`). */
+  runDir: string;
+  /** The job id. */
+  jobId: string;
+  /** Backend to run on. */
+  backend: BackendRequest;
+  /** Data root for the test split. */
+  dataRoot: string;
+  /** Datasets, models, methods. */
+  toolkit: Toolkit;
+  /** Receives progress messages (the worker writes them to stdout). */
+  emit: (message: JobMessage) => void;
+  /** Checked after every epoch: true stops the job as `interrupted`. */
+  shouldStop?: () => boolean;
+}
+
+/**
+ * A fixed subset of `n` test images, the same for every job and seed (drawn
+ * with a constant seed), in their original order.
+ *
+ * @example
+ * ```ts
+ * import { evaluationSubset } from "./job.ts";
+ * const split = { size: 4, images: new Uint8Array([0, 1, 2, 3]), labels: new Uint8Array([0, 1, 0, 1]) };
+ * console.log(evaluationSubset(split, 2).size); // 2
+ * ```
+ */
+export function evaluationSubset(split: ImageSplit, n: number | undefined): ImageSplit {
+  if (n === undefined || n >= split.size) return split;
+  const pixels = split.images.length / split.size;
+  const picked = [...new Rng("dfkd-bench/evaluation-subset").permutation(split.size).slice(0, n)]
+    .sort((a, b) => a - b);
+  const images = new Uint8Array(n * pixels);
+  const labels = new Uint8Array(n);
+  picked.forEach((src, i) => {
+    images.set(split.images.subarray(src * pixels, (src + 1) * pixels), i * pixels);
+    labels[i] = split.labels[src] as number;
+  });
+  return { size: n, images, labels };
+}
+
+/** Student images trained on in an epoch, from the method's counters (or the budget). */
+export function studentImages(report: EpochReport, config: JobConfig): number {
+  const c = report.counters;
+  if (typeof c.studentImages === "number") return c.studentImages;
+  const counted = (c.novelImages ?? 0) + (c.replayImages ?? 0);
+  if (counted > 0) return counted;
+  const b = config.budget;
+  return b.batchSize * b.studentStepsPerIteration * b.iterationsPerEpoch;
+}
+
+function jobLogger(emit: (m: JobMessage) => void): Logger {
+  return {
+    info: (message) => emit({ type: "log", level: "info", message }),
+    warn: (message) => emit({ type: "log", level: "warn", message }),
+    progress: () => ({ update() {}, stop() {} }),
+  };
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/**
+ * Runs the job whose `pending` record is in `runDir`, rewriting the record
+ * after every epoch, and resolves to its final status. Exceptions become a
+ * `failed` record with the error message (never thrown); a non-finite loss or
+ * accuracy stops the job as `diverged`.
+ *
+ * @example
+ * ```ts
+ * import { executeJob } from "./job.ts";
+ * import type { Toolkit } from "./toolkit.ts";
+ * declare const toolkit: Toolkit;
+ * // const status = await executeJob({ runDir, jobId, backend: "wasm", dataRoot, toolkit, emit: console.log });
+ * ```
+ */
+export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus> {
+  const { runDir, jobId, toolkit, emit } = options;
+  const started = performance.now();
+  const record: JobRecord = await readJobRecord(runDir, jobId);
+  const config = record.config as JobConfig;
+  const log = jobLogger(emit);
+  const finish = async (status: JobStatus, error?: string) => {
+    record.status = status;
+    if (error !== undefined) record.error = error;
+    record.finishedAt = new Date().toISOString();
+    record.wallSeconds = (performance.now() - started) / 1000;
+    await writeJobFiles(runDir, record);
+    emit({ type: "finished", status, ...(error !== undefined ? { error } : {}) });
+    return status;
+  };
+
+  let teacher: Classifier | undefined;
+  let student: Classifier | undefined;
+  let method: MethodInstance | undefined;
+  try {
+    const backend = await toolkit.initBackend(options.backend);
+    record.environment = await collectEnvironment(backend);
+    record.status = "running";
+    record.startedAt = new Date().toISOString();
+    delete record.finishedAt;
+    delete record.error;
+    record.epochs = [];
+    await writeJobFiles(runDir, record);
+    emit({ type: "started", epochs: config.budget.epochs, startEpoch: 0 });
+
+    const shape = config.imageShape;
+    const test = evaluationSubset(
+      await toolkit.loadTestSplit(config.dataset, { dataRoot: options.dataRoot, log }),
+      config.evaluation.subset,
+    );
+    teacher = await toolkit.loadTeacher(config.teacher, {
+      inputShape: shape,
+      classes: config.classes,
+    });
+    const rng = new Rng(record.seed);
+    student = toolkit.buildStudent(config.student, {
+      inputShape: shape,
+      classes: config.classes,
+      seed: rng.fork("student").seed(),
+    });
+    const plugin = toolkit.getMethod(config.method);
+    method = plugin.create({
+      teacher,
+      student,
+      imageShape: shape,
+      classes: config.classes,
+      budget: config.budget,
+      hyper: config.hyperparameters,
+      rng: rng.fork("method"),
+      log,
+    });
+
+    let images = 0;
+    let trainSeconds = 0;
+    let baselineTensors: number | undefined;
+    let warnedLeak = false;
+    for (let epoch = 0; epoch < config.budget.epochs; epoch++) {
+      const t0 = performance.now();
+      let lastStep = 0;
+      const report = await method.runEpoch(epoch, (done, total) => {
+        const now = performance.now();
+        if (now - lastStep < 250 && done < total) return;
+        lastStep = now;
+        emit({ type: "step", epoch, done, total });
+      });
+      const t1 = performance.now();
+      const badLoss = Object.entries(report.losses).find(([, v]) => !Number.isFinite(v));
+      if (badLoss !== undefined) {
+        record.divergedAtEpoch = epoch;
+        record.replayBytes = report.replayBytes;
+        return await finish(
+          "diverged",
+          `Loss "${badLoss[0]}" became ${badLoss[1]} in epoch ${epoch + 1}`,
+        );
+      }
+      const accuracy = await toolkit.evaluate(student, test, {
+        dataset: config.dataset,
+        batchSize: config.evaluation.batchSize,
+      });
+      const t2 = performance.now();
+      if (!Number.isFinite(accuracy)) {
+        record.divergedAtEpoch = epoch;
+        return await finish("diverged", `Test accuracy became ${accuracy} in epoch ${epoch + 1}`);
+      }
+      const entry: EpochRecord = {
+        epoch,
+        accuracy,
+        losses: report.losses,
+        replayBytes: report.replayBytes,
+        counters: report.counters,
+        trainSeconds: (t1 - t0) / 1000,
+        evalSeconds: (t2 - t1) / 1000,
+      };
+      record.epochs.push(entry);
+      images += studentImages(report, config);
+      trainSeconds += entry.trainSeconds;
+      record.replayBytes = report.replayBytes;
+      record.wallSeconds = (performance.now() - started) / 1000;
+      record.imagesPerSecond = trainSeconds > 0 ? images / record.wallSeconds : 0;
+      await writeJobFiles(runDir, record);
+      emit({ type: "epoch", epoch, accuracy, seconds: entry.trainSeconds + entry.evalSeconds });
+
+      const tensors = tf.memory().numTensors;
+      baselineTensors ??= tensors;
+      if (!warnedLeak && tensors > baselineTensors + 100) {
+        warnedLeak = true;
+        log.warn(
+          `${jobId}: live tensors grew from ${baselineTensors} to ${tensors} since epoch 1 (a leak?)`,
+        );
+      }
+      if (options.shouldStop?.() && epoch + 1 < config.budget.epochs) {
+        return await finish("interrupted", `Interrupted after epoch ${epoch + 1}`);
+      }
+    }
+    return await finish("completed");
+  } catch (error) {
+    if (error instanceof Error && error.stack) console.error(error.stack);
+    return await finish("failed", errorMessage(error));
+  } finally {
+    method?.dispose();
+    student?.model.dispose();
+    teacher?.model.dispose();
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The job process: `deno run -A src/bench/job_worker.ts --run-dir <dir> --job <id>
+ * --backend <name> --data-root <path> [--toolkit <module>]`. It runs one job
+ * ({@linkcode executeJob}) and reports progress on stdout as protocol lines;
+ * the parent runner starts one per job.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { BackendRequest } from "../backends/init_backend.ts";
+import { executeJob } from "./job.ts";
+import { encodeMessage } from "./protocol.ts";
+import type { Toolkit } from "./toolkit.ts";
+
+/** The module the parent starts for each job. */
+export const JOB_WORKER_MODULE: URL = new URL(import.meta.url);
+
+/** The toolkit module used when `--toolkit` is not given. */
+export const DEFAULT_TOOLKIT_MODULE: URL = new URL("./default_toolkit.ts", import.meta.url);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      "run-dir": { type: "string" },
+      job: { type: "string" },
+      backend: { type: "string" },
+      "data-root": { type: "string" },
+      toolkit: { type: "string" },
+    },
+    strict: true,
+  });
+  const runDir = values["run-dir"];
+  const jobId = values.job;
+  if (!runDir || !jobId || !values.backend || !values["data-root"]) {
+    console.error("job_worker: --run-dir, --job, --backend and --data-root are required");
+    return 2;
+  }
+  const module = await import(values.toolkit ?? DEFAULT_TOOLKIT_MODULE.href);
+  const toolkit = module.toolkit as Toolkit;
+  const emit = (m: Parameters<typeof encodeMessage>[0]) => {
+    const bytes = new TextEncoder().encode(encodeMessage(m));
+    let written = 0;
+    while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  };
+  await executeJob({
+    runDir,
+    jobId,
+    backend: values.backend as BackendRequest,
+    dataRoot: values["data-root"],
+    toolkit,
+    emit,
+  });
+  // The record holds the outcome (any final status); a non-zero exit means the
+  // process itself broke before it could write one.
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}
