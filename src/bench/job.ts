@@ -82,6 +82,12 @@ function jobLogger(emit: (m: JobMessage) => void): Logger {
   };
 }
 
+/** A method's `DivergenceError` (a loss went NaN or infinite in `epoch`). */
+function isDivergence(error: unknown): error is Error & { epoch: number } {
+  return error instanceof Error && error.name === "DivergenceError" &&
+    typeof (error as { epoch?: unknown }).epoch === "number";
+}
+
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
@@ -222,6 +228,10 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
     }
     return await finish("completed");
   } catch (error) {
+    if (isDivergence(error)) {
+      record.divergedAtEpoch = error.epoch;
+      return await finish("diverged", error.message);
+    }
     if (error instanceof Error && error.stack) console.error(error.stack);
     return await finish("failed", errorMessage(error));
   } finally {

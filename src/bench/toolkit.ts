@@ -34,6 +34,8 @@ export interface PreparedTeacher {
 export interface Toolkit {
   /** Names the benchmark files are checked against. */
   catalogue(): Catalogue;
+  /** The data root: the flag, then `DFKD_DATA`, then the default folder. */
+  resolveDataRoot(flag?: string): string;
   /** Initialises TensorFlow.js on a backend. */
   initBackend(request: BackendRequest): Promise<BackendInfo>;
   /** Static facts of a dataset (a `UserError` for an unknown name). */

@@ -84,6 +84,7 @@ function toyClassifier(arch: string): ToyStudent {
 /** The toy toolkit; the data root must hold a file `toy.txt`. */
 export const toolkit: Toolkit = {
   catalogue: () => TOY_CATALOGUE,
+  resolveDataRoot: (flag) => flag ?? Deno.env.get("DFKD_DATA") ?? "/nonexistent",
   initBackend: (request) => initBackend(request === "auto" ? "cpu" : request),
   datasetInfo: (name) => {
     if (name !== "toy") throw new UserError(`Unknown dataset "${name}"`, 2);

@@ -1,0 +1,38 @@
+/**
+ * `dfkd report <results-dir...>`: rebuilds `summary.csv`, `report.md`,
+ * `report.html` and the curve charts of run folders from their records.
+ *
+ * @module
+ */
+import { rebuildReports } from "../report/report.ts";
+import { UserError } from "../util/errors.ts";
+import type { Command } from "./command.ts";
+import { parseCommandArgs } from "./parse_args.ts";
+
+const USAGE = "report <results/<benchmark>/<run-id>...>";
+
+/**
+ * Rebuilds the reports of run folders and prints their results tables.
+ *
+ * @example
+ * ```ts
+ * import { reportCommand } from "./report.ts";
+ * // await reportCommand.run(["results/smoke/20260101T000000Z-abc1234"]);
+ * ```
+ */
+export const reportCommand: Command = {
+  summary: "Rebuild a run's summary.csv, report.md and report.html from its records",
+  usage: USAGE,
+  async run(args) {
+    const { positionals } = parseCommandArgs(args, {}, USAGE);
+    if (positionals.length === 0) {
+      throw new UserError(`Name at least one run folder\nUsage: deno task dfkd ${USAGE}`, 2);
+    }
+    for (const dir of positionals) {
+      const written = await rebuildReports(dir);
+      console.log(written.summary);
+      console.log(`\nWrote ${written.files.join(", ")}`);
+    }
+    return 0;
+  },
+};

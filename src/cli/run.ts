@@ -1,0 +1,144 @@
+/**
+ * `dfkd run <file...>`: runs benchmark files (see `src/bench/runner.ts`) and
+ * prints each run's results table.
+ *
+ * @module
+ */
+import { BACKEND_NAMES, type BackendRequest } from "../backends/init_backend.ts";
+import { runBenchmark } from "../bench/runner.ts";
+import { applySmoke, type BenchmarkFile, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
+import type { ResolvedBenchmark } from "../bench/spec.ts";
+import type { Toolkit } from "../bench/toolkit.ts";
+import { UserError } from "../util/errors.ts";
+import { cliLogger, type ClosableLogger } from "../util/terminal_logger.ts";
+import type { Command } from "./command.ts";
+import { parseCommandArgs, parseIntFlag } from "./parse_args.ts";
+
+const USAGE = `run <benchmark.json...> [--jobs N] [--methods a,b] [--seeds 0,1]
+    [--backend auto|${BACKEND_NAMES.join("|")}] [--data-root DIR] [--out DIR]
+    [--cache-dir DIR] [--smoke]`;
+
+/** Options of {@linkcode makeRunCommand}. */
+export interface RunCommandOptions {
+  /** Loads the toolkit (on first use, so `help` stays fast). */
+  loadToolkit: () => Promise<Toolkit>;
+  /** Toolkit module for job processes (tests pass a fake). */
+  toolkitModule?: string;
+  /** The logger (default: bars on a terminal, lines otherwise). */
+  logger?: () => ClosableLogger;
+}
+
+function parseList(flag: string, value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) {
+    throw new UserError(`${flag} needs at least one name (got "${value}")`, 2);
+  }
+  return items;
+}
+
+function parseSeeds(value: string | undefined): number[] | undefined {
+  const items = parseList("--seeds", value);
+  if (items === undefined) return undefined;
+  const seeds = items.map((s) => Number(s));
+  const bad = items.find((s, i) => !/^\d+$/.test(s) || !Number.isSafeInteger(seeds[i]));
+  if (bad !== undefined) {
+    throw new UserError(
+      `--seeds must be whole numbers of at least 0, comma-separated (got "${bad}")`,
+      2,
+    );
+  }
+  if (new Set(seeds).size !== seeds.length) {
+    throw new UserError(`--seeds repeats a seed (got "${value}")`, 2);
+  }
+  return seeds;
+}
+
+/**
+ * The `run` command.
+ *
+ * @example
+ * ```ts
+ * import { makeRunCommand } from "./run.ts";
+ * import type { Toolkit } from "../bench/toolkit.ts";
+ * declare const toolkit: Toolkit;
+ * const run = makeRunCommand({ loadToolkit: () => Promise.resolve(toolkit) });
+ * // await run.run(["benchmarks/smoke.json", "--jobs", "2"]);
+ * ```
+ */
+export function makeRunCommand(options: RunCommandOptions): Command {
+  return {
+    summary: "Run benchmark files: every pair x method x seed, in parallel processes",
+    usage: USAGE,
+    async run(args) {
+      const { values, positionals } = parseCommandArgs(args, {
+        jobs: { type: "string" },
+        methods: { type: "string" },
+        seeds: { type: "string" },
+        backend: { type: "string", default: "auto" },
+        "data-root": { type: "string" },
+        out: { type: "string", default: "results" },
+        "cache-dir": { type: "string" },
+        smoke: { type: "boolean" },
+      }, USAGE);
+      if (positionals.length === 0) {
+        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`, 2);
+      }
+      const backend = values.backend ?? "auto";
+      if (backend !== "auto" && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+        throw new UserError(
+          `--backend must be auto or one of ${BACKEND_NAMES.join(", ")} (got "${backend}")`,
+          2,
+        );
+      }
+      const jobs = parseIntFlag("--jobs", values.jobs, 1) ?? navigator.hardwareConcurrency;
+      const methods = parseList("--methods", values.methods);
+      const seeds = parseSeeds(values.seeds);
+      const toolkit = await options.loadToolkit();
+      const catalogue = toolkit.catalogue();
+
+      // Every file is checked before anything runs.
+      const problems: string[] = [];
+      const benchmarks: ResolvedBenchmark[] = [];
+      for (const path of positionals) {
+        const r = await readBenchmark(path, catalogue);
+        if (!r.ok) {
+          problems.push(...r.lines);
+          continue;
+        }
+        const resolved = resolveBenchmark(r.file, path, catalogue, r.source);
+        benchmarks.push(
+          values.smoke ? applySmoke(resolved, r.file as BenchmarkFile, catalogue) : resolved,
+        );
+      }
+      if (problems.length > 0) throw new UserError(problems.join("\n"), 2);
+
+      const dataRoot = toolkit.resolveDataRoot(values["data-root"]);
+      const log = (options.logger ?? cliLogger)();
+      let exitCode = 0;
+      try {
+        for (const benchmark of benchmarks) {
+          const outcome = await runBenchmark(benchmark, {
+            backend: backend as BackendRequest,
+            dataRoot,
+            out: values.out ?? "results",
+            jobs,
+            ...(methods ? { methods } : {}),
+            ...(seeds ? { seeds } : {}),
+            ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}),
+            log,
+            toolkit,
+            ...(options.toolkitModule ? { toolkitModule: options.toolkitModule } : {}),
+          });
+          log.close();
+          console.log(`\n${outcome.summary}\n`);
+          console.log(`Reports: ${outcome.reportFiles.join(", ")}`);
+          exitCode = Math.max(exitCode, outcome.exitCode);
+        }
+      } finally {
+        log.close();
+      }
+      return exitCode;
+    },
+  };
+}

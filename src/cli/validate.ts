@@ -1,0 +1,59 @@
+/**
+ * `dfkd validate <file...>`: checks benchmark files against the schema and
+ * the registries, printing every problem as `file: field.path: what is wrong
+ * (got X)` (exit code 2 when any file is invalid).
+ *
+ * @module
+ */
+import { expandJobs } from "../bench/jobs.ts";
+import { readBenchmark, resolveBenchmark } from "../bench/spec.ts";
+import type { Toolkit } from "../bench/toolkit.ts";
+import { UserError } from "../util/errors.ts";
+import type { Command } from "./command.ts";
+import { parseCommandArgs } from "./parse_args.ts";
+
+const USAGE = "validate <benchmark.json...>";
+
+/**
+ * The `validate` command, with the toolkit loaded on first use.
+ *
+ * @example
+ * ```ts
+ * import { makeValidateCommand } from "./validate.ts";
+ * import type { Toolkit } from "../bench/toolkit.ts";
+ * declare const toolkit: Toolkit;
+ * const validate = makeValidateCommand(() => Promise.resolve(toolkit));
+ * // await validate.run(["benchmarks/smoke.json"]);
+ * ```
+ */
+export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Command {
+  return {
+    summary: "Check benchmark files (every problem, with its field and value)",
+    usage: USAGE,
+    async run(args) {
+      const { positionals } = parseCommandArgs(args, {}, USAGE);
+      if (positionals.length === 0) {
+        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`, 2);
+      }
+      const catalogue = (await loadToolkit()).catalogue();
+      const problems: string[] = [];
+      for (const path of positionals) {
+        const r = await readBenchmark(path, catalogue);
+        if (!r.ok) {
+          problems.push(...r.lines);
+          continue;
+        }
+        const b = resolveBenchmark(r.file, path, catalogue, r.source);
+        const jobs = expandJobs(b).length;
+        const bud = b.budget;
+        console.log(
+          `${path}: ok (${b.name}: ${jobs} jobs = ${b.pairs.length} pair(s) x ${b.methods.length} method(s) x ${b.seeds.length} seed(s); ${bud.epochs} epochs x ${bud.iterationsPerEpoch} iterations, batch ${bud.batchSize}${
+            b.scaled ? `; scaled${b.scaledLabel ? `: ${b.scaledLabel}` : ""}` : ""
+          })`,
+        );
+      }
+      if (problems.length > 0) throw new UserError(problems.join("\n"), 2);
+      return 0;
+    },
+  };
+}
