@@ -92,6 +92,10 @@ function verify(
   }
 }
 
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
@@ -109,7 +113,7 @@ async function download(url: string, path: string, log: Logger): Promise<Digests
     response = await fetch(url);
   } catch (error) {
     throw new UserError(
-      `Download of ${url} failed (${(error as Error).message}); nothing was installed`,
+      `Download of ${url} failed (${firstLine(error)}); nothing was installed`,
       1,
     );
   }
@@ -141,7 +145,7 @@ async function download(url: string, path: string, log: Logger): Promise<Digests
     throw new UserError(
       `Download of ${url} was cut off after ${received}${
         total !== undefined ? ` of ${total}` : ""
-      } bytes (${(error as Error).message}); nothing was installed, run the fetch again`,
+      } bytes (${firstLine(error)}); nothing was installed, run the fetch again`,
       1,
     );
   } finally {
