@@ -23,7 +23,7 @@ import jpeg from "jpeg-js";
 import { UserError } from "../util/errors.ts";
 import { silentLogger } from "../util/logger.ts";
 import type { Dataset, DatasetSpec, ImageSplit, LoadOptions } from "./dataset.ts";
-import { infoOf, readDataFile, readDataText, requireFolder } from "./files.ts";
+import { infoOf, readDataFile, readDataText, readWholeFile, requireFolder } from "./files.ts";
 
 const FOLDER = "tiny-imagenet-200";
 const SIZE = 64;
@@ -258,7 +258,7 @@ async function readCache(
 ): Promise<{ header: CacheHeader; train: ImageSplit; test: ImageSplit } | undefined> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readWholeFile(path);
   } catch {
     return undefined;
   }
