@@ -35,7 +35,7 @@ export interface CifarLayout {
  * ```
  */
 export async function readCifarFiles(paths: string[], layout: CifarLayout): Promise<ImageSplit> {
-  const files = await Promise.all(paths.map((p) => readDataFile(p)));
+  const files = await Promise.all(paths.map((p) => readDataFile(p, true)));
   const recordBytes = layout.labelBytes + 3 * PLANE;
   let size = 0;
   files.forEach((bytes, f) => {

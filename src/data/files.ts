@@ -58,16 +58,18 @@ export async function requireFolder(
 
 /**
  * Reads a whole file, or throws a `UserError` (exit code 1) naming it.
+ * `large` reads it in big chunks into a buffer of its size (for record files
+ * of many megabytes); small files (JPEGs) take one `Deno.readFile`.
  *
  * @example
  * ```ts
  * import { readDataFile } from "./files.ts";
- * // const bytes = await readDataFile("/data/cifar-10-batches-bin/test_batch.bin");
+ * // const bytes = await readDataFile("/data/cifar-10-batches-bin/test_batch.bin", true);
  * ```
  */
-export async function readDataFile(path: string): Promise<Uint8Array> {
+export async function readDataFile(path: string, large = false): Promise<Uint8Array> {
   try {
-    return await readWholeFile(path);
+    return large ? await readWholeFile(path) : await Deno.readFile(path);
   } catch (error) {
     throw readError(path, error);
   }
