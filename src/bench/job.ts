@@ -139,7 +139,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
 
     const shape = config.imageShape;
     const test = evaluationSubset(
-      await toolkit.loadTestSplit(config.dataset, { dataRoot: options.dataRoot, log }),
+      (await toolkit.loadDataset(config.dataset, { dataRoot: options.dataRoot, log })).test,
       config.evaluation.subset,
     );
     teacher = await toolkit.loadTeacher(config.teacher, {

@@ -131,7 +131,7 @@ export async function runBenchmark(
   );
 
   // The data must be there before anything is written (a clear error otherwise).
-  await toolkit.loadTestSplit(benchmark.dataset, { dataRoot: options.dataRoot, log });
+  const data = await toolkit.loadDataset(benchmark.dataset, { dataRoot: options.dataRoot, log });
 
   // Every teacher once, before the jobs, so parallel jobs never train the same one twice.
   const teachers = new Map<string, PreparedTeacher>();
@@ -144,6 +144,7 @@ export async function runBenchmark(
       log.info(`Teacher for ${pair.id}: ${describeTeacher(pair.teacher)}`);
       teacher = await toolkit.prepareTeacher(pair.teacher, benchmark.dataset, {
         dataRoot: options.dataRoot,
+        data,
         ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
         log,
       });

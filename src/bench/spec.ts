@@ -78,6 +78,23 @@ export interface Catalogue {
   architectures: readonly string[];
   /** Method plug-ins by name. */
   methods: Record<string, MethodInfo>;
+  /**
+   * Why an architecture cannot take a dataset's images (e.g. a size it does
+   * not support), or `undefined` when it can.
+   */
+  architectureProblem?: (
+    arch: string,
+    imageShape: readonly [number, number, number],
+  ) => string | undefined;
+  /**
+   * What is wrong with a teacher recipe's overrides, as `recipe.<field>: what
+   * is wrong`, or `undefined` when they are valid.
+   */
+  recipeProblem?: (
+    arch: string,
+    dataset: string,
+    recipe: Record<string, unknown>,
+  ) => string | undefined;
 }
 
 /** A teacher declared by architecture and training recipe, or by a file. */
@@ -353,6 +370,52 @@ export function benchmarkSchema(catalogue: Catalogue) {
         });
       } else seen.set(id, i);
     });
+    const shape = catalogue.datasets[file.dataset]?.imageShape;
+    if (shape !== undefined && catalogue.architectureProblem !== undefined) {
+      file.pairs.forEach((p, i) => {
+        const check = (arch: string | undefined, path: (string | number)[]) => {
+          const problem = arch === undefined
+            ? undefined
+            : catalogue.architectureProblem!(arch, shape);
+          if (problem !== undefined) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["pairs", i, ...path],
+              input: arch,
+              message: `cannot take ${file.dataset}'s ${shape.join("x")} images: ${problem}`,
+            });
+          }
+        };
+        check(p.teacher.arch, ["teacher", "arch"]);
+        check(p.student, ["student"]);
+      });
+    }
+    if (catalogue.recipeProblem !== undefined) {
+      file.pairs.forEach((p, i) => {
+        if (p.teacher.arch === undefined || p.teacher.path !== undefined) return;
+        const recipes: [Record<string, unknown>, (string | number)[]][] = [
+          [p.teacher.recipe ?? {}, ["pairs", i, "teacher"]],
+        ];
+        if (file.smoke.teacherRecipe !== undefined) {
+          recipes.push([{ ...p.teacher.recipe, ...file.smoke.teacherRecipe }, [
+            "smoke",
+            "teacherRecipe",
+          ]]);
+        }
+        for (const [recipe, path] of recipes) {
+          const problem = catalogue.recipeProblem!(p.teacher.arch, file.dataset, recipe);
+          if (problem === undefined) continue;
+          const m = /^recipe\.([\w.]+): ([\s\S]*)$/.exec(problem);
+          const field = m ? m[1]!.split(".") : [];
+          const base = path[0] === "smoke" ? path : [...path, "recipe"];
+          ctx.addIssue({
+            code: "custom",
+            path: [...base, ...field],
+            message: m ? m[2]! : problem,
+          });
+        }
+      });
+    }
     const chosen = Object.keys(file.methods);
     const checkShared = (table: Record<string, unknown> | undefined, path: string[]) => {
       for (const name of Object.keys(table ?? {})) {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { BackendInfo, BackendRequest } from "../backends/init_backend.ts";
-import type { DatasetInfo, ImageSplit } from "../data/dataset.ts";
+import type { Dataset, DatasetInfo, ImageSplit } from "../data/dataset.ts";
 import type { MethodPlugin } from "../methods/method.ts";
 import type { Classifier } from "../models/classifier.ts";
 import type { Logger } from "../util/logger.ts";
@@ -40,8 +40,8 @@ export interface Toolkit {
   initBackend(request: BackendRequest): Promise<BackendInfo>;
   /** Static facts of a dataset (a `UserError` for an unknown name). */
   datasetInfo(name: string): DatasetInfo;
-  /** Loads a dataset's test split (a `UserError` naming the path when the data is missing). */
-  loadTestSplit(name: string, options: { dataRoot: string; log: Logger }): Promise<ImageSplit>;
+  /** Loads a dataset (a `UserError` naming the path when the data is missing). */
+  loadDataset(name: string, options: { dataRoot: string; log: Logger }): Promise<Dataset>;
   /**
    * Makes a teacher available to jobs: trains it (or takes it from the cache)
    * by recipe, or loads and evaluates a saved one. Runs in the parent process
@@ -50,7 +50,7 @@ export interface Toolkit {
   prepareTeacher(
     spec: TeacherSpec,
     dataset: string,
-    options: { dataRoot: string; cacheDir?: string; log: Logger },
+    options: { dataRoot: string; data: Dataset; cacheDir?: string; log: Logger },
   ): Promise<PreparedTeacher>;
   /** Loads a prepared teacher in a job. */
   loadTeacher(

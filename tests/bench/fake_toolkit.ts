@@ -97,13 +97,14 @@ export const toolkit: Toolkit = {
       description: "Toy",
     };
   },
-  async loadTestSplit(_name, { dataRoot }) {
+  async loadDataset(_name, { dataRoot }) {
     try {
       await Deno.stat(`${dataRoot}/toy.txt`);
     } catch {
       throw new UserError(`Toy data not found: ${dataRoot}/toy.txt is missing`, 1);
     }
-    return { size: 4, images: new Uint8Array(16), labels: new Uint8Array([0, 1, 0, 1]) };
+    const split = { size: 4, images: new Uint8Array(16), labels: new Uint8Array([0, 1, 0, 1]) };
+    return { ...this.datasetInfo("toy"), classNames: ["a", "b"], train: split, test: split };
   },
   prepareTeacher: (spec) =>
     Promise.resolve({

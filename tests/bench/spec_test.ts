@@ -131,6 +131,20 @@ Deno.test("each kind of bad field gives its path, what is wrong and the value", 
       }),
       'pairs[1].id: pair id repeats pairs[0]\'s; give each pair a distinct id (got "lenet5-lenet5-half")',
     ],
+    [
+      withFields({ dataset: "cifar10" }),
+      'pairs[0].teacher.arch: cannot take cifar10\'s 32x32x3 images: takes 1 channel (got "lenet5")',
+    ],
+    [
+      withFields({
+        pairs: [{ teacher: { arch: "lenet5", recipe: { epochs: 0 } }, student: "lenet5" }],
+      }),
+      "pairs[0].teacher.recipe.epochs: must be a whole number of at least 1 (got 0)",
+    ],
+    [
+      withFields({ smoke: { teacherRecipe: { epochs: -1 } } }),
+      "smoke.teacherRecipe.epochs: must be a whole number of at least 1 (got -1)",
+    ],
     [{}, "name: is required (expected a string)"],
     [[], ": expected an object (got an array of 0)"],
   ];

@@ -12,6 +12,12 @@ export const TEST_CATALOGUE: Catalogue = {
     cifar10: { classes: 10, imageShape: [32, 32, 3] },
   },
   architectures: ["lenet5", "lenet5-half", "resnet18", "resnet34"],
+  architectureProblem: (arch, shape) =>
+    arch.startsWith("lenet") && shape[2] !== 1 ? "takes 1 channel" : undefined,
+  recipeProblem: (_arch, _dataset, recipe) =>
+    recipe.epochs !== undefined && !(Number.isInteger(recipe.epochs) && Number(recipe.epochs) >= 1)
+      ? `recipe.epochs: must be a whole number of at least 1 (got ${JSON.stringify(recipe.epochs)})`
+      : undefined,
   methods: {
     "pre-dfkd": {
       description: "PRE-DFKD.",
