@@ -14,7 +14,9 @@ import { curveMetrics } from "./metrics.ts";
 import { loadRunResults } from "../report/results.ts";
 import { writeReports } from "../report/report.ts";
 import { collectEnvironment, type Environment } from "../util/environment.ts";
-import { formatSeconds, type Logger, type Progress } from "../util/logger.ts";
+import { UserError } from "../util/errors.ts";
+import { formatSeconds, type Logger, type Progress, silentLogger } from "../util/logger.ts";
+import { Rng } from "../util/rng.ts";
 import { canonicalJson, configHash, expandJobs, type JobConfig, type JobPlan } from "./jobs.ts";
 import { JOB_WORKER_MODULE } from "./job_worker.ts";
 import { decodeMessage } from "./protocol.ts";
@@ -158,6 +160,8 @@ export async function runBenchmark(
     teacherOf.set(pair.id, teacher);
   }
 
+  await preflight(benchmark, plans, teacherOf, info, toolkit);
+
   const now = options.now?.() ?? new Date();
   const claimed = await claimRunFolder(
     options.out,
@@ -232,6 +236,54 @@ export async function runBenchmark(
   } finally {
     await releaseRunLock(runDir);
   }
+}
+
+/**
+ * Creates (and disposes) each method once per pair before any job starts, so
+ * a hyperparameter a plug-in rejects (out of range, not one of its choices)
+ * is a `UserError` naming the file and method now, not a failed job later.
+ */
+async function preflight(
+  benchmark: ResolvedBenchmark,
+  plans: JobPlan[],
+  teacherOf: Map<string, PreparedTeacher>,
+  info: { classes: number; imageShape: readonly [number, number, number] },
+  toolkit: Toolkit,
+): Promise<void> {
+  const problems: string[] = [];
+  for (const pair of benchmark.pairs) {
+    const methods = benchmark.methods.filter((m) =>
+      plans.some((p) => p.pair.id === pair.id && p.method.method === m.method)
+    );
+    const prepared = teacherOf.get(pair.id);
+    if (methods.length === 0 || prepared === undefined) continue;
+    const expected = { inputShape: info.imageShape, classes: info.classes };
+    const teacher = await toolkit.loadTeacher(prepared, expected);
+    const student = toolkit.buildStudent(pair.student, { ...expected, seed: 0 });
+    try {
+      for (const m of methods) {
+        try {
+          toolkit.getMethod(m.method).create({
+            teacher,
+            student,
+            imageShape: info.imageShape,
+            classes: info.classes,
+            budget: benchmark.budget,
+            hyper: m.hyper,
+            rng: new Rng(0),
+            log: silentLogger,
+          }).dispose();
+        } catch (error) {
+          if (!(error instanceof UserError)) throw error;
+          problems.push(`${benchmark.file}: methods.${m.method}: ${error.message}`);
+        }
+      }
+    } finally {
+      student.model.dispose();
+      teacher.model.dispose();
+    }
+  }
+  if (problems.length > 0) throw new UserError([...new Set(problems)].join("\n"), 2);
 }
 
 function describeTeacher(t: ResolvedBenchmark["pairs"][number]["teacher"]): string {
@@ -309,9 +361,12 @@ async function runJobs(
   const epochs = benchmark.budget.epochs;
   const overall = options.log.progress("all jobs", plans.length * epochs);
   const progress = new Map<string, number>();
+  let shown = -1;
   const updateOverall = () => {
     let done = 0;
     for (const v of progress.values()) done += v;
+    if (done === shown) return;
+    shown = done;
     const finished = [...progress.values()].filter((v) => v >= epochs).length;
     overall.update(done, { jobs: `${finished}/${plans.length} done` });
   };
@@ -393,6 +448,8 @@ async function runOneJob(
       }
       switch (message.type) {
         case "step": {
+          // The epoch message reports the epoch's end; steps only move within it.
+          if (message.done >= message.total) break;
           const done = message.epoch + message.done / Math.max(1, message.total);
           bar.update(done, fields(message.epoch));
           onProgress(done);

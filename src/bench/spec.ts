@@ -475,7 +475,7 @@ function pairId(p: {
 
 /**
  * The JSON Schema (draft 2020-12) of benchmark files, for editors; written to
- * `benchmarks/schema.json` by `deno task schema`.
+ * `benchmarks/schema.json` by `deno task dfkd schema`.
  *
  * @example
  * ```ts
@@ -495,7 +495,7 @@ export function benchmarkJsonSchema(catalogue: Catalogue): Record<string, unknow
     title: "dfkd-bench benchmark file",
     description:
       "A declarative DFKD benchmark: dataset, teacher/student pairs, methods, seeds and budget. " +
-      "Generated from src/bench/spec.ts by `deno task schema`; do not edit.",
+      "Generated from src/bench/spec.ts by `deno task dfkd schema`; do not edit.",
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$schema")),
   };
 }

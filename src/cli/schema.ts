@@ -49,7 +49,7 @@ export function makeSchemaCommand(loadToolkit: () => Promise<Toolkit>): Command 
         }
         if (JSON.stringify(committed) !== JSON.stringify(schema)) {
           throw new UserError(
-            `${path} is out of date with src/bench/spec.ts and the registries; run: deno task schema`,
+            `${path} is out of date with src/bench/spec.ts and the registries; run: deno task dfkd schema`,
             1,
           );
         }

@@ -26,6 +26,11 @@ function toyMethod(name: string, behaviour: (epoch: number) => void): MethodPlug
     description: `Toy method ${name}.`,
     hyperparameters: { step: { default: 0.1, description: "Accuracy gain per epoch" } },
     create(ctx) {
+      if (Number(ctx.hyper.step) < 0) {
+        throw new UserError(
+          `Method "${name}": hyperparameter "step": must be >= 0 (got ${ctx.hyper.step})`,
+        );
+      }
       const student = ctx.student as ToyStudent;
       const offset = ctx.rng.next() * 0.01;
       return {

@@ -136,6 +136,19 @@ Deno.test("missing data and unknown --methods are user errors and write nothing"
   assert.deepStrictEqual(left, []);
 });
 
+Deno.test("a hyperparameter a plug-in rejects stops the run before anything is written", async () => {
+  const { options, out } = await setup();
+  const error = await runBenchmark(toyBenchmark({ steady: { step: -1 }, crash: {} }), options)
+    .then(() => undefined, (e) => e);
+  assert.ok(error instanceof UserError);
+  assert.equal(error.exitCode, 2);
+  assert.equal(
+    error.message,
+    'toy.json: methods.steady: Method "steady": hyperparameter "step": must be >= 0 (got -1)',
+  );
+  assert.deepStrictEqual([...Deno.readDirSync(out)], []);
+});
+
 Deno.test("two runs in the same second get distinct folders; a live lock is refused", async () => {
   const out = await Deno.makeTempDir();
   const a = await claimRunFolder(out, "b", "20260101T000000Z-abc1234");
