@@ -60,3 +60,36 @@ export {
 } from "./src/data/check.ts";
 export { fetchDataset, type FetchOptions, type FetchResult } from "./src/data/fetch.ts";
 export { resizeBilinearPil } from "./src/data/resize.ts";
+export {
+  applySmoke,
+  type BenchmarkFile,
+  benchmarkJsonSchema,
+  benchmarkSchema,
+  type Catalogue,
+  DEFAULT_METHODS,
+  loadBenchmark,
+  readBenchmark,
+  resolveBenchmark,
+  type ResolvedBenchmark,
+  SMOKE_DEFAULTS,
+  SPEC_DEFAULTS,
+  validateBenchmark,
+} from "./src/bench/spec.ts";
+export { configHash, expandJobs, type JobConfig, jobId, type JobPlan } from "./src/bench/jobs.ts";
+export { runBenchmark, type RunOptions, type RunOutcome } from "./src/bench/runner.ts";
+export type { PreparedTeacher, Toolkit } from "./src/bench/toolkit.ts";
+export {
+  type EpochRecord,
+  JOB_RECORD_SCHEMA,
+  type JobRecord,
+  type JobStatus,
+  RUN_LAYOUT,
+  RUN_RECORD_SCHEMA,
+  type RunRecord,
+} from "./src/bench/record.ts";
+export { curveMetrics, seedStats, summariseSeeds } from "./src/bench/metrics.ts";
+export { loadRunResults, type RunResults } from "./src/report/results.ts";
+export { rebuildReports, writeReports } from "./src/report/report.ts";
+export { summaryCsv } from "./src/report/summary.ts";
+export { writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "./src/util/atomic_write.ts";
+export { cliLogger, terminalLogger } from "./src/util/terminal_logger.ts";

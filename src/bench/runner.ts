@@ -83,6 +83,9 @@ export interface RunOutcome {
   exitCode: number;
 }
 
+/** Terminal colour codes (ESC [ ... m). */
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
 const FINAL: ReadonlySet<JobStatus> = new Set(["completed", "diverged", "failed", "interrupted"]);
 
 /** The deno.json job processes run with (so they resolve the same imports). */
@@ -469,7 +472,9 @@ async function runOneJob(
           break;
       }
     });
-    const readStderr = forEachLine(child.stderr, (line) => {
+    const readStderr = forEachLine(child.stderr, (raw) => {
+      // Deno colours its own error messages; the record keeps plain text.
+      const line = raw.replace(ANSI_COLOUR, "");
       writeLog(line);
       if (line.trim() !== "") {
         tail.push(line);
