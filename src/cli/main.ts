@@ -7,10 +7,14 @@ import { BackendUnavailableError } from "../backends/init_backend.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { doctorCommand } from "./doctor.ts";
+import { compareCommand } from "./compare.ts";
+import { historyCommand } from "./history.ts";
 
 /** Every subcommand by name; adding one is one file plus one line here. */
 export const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
+  compare: compareCommand,
+  history: historyCommand,
 };
 
 function help(): string {
