@@ -15,7 +15,9 @@
  * History references (`compare` accepts them where it accepts a results
  * folder): `history:<benchmark>@<ref>` where `<ref>` is
  * - an index into the benchmark's entries of one machine/backend in date
- *   order: `0` the oldest, `-1` (or `latest`) the newest, `-2` the one before;
+ *   order: `0` the oldest, `-1` (or `latest`) the newest, `-2` the one before
+ *   (a non-negative index has at most 3 digits, or is written `#1234`: longer
+ *   digit strings are commit prefixes);
  * - a run id; or
  * - a commit (full or a prefix of at least 4 hex digits): the newest entry of
  *   that commit.
@@ -24,7 +26,7 @@
  * @module
  */
 import { join } from "node:path";
-import { writeFileAtomic, withFileLock } from "../util/atomic_file.ts";
+import { withFileLock, writeFileAtomic } from "../util/atomic_file.ts";
 import { UserError } from "../util/errors.ts";
 import { comparabilityKey, RUN_SUMMARY_SCHEMA, type RunSummary } from "./run_summary.ts";
 
@@ -170,13 +172,13 @@ export interface AddOptions {
  * console.log(r.status, r.path);
  * ```
  */
-export function addToHistory(
+export async function addToHistory(
   dir: string,
   summary: RunSummary,
   options: AddOptions = {},
 ): Promise<AddResult> {
   const path = historyPath(dir, summary.benchmark);
-  return withFileLock(path, async () => {
+  return await withFileLock(path, async () => {
     const entries = await readHistory(path);
     const id = entryIdentity(summary);
     const at = entries.findIndex((e) => entryIdentity(e) === id);
@@ -188,7 +190,11 @@ export function addToHistory(
     next.push(entry);
     next.sort(order);
     const text = next.map((e) => JSON.stringify(e)).join("\n") + "\n";
-    await writeFileAtomic(path, text, options.beforeRename ? { beforeRename: options.beforeRename } : {});
+    await writeFileAtomic(
+      path,
+      text,
+      options.beforeRename ? { beforeRename: options.beforeRename } : {},
+    );
     return { status: at >= 0 ? "replaced" : "added", path, entry, entries: next };
   });
 }
@@ -330,8 +336,7 @@ export function resolveHistoryRef(
   const where = filter.machine === undefined && filter.backend === undefined
     ? ""
     : ` for ${filter.machine ?? "any machine"}/${filter.backend ?? "any backend"}`;
-  const available = () =>
-    historyKeys(entries).map((k) => `${k.key} (${k.count})`).join(", ");
+  const available = () => historyKeys(entries).map((k) => `${k.key} (${k.count})`).join(", ");
   if (pool.length === 0) {
     throw new UserError(
       `${text}: no entry${where} in ${path}; it holds entries of: ${available()} ` +
@@ -339,8 +344,9 @@ export function resolveHistoryRef(
       2,
     );
   }
-  const r = ref.ref === "latest" ? "-1" : ref.ref;
-  if (/^-?\d+$/.test(r)) {
+  const r = ref.ref === "latest" ? "-1" : ref.ref.startsWith("#") ? ref.ref.slice(1) : ref.ref;
+  // An index: negative, written #N, or at most 3 digits (longer digit strings are commits).
+  if (/^-\d+$/.test(r) || /^\d{1,3}$/.test(r) || /^#\d+$/.test(ref.ref)) {
     if (historyKeys(pool).length > 1) {
       throw new UserError(
         `${text}: an index is ambiguous when the history holds several machines/backends ` +
