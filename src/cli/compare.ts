@@ -5,8 +5,8 @@
  */
 import {
   COMPARED_METRICS,
-  compareRuns,
   type CompareOverrides,
+  compareRuns,
   type MetricName,
 } from "../bench/compare.ts";
 import { loadComparisonInputs } from "../bench/compare_input.ts";

@@ -108,9 +108,7 @@ export function trendSelection(
         filter.machine || filter.backend
           ? ` for ${filter.machine ?? "any machine"}/${filter.backend ?? "any backend"}`
           : ""
-      } in ${path}; it holds entries of: ${keys}${
-        smoke ? "" : " (pass --smoke for smoke runs)"
-      }`,
+      } in ${path}; it holds entries of: ${keys}${smoke ? "" : " (pass --smoke for smoke runs)"}`,
       2,
     );
   }
