@@ -266,6 +266,12 @@ export function compareRuns(
   }
   rows.sort((a, b) => a.pair.localeCompare(b.pair) || a.method.localeCompare(b.method));
   for (const [side, s] of [["baseline", baseline], ["candidate", candidate]] as const) {
+    if (s.finished === false) {
+      warnings.push(
+        `The ${side} run ${s.runId} has not finished (no end time in run.json): it is still ` +
+          `running or it died; its missing or incomplete jobs are not compared`,
+      );
+    }
     if (s.missingJobs.length > 0) {
       warnings.push(
         `The ${side} lists jobs without a record (not compared): ${s.missingJobs.join(", ")}`,

@@ -110,6 +110,8 @@ export interface RunSummary {
   entries: PairMethodSummary[];
   /** Job ids listed in run.json without a job record. */
   missingJobs: string[];
+  /** Whether run.json records an end time (false for a run that is still going or died). */
+  finished: boolean;
 }
 
 /** Options of {@linkcode summariseResults} and {@linkcode summariseRun}. */
@@ -242,7 +244,9 @@ export function summariseRun(
   }
   entries.sort((a, b) => a.pair.localeCompare(b.pair) || a.method.localeCompare(b.method));
   const present = new Set(jobs.map((j) => j.id));
-  const regression = regressionSettings(run.benchmarkSource, run.benchmarkFile);
+  // The benchmark file as written first; else what the runner resolved (RunRecord.regression).
+  const regression = regressionSettings(run.benchmarkSource, run.benchmarkFile) ??
+    regressionSettings(run, `${where} (regression)`);
   return {
     schema: RUN_SUMMARY_SCHEMA,
     benchmark: run.benchmark,
@@ -259,6 +263,7 @@ export function summariseRun(
     ...(regression === undefined ? {} : { regression }),
     entries,
     missingJobs: run.jobs.filter((id) => !present.has(id)),
+    finished: run.finishedAt !== undefined,
   };
 }
 

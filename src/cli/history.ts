@@ -25,13 +25,15 @@ import { parseCommandArgs } from "./parse_args.ts";
 /** Default folder of trend charts written by `history show`. */
 export const DEFAULT_TREND_DIR = "results/trends";
 
-const USAGE = `history add <results-dir>... [--machine <label>] [--replace] [--history-dir <dir>]
+const USAGE = `history add <results-dir>... [--machine <label>] [--replace] [--allow-unfinished]
+                    [--history-dir <dir>]
        history show <benchmark> [--machine <label>] [--backend <name>] [--metric <m>] [--smoke]
                     [--svg <file>] [--html <file>] [--no-chart] [--json] [--history-dir <dir>]
 
   add    appends each run's summary to <history-dir>/<benchmark>.jsonl (atomic; adding a run
-         already there changes nothing; --replace overwrites it). The machine label is
-         --machine, else $DFKD_MACHINE (for runs of this host), else the run's host name.
+         already there changes nothing; --replace overwrites it; a run without an end time
+         is refused unless --allow-unfinished). The machine label is --machine, else
+         $DFKD_MACHINE (for runs of this host), else the run's host name.
   show   prints the trend of one machine/backend (default: the newest entry's) and writes a
          chart (default ${DEFAULT_TREND_DIR}/<benchmark>.svg and .html). --metric: mu (default),
          peak, final, drop, time. --smoke shows --smoke runs instead of full ones.`;
@@ -42,6 +44,7 @@ async function add(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     machine: { type: "string" },
     replace: { type: "boolean" },
+    "allow-unfinished": { type: "boolean" },
     "history-dir": { type: "string" },
   }, USAGE);
   if (positionals.length === 0) {
@@ -50,6 +53,13 @@ async function add(args: string[]): Promise<number> {
   const dir = values["history-dir"] ?? DEFAULT_HISTORY_DIR;
   for (const resultsDir of positionals) {
     const s = await summariseResults(resultsDir);
+    if (!s.finished && !values["allow-unfinished"]) {
+      throw new UserError(
+        `${resultsDir}: run ${s.runId} has not finished (run.json has no finishedAt): it is ` +
+          `still running or it died. Resume it, or pass --allow-unfinished to record it as it is`,
+        2,
+      );
+    }
     const summary = { ...s, machine: machineLabel(s.environment, values.machine) };
     const r = await addToHistory(dir, summary, { replace: values.replace ?? false });
     const what = r.status === "unchanged"
@@ -144,7 +154,7 @@ async function show(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UserError(
       `history show takes one benchmark name (got ${positionals.length})\n` +
-        `Usage: deno task dfkd ${USAGE.split("\n")[1]?.trim()}`,
+        `Usage: deno task dfkd ${USAGE.split("\n")[2]?.trim()}`,
       2,
     );
   }
