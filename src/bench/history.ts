@@ -88,8 +88,10 @@ function order(a: HistoryEntry, b: HistoryEntry): number {
 }
 
 /**
- * Reads a history file (missing file: no entries). A malformed line is a
- * `UserError` naming the file and line.
+ * Reads a history file (missing file: no entries), in date order; a run that
+ * appears twice (a union merge of two branches that both added it) counts
+ * once, as last added. A malformed line is a `UserError` naming the file and
+ * line.
  *
  * @example
  * ```ts
@@ -134,7 +136,15 @@ export async function readHistory(path: string): Promise<HistoryEntry[]> {
     }
     entries.push(e as HistoryEntry);
   }
-  return entries.sort(order);
+  // The same run twice (e.g. after a union merge of two branches that both
+  // added it): keep the one added last.
+  const byId = new Map<string, HistoryEntry>();
+  for (const e of entries) {
+    const id = entryIdentity(e);
+    const seen = byId.get(id);
+    if (seen === undefined || (e.addedAt ?? "") >= (seen.addedAt ?? "")) byId.set(id, e);
+  }
+  return [...byId.values()].sort(order);
 }
 
 /** Result of {@linkcode addToHistory}. */

@@ -220,3 +220,44 @@ Deno.test("history references parse, and malformed history lines are named", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a git merge of two branches' history files keeps both (merge=union) and reads clean", async () => {
+  const repo = await Deno.makeTempDir();
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", {
+      args: ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args],
+      cwd: repo,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  };
+  try {
+    const attributes = await Deno.readTextFile(new URL("../../.gitattributes", import.meta.url));
+    await Deno.writeTextFile(join(repo, ".gitattributes"), attributes);
+    const dir = join(repo, "results", "history");
+    await git("init", "-q", "-b", "main");
+    await addToHistory(dir, run("r1", "2026-01-01T00:00:00Z", "a"));
+    await git("add", "-A");
+    await git("commit", "-qm", "r1");
+    await git("checkout", "-qb", "other");
+    await addToHistory(dir, run("r3", "2026-01-03T00:00:00Z", "c", "host-b"));
+    await addToHistory(dir, run("r2", "2026-01-02T00:00:00Z", "b"), { now: new Date(1000) });
+    await git("commit", "-qam", "r3 and r2");
+    await git("checkout", "-q", "main");
+    await addToHistory(dir, run("r2", "2026-01-02T00:00:00Z", "b"), { now: new Date(2000) });
+    await addToHistory(dir, run("r4", "2026-01-04T00:00:00Z", "d"));
+    await git("commit", "-qam", "r2 and r4");
+    await git("merge", "-q", "--no-edit", "other");
+    const all = await readHistory(join(dir, "mnist-quick.jsonl"));
+    assert.deepEqual(all.map((e) => `${e.runId}@${e.machine}`), [
+      "r1@host-a",
+      "r2@host-a",
+      "r3@host-b",
+      "r4@host-a",
+    ]);
+    assert.equal(all[1]!.addedAt, new Date(2000).toISOString(), "the later add of r2 wins");
+  } finally {
+    await Deno.remove(repo, { recursive: true });
+  }
+});
