@@ -71,3 +71,30 @@ export {
 } from "./src/bench/nightly.ts";
 export { formatComparisonMarkdown, formatComparisonText } from "./src/report/comparison_table.ts";
 export { renderTrend, type TrendOutput } from "./src/report/trend_chart.ts";
+export type {
+  ArchiveSource,
+  Dataset,
+  DatasetInfo,
+  DatasetSpec,
+  ImageSplit,
+  LoadOptions,
+  Normalisation,
+} from "./src/data/dataset.ts";
+export { DATASETS, getDataset } from "./src/data/registry.ts";
+export { DATA_ROOT_ENV, resolveDataRoot } from "./src/data/data_root.ts";
+export {
+  type AugmentOptions,
+  type Batch,
+  batchCount,
+  type BatchOptions,
+  iterateBatches,
+  normalisationTable,
+} from "./src/data/batches.ts";
+export {
+  checkDataset,
+  type DatasetReport,
+  type SplitReport,
+  summariseDataset,
+} from "./src/data/check.ts";
+export { fetchDataset, type FetchOptions, type FetchResult } from "./src/data/fetch.ts";
+export { resizeBilinearPil } from "./src/data/resize.ts";

@@ -6,6 +6,7 @@
 import { BackendUnavailableError } from "../backends/init_backend.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
+import { datasetsCommand } from "./datasets.ts";
 import { doctorCommand } from "./doctor.ts";
 import { compareCommand } from "./compare.ts";
 import { historyCommand } from "./history.ts";
@@ -17,6 +18,7 @@ export const COMMANDS: Record<string, Command> = {
   compare: compareCommand,
   history: historyCommand,
   nightly: nightlyCommand,
+  datasets: datasetsCommand,
 };
 
 function help(): string {
