@@ -28,6 +28,9 @@ const USAGE = `nightly [<benchmark-file>...] [options]
                             for a CI job that ran "dfkd run" itself)
   --backend <name>          backend for the runner (default: the runner's)
   --jobs <n>                parallel job processes for the runner (default: the runner's)
+  --data-root <dir>         data root for the runner (default: the runner's)
+  --smoke                   run each benchmark with the runner's tiny --smoke budget (wiring check;
+                            smoke runs are compared only with smoke runs)
   --results-root <dir>      where the runner writes results (default results)
   --machine <label>         machine label in the history (default $DFKD_MACHINE, else host name)
   --out <dir>               report folder (default ${DEFAULT_NIGHTLY_DIR})
@@ -119,6 +122,8 @@ export const nightlyCommand: Command = {
       results: { type: "string", multiple: true },
       backend: { type: "string" },
       jobs: { type: "string" },
+      "data-root": { type: "string" },
+      smoke: { type: "boolean" },
       "results-root": { type: "string" },
       machine: { type: "string" },
       out: { type: "string" },
@@ -167,6 +172,8 @@ export const nightlyCommand: Command = {
       if (values.backend !== undefined) extraArgs.push("--backend", values.backend);
       const jobs = parseIntFlag("--jobs", values.jobs, 1);
       if (jobs !== undefined) extraArgs.push("--jobs", String(jobs));
+      if (values["data-root"] !== undefined) extraArgs.push("--data-root", values["data-root"]);
+      if (values.smoke) extraArgs.push("--smoke");
       result = await runNightly({
         ...common,
         benchmarks,
