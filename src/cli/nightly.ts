@@ -73,21 +73,19 @@ async function hasRunJson(dir: string): Promise<boolean> {
  * ```
  */
 export function subprocessRunStep(
-  options: { resultsRoot: string; extraArgs: string[] },
+  options: {
+    resultsRoot: string;
+    extraArgs: string[];
+    /** The runner command before `<file> --out <root>` (default: this Deno, `main.ts run`). */
+    command?: string[];
+  },
 ): RunStep {
   return async (b: NightlyBenchmark) => {
-    const { COMMANDS } = await import("./main.ts");
-    if (COMMANDS.run === undefined) {
-      throw new UserError(
-        `nightly needs the runner ("deno task dfkd run"), which this build does not have yet; ` +
-          `run the benchmark elsewhere and pass its folder with --results <dir>`,
-        2,
-      );
-    }
     const benchDir = join(options.resultsRoot, b.name);
     const before = await runFolders(benchDir);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "run", b.file, "--out", options.resultsRoot, ...options.extraArgs],
+    const [program, ...prefix] = options.command ?? [Deno.execPath(), "run", "-A", MAIN, "run"];
+    const child = new Deno.Command(program as string, {
+      args: [...prefix, b.file, "--out", options.resultsRoot, ...options.extraArgs],
       stdin: "null",
       stdout: "inherit",
       stderr: "inherit",
@@ -165,6 +163,14 @@ export const nightlyCommand: Command = {
         throw new UserError(
           `No benchmark is tagged "nightly" in benchmarks/ (add "nightly" to a file's tags, ` +
             `or name files to run)`,
+          2,
+        );
+      }
+      const { COMMANDS } = await import("./main.ts");
+      if (COMMANDS.run === undefined) {
+        throw new UserError(
+          `nightly needs the runner ("deno task dfkd run"), which this build does not have; ` +
+            `run the benchmarks another way and pass their folders with --results <dir>`,
           2,
         );
       }

@@ -71,3 +71,33 @@ Deno.test("nightly CLI: no nightly benchmark or a missing folder exits 2 without
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("nightly's subprocess run step finds the folder the runner created and its exit code", async () => {
+  const { subprocessRunStep } = await import("../../src/cli/nightly.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    const file = join(root, "bench.json");
+    await Deno.writeTextFile(file, JSON.stringify({ name: "nightly-fake", tags: ["nightly"] }));
+    const fake = new URL("./fake_runner.ts", import.meta.url).pathname;
+    const step = (exit: string) =>
+      subprocessRunStep({
+        resultsRoot: join(root, "results"),
+        extraArgs: ["--exit", exit],
+        command: [Deno.execPath(), "run", "-A", fake],
+      });
+    const bench = { file, name: "nightly-fake" };
+    // An older run folder already there is not mistaken for the new one.
+    Deno.env.set("FAKE_RUN_ID", "20260101T000000Z-old");
+    await step("0")(bench);
+    Deno.env.set("FAKE_RUN_ID", "20260102T000000Z-new");
+    const r = await step("1")(bench);
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.resultsDir, join(root, "results", "nightly-fake", "20260102T000000Z-new"));
+    Deno.env.set("FAKE_RUN_ID", "none");
+    const none = await step("3")(bench);
+    assert.deepEqual(none, { exitCode: 3 });
+  } finally {
+    Deno.env.delete("FAKE_RUN_ID");
+    await Deno.remove(root, { recursive: true });
+  }
+});
