@@ -11,6 +11,7 @@ import { doctorCommand } from "./doctor.ts";
 import { compareCommand } from "./compare.ts";
 import { historyCommand } from "./history.ts";
 import { nightlyCommand } from "./nightly.ts";
+import { reportCommand } from "./report.ts";
 
 /** Every subcommand by name; adding one is one file plus one line here. */
 export const COMMANDS: Record<string, Command> = {
@@ -19,6 +20,7 @@ export const COMMANDS: Record<string, Command> = {
   history: historyCommand,
   nightly: nightlyCommand,
   datasets: datasetsCommand,
+  report: reportCommand,
 };
 
 function help(): string {

@@ -66,7 +66,8 @@ export function lineLogger(intervalMs = 10_000): Logger {
         const elapsed = (performance.now() - start) / 1000;
         const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
         const extra = Object.entries(fields).map(([k, v]) => ` ${k} ${v}`).join("");
-        return `${label} ${done}/${total}${extra} | elapsed ${formatSeconds(elapsed)} | eta ${
+        const shown = Number.isInteger(done) ? String(done) : done.toFixed(1);
+        return `${label} ${shown}/${total}${extra} | elapsed ${formatSeconds(elapsed)} | eta ${
           formatSeconds(eta)
         }`;
       };
