@@ -5,6 +5,7 @@
  */
 import { BackendUnavailableError } from "../backends/init_backend.ts";
 import { UserError } from "../util/errors.ts";
+import { runCommand, schemaCommand, validateCommand } from "./bench_commands.ts";
 import type { Command } from "./command.ts";
 import { datasetsCommand } from "./datasets.ts";
 import { doctorCommand } from "./doctor.ts";
@@ -21,6 +22,9 @@ export const COMMANDS: Record<string, Command> = {
   nightly: nightlyCommand,
   datasets: datasetsCommand,
   report: reportCommand,
+  run: runCommand,
+  validate: validateCommand,
+  schema: schemaCommand,
 };
 
 function help(): string {

@@ -46,8 +46,8 @@ function toyMethod(name: string, behaviour: (epoch: number) => void): MethodPlug
           });
         },
         replayBytes: () => 0,
-        saveState: () => ({ json: {}, tensors: {} }),
-        restoreState() {},
+        saveState: () => Promise.resolve({ json: {}, tensors: {} }),
+        restoreState: () => Promise.resolve(),
         dispose() {},
       };
     },

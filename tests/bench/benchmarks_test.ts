@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { defaultCatalogue } from "../../src/bench/default_toolkit.ts";
+import { expandJobs } from "../../src/bench/jobs.ts";
+import { benchmarkJsonSchema, loadBenchmark } from "../../src/bench/spec.ts";
+
+const BENCHMARKS = new URL("../../benchmarks/", import.meta.url).pathname;
+
+Deno.test("benchmarks/schema.json is up to date with the validation schema and registries", async () => {
+  const committed = JSON.parse(await Deno.readTextFile(join(BENCHMARKS, "schema.json")));
+  assert.deepStrictEqual(
+    committed,
+    JSON.parse(JSON.stringify(benchmarkJsonSchema(defaultCatalogue()))),
+    "benchmarks/schema.json is stale: run deno task dfkd schema",
+  );
+});
+
+Deno.test("every shipped benchmark is valid and runs pre-dfkd, no-replay and memory-bank", async () => {
+  const expected = [
+    "cifar10-resnet34-resnet18",
+    "cifar10-wrn40_2-wrn16_1",
+    "cifar100-resnet34-resnet18",
+    "cifar100-wrn40_2-wrn16_2",
+    "mnist-lenet5",
+    "mnist-lenet5-quick",
+    "smoke",
+    "tiny-imagenet-resnet34-resnet18",
+  ];
+  const names: string[] = [];
+  for await (const e of Deno.readDir(BENCHMARKS)) {
+    if (e.name.endsWith(".json") && e.name !== "schema.json") names.push(e.name.slice(0, -5));
+  }
+  assert.deepStrictEqual(names.sort(), expected);
+  for (const name of expected) {
+    const path = join(BENCHMARKS, `${name}.json`);
+    const { benchmark } = await loadBenchmark(path, defaultCatalogue());
+    assert.equal(benchmark.name, name, `${path}: name must match the file name`);
+    assert.deepStrictEqual(
+      benchmark.methods.map((m) => m.method).sort(),
+      ["memory-bank", "no-replay", "pre-dfkd"],
+    );
+    assert.equal((benchmark.source as { $schema?: string }).$schema, "./schema.json");
+    assert.ok(expandJobs(benchmark).length >= 3);
+    if (name === "smoke" || name === "mnist-lenet5-quick") {
+      assert.ok(benchmark.scaled && benchmark.scaledLabel, `${name} must say what is scaled`);
+    } else {
+      assert.ok(benchmark.tags.includes("paper"));
+      assert.equal(benchmark.budget.epochs, 400);
+      assert.equal(benchmark.budget.iterationsPerEpoch, 36);
+    }
+  }
+});
