@@ -11,7 +11,7 @@ await initBackend("wasm");
 // Trainable parameter counts of the reference PyTorch definitions (sum of numel over
 // model.parameters()). The issue gives lenet5, lenet5-half, resnet18, wrn-16-1 and wrn-40-2; every
 // number here was also counted with PyTorch 1.13 (Debian python3-torch) on definitions rewritten
-// from the references (tests/reference/torch_param_counts.py): PRE-DFKD networks/lenet.py,
+// from the references (tests/reference/torch_crosscheck.py): PRE-DFKD networks/lenet.py,
 // resnet.py, mobilenet.py; CMI/DataFree wresnet.py, vgg.py (vgg11_bn).
 const COUNTS: Record<string, Record<number, number>> = {
   "lenet5": { 10: 61_706 },
