@@ -60,3 +60,20 @@ export {
 } from "./src/data/check.ts";
 export { fetchDataset, type FetchOptions, type FetchResult } from "./src/data/fetch.ts";
 export { resizeBilinearPil } from "./src/data/resize.ts";
+export { type Classifier, forward } from "./src/models/classifier.ts";
+export type { ArchitectureSpec, BuildContext, BuiltModel } from "./src/models/architecture.ts";
+export {
+  ARCHITECTURES,
+  buildClassifier,
+  type BuildOptions,
+  getArchitecture,
+} from "./src/models/registry.ts";
+export { trainableParameterCount } from "./src/models/layers.ts";
+export { evaluateAccuracy, type EvaluateOptions } from "./src/models/evaluate.ts";
+export {
+  type ClassifierMetadata,
+  denoFileHandler,
+  loadClassifier,
+  saveClassifier,
+} from "./src/models/io.ts";
+export * from "./src/models/teacher/mod.ts";

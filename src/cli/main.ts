@@ -8,11 +8,15 @@ import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { datasetsCommand } from "./datasets.ts";
 import { doctorCommand } from "./doctor.ts";
+import { modelsCommand } from "./models.ts";
+import { teacherCommand } from "./teacher.ts";
 
 /** Every subcommand by name; adding one is one file plus one line here. */
 export const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
   datasets: datasetsCommand,
+  models: modelsCommand,
+  teacher: teacherCommand,
 };
 
 function help(): string {

@@ -89,12 +89,12 @@ function checkWrnInput(shape: readonly [number, number, number]): string | undef
     }]`;
 }
 
-function wrn(depth: number, widen: number, params: string): ArchitectureSpec {
+function wrn(depth: number, widen: number): ArchitectureSpec {
   const name = `wrn-${depth}-${widen}`;
   return {
     name,
     description:
-      `WRN-${depth}-${widen}, pre-activation wide ResNet (ZSKT / CMI wresnet.py; ${params} parameters for CIFAR-10)`,
+      `WRN-${depth}-${widen}: pre-activation wide ResNet, 1x1 projection shortcuts (ZSKT / CMI wresnet.py)`,
     datasets: ["cifar10", "cifar100"],
     sources: [new URL(import.meta.url), LAYERS_SOURCE],
     checkInput: checkWrnInput,
@@ -103,10 +103,10 @@ function wrn(depth: number, widen: number, params: string): ArchitectureSpec {
 }
 
 /** WRN-16-1 (175,066 parameters for CIFAR-10). */
-export const wrn16x1: ArchitectureSpec = wrn(16, 1, "175,066");
+export const wrn16x1: ArchitectureSpec = wrn(16, 1);
 /** WRN-16-2 (691,674 parameters for CIFAR-10). */
-export const wrn16x2: ArchitectureSpec = wrn(16, 2, "691,674");
+export const wrn16x2: ArchitectureSpec = wrn(16, 2);
 /** WRN-40-1 (563,930 parameters for CIFAR-10). */
-export const wrn40x1: ArchitectureSpec = wrn(40, 1, "563,930");
+export const wrn40x1: ArchitectureSpec = wrn(40, 1);
 /** WRN-40-2 (2,243,546 parameters for CIFAR-10): the CMI / ZSKT teacher. */
-export const wrn40x2: ArchitectureSpec = wrn(40, 2, "2,243,546");
+export const wrn40x2: ArchitectureSpec = wrn(40, 2);
