@@ -192,15 +192,11 @@ class TorchBatchNorm extends BuiltinBatchNorm {
     const self = this as unknown as BatchNormInternals;
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const axes = [0, 1, 2];
-      const { mean, variance } = tf.moments(x, axes);
       const n = x.shape[0] * x.shape[1] * x.shape[2];
-      const out = tf.batchNorm(
+      const { y, mean, variance } = batchNormTraining(
         x,
-        mean,
-        variance,
-        self.beta.read(),
-        self.gamma.read(),
+        self.gamma.read() as tf.Tensor1D,
+        self.beta.read() as tf.Tensor1D,
         self.epsilon,
       );
       const keep = self.momentum;
@@ -211,9 +207,72 @@ class TorchBatchNorm extends BuiltinBatchNorm {
           self.movingVariance.read().mul(keep).add(unbiased.mul(1 - keep)),
         );
       });
-      return out;
+      tf.dispose([mean, variance]);
+      return y;
     });
   }
+}
+
+/**
+ * Training-mode batch normalisation of NHWC `x` over the batch and spatial
+ * axes, with a hand-written gradient: the closed form
+ * `dx = gamma / sigma * (dy - mean(dy) - xhat * mean(dy * xhat))`,
+ * `dgamma = sum(dy * xhat)`, `dbeta = sum(dy)`. TensorFlow.js's own
+ * gradient of `batchNorm` tiles the inverse standard deviation to the full
+ * input shape and differentiates `moments` separately, which costs a sixth
+ * of a ResNet training step on wasm; this one uses broadcasting only and
+ * keeps one saved activation (`x`). Returns the output and the batch
+ * statistics (biased variance) for the running averages; the statistics are
+ * outside any `tf.tidy` and the caller disposes them.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { batchNormTraining } from "./layers.ts";
+ * const x = tf.randomNormal([4, 2, 2, 3]) as tf.Tensor4D;
+ * const { y } = batchNormTraining(x, tf.ones([3]), tf.zeros([3]), 1e-5);
+ * ```
+ */
+export function batchNormTraining(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const axes = [0, 1, 2];
+  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(xs, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
+    // The forward function runs in its own tidy: keep the statistics for the caller.
+    stats = { mean: tf.keep(mean.clone()), variance: tf.keep(variance.clone()) };
+    const invStd = tf.rsqrt(tf.add(variance, epsilon));
+    save([xs, mean, invStd, g]);
+    return {
+      value: tf.batchNorm(xs, mean, variance, b, g, epsilon),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sMean, sInvStd, sGamma] = saved as [
+          tf.Tensor4D,
+          tf.Tensor1D,
+          tf.Tensor1D,
+          tf.Tensor1D,
+        ];
+        const count = sx.shape[0] * sx.shape[1] * sx.shape[2];
+        const xhat = tf.mul(tf.sub(sx, sMean), sInvStd);
+        const dBeta = tf.sum(dy, axes);
+        const dGamma = tf.sum(tf.mul(dy, xhat), axes);
+        const centred = tf.sub(
+          tf.sub(dy, tf.div(dBeta, count)),
+          tf.mul(xhat, tf.div(dGamma, count)),
+        );
+        const dx = tf.mul(centred, tf.mul(sGamma, sInvStd));
+        return [dx, dGamma, dBeta];
+      },
+    };
+  });
+  const y = op(x, gamma, beta) as tf.Tensor4D;
+  const { mean, variance } = stats as { mean: tf.Tensor1D; variance: tf.Tensor1D };
+  return { y, mean, variance };
 }
 
 /**

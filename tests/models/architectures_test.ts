@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backends/init_backend.ts";
 import { forward } from "../../src/models/classifier.ts";
-import { trainableParameterCount } from "../../src/models/layers.ts";
+import { batchNormTraining, trainableParameterCount } from "../../src/models/layers.ts";
 import { ARCHITECTURES, buildClassifier } from "../../src/models/registry.ts";
 import { UserError } from "../../src/util/errors.ts";
 
@@ -190,4 +190,45 @@ Deno.test("unknown architectures and input shapes an architecture cannot take ar
     () => buildClassifier("resnet18", { inputShape: [30, 30, 3], classes: 10, seed: 1 }),
     UserError,
   );
+});
+
+Deno.test("batch norm's hand-written gradient matches autodiff of the textbook formula", () => {
+  const x = tf.randomNormal([3, 4, 5, 6], 0.5, 2, "float32", 11) as tf.Tensor4D;
+  const gamma = tf.randomNormal([6], 1, 0.3, "float32", 12) as tf.Tensor1D;
+  const beta = tf.randomNormal([6], 0, 0.3, "float32", 13) as tf.Tensor1D;
+  const weights = tf.randomNormal([3, 4, 5, 6], 0, 1, "float32", 14);
+  const ours = tf.grads((a, g, b) =>
+    batchNormTraining(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5).y.mul(weights)
+      .sum()
+  )([x, gamma, beta]);
+  const reference = tf.grads((a, g, b) => {
+    const { mean, variance } = tf.moments(a, [0, 1, 2]);
+    return tf.batchNorm(a as tf.Tensor4D, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5)
+      .mul(weights).sum();
+  })([x, gamma, beta]);
+  ours.forEach((g, i) => {
+    const a = values(g);
+    const b = values(reference[i]!);
+    const scale = Math.max(...b.map(Math.abs));
+    a.forEach((v, j) =>
+      assert.ok(Math.abs(v - b[j]!) <= 1e-4 * scale, `input ${i}[${j}]: ${v} vs ${b[j]}`)
+    );
+  });
+  tf.dispose([x, gamma, beta, weights, ...ours, ...reference]);
+});
+
+Deno.test("a training-mode forward outside a gradient leaves no tensors behind", () => {
+  const c = buildClassifier("wrn-16-1", { inputShape: [8, 8, 3], classes: 10, seed: 7 });
+  const x = tf.randomNormal([2, 8, 8, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+  const run = () =>
+    tf.tidy(() => {
+      forward(c, x, true);
+    });
+  run();
+  const count = tf.memory().numTensors;
+  run();
+  run();
+  assert.equal(tf.memory().numTensors, count);
+  x.dispose();
+  c.model.dispose();
 });

@@ -163,6 +163,7 @@ export function trainTeacher(
   const progress = log.progress(`teacher ${arch} on ${data.name}`, recipe.epochs * steps);
   const history: TeacherEpoch[] = [];
   let testAccuracy = NaN;
+  let shownLoss = NaN; // the running mean loss on display, refreshed about once a second
   try {
     for (let epoch = 0; epoch < recipe.epochs; epoch++) {
       const epochStart = performance.now();
@@ -173,7 +174,6 @@ export function trainTeacher(
       let correct: tf.Scalar = tf.scalar(0, "int32");
       let seen = 0;
       let lastRead = performance.now();
-      let shownLoss = NaN;
       let step = 0;
       for (
         const { x, y } of iterateBatches(data.train, {
@@ -246,6 +246,13 @@ export function trainTeacher(
     }
   } catch (error) {
     classifier.model.dispose();
+    if (!(error instanceof UserError) && /Aborted\(\)/.test(String(error))) {
+      // The wasm module aborts (it cannot be used again) when its heap, at most 4 GiB, is full.
+      throw new UserError(
+        `teacher ${arch} on ${data.name}: the ${tf.getBackend()} backend aborted, most likely out of memory (its heap is at most 4 GiB) at batch ${recipe.batchSize}; use a smaller batch (--batch-size) or a native backend (tfjs-node)`,
+        1,
+      );
+    }
     throw error;
   } finally {
     progress.stop();
