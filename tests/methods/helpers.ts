@@ -40,14 +40,18 @@ export function tinyClassifier(
   return { arch: "tiny", inputShape, classes, featureSize, model };
 }
 
-/** Hyperparameters that make every method tiny (narrow generator, short latent). */
-export const TINY_HYPER: Hyperparameters = {
-  latentDim: 8,
-  generatorWidth: 0.0625,
-};
+/** Hyperparameters that make a method tiny (narrow generator and VAE, short latent). */
+export function tinyHyper(method: string): Hyperparameters {
+  return {
+    latentDim: 8,
+    generatorWidth: 0.0625,
+    ...(method === "pre-dfkd" ? { vaeWidth: 0.0625 } : {}),
+  };
+}
 
-/** A context for a tiny 8x8x1, 3-class problem. */
+/** A context for `method` on a tiny 8x8x1, 3-class problem. */
 export function tinyContext(
+  method: string,
   seed: number,
   hyper: Hyperparameters = {},
   student?: Classifier,
@@ -59,7 +63,7 @@ export function tinyContext(
     imageShape,
     classes: 3,
     budget: { epochs: 2, iterationsPerEpoch: 2, batchSize: 16, studentStepsPerIteration: 3 },
-    hyper: { ...TINY_HYPER, ...hyper },
+    hyper: { ...tinyHyper(method), ...hyper },
     rng: new Rng(seed),
     log: silentLogger,
   };

@@ -6,8 +6,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../../util/rng.ts";
 import { BatchNorm } from "./batch_norm.ts";
-import { Conv3x3, Dense, resizeNearest } from "./layers.ts";
-import { leakyRelu } from "./ops.ts";
+import { Conv3x3, Dense } from "./layers.ts";
+import { downsample2, leakyRelu } from "./ops.ts";
 import { ParamSet } from "./params.ts";
 
 /** Options of {@linkcode Encoder}. */
@@ -93,9 +93,9 @@ export class Encoder {
       let h = tf.div(x, norm) as tf.Tensor4D;
       h = leakyRelu(this.#bn0.apply(this.#conv0.apply(h, training), training), 0.2);
       h = leakyRelu(this.#bn1.apply(this.#conv1.apply(h, training), training), 0.2);
-      h = resizeNearest(h, 0.5);
+      h = downsample2(h);
       h = this.#bn2.apply(this.#conv2.apply(h, training), training);
-      h = resizeNearest(h, 0.5);
+      h = downsample2(h);
       const flat = tf.reshape(h, [x.shape[0], this.#flat]) as tf.Tensor2D;
       return { mu: this.#fcMu.apply(flat), logVar: this.#fcVar.apply(flat) };
     });

@@ -85,8 +85,8 @@ export function leakyRelu<T extends tf.Tensor>(x: T, slope: number): T {
 /**
  * `x W + b` for `x` `[N, in]`, `W` `[in, out]`, `b` `[out]`, with gradients
  * `dW = x^T dy`, `db = sum(dy)` and, when `inputGradient` is true,
- * `dx = dy W^T`, each a plain (untransposed) matrix product after an explicit
- * transpose. With `inputGradient` false, `x` is treated as a constant (no
+ * `dx = dy W^T = (W dy^T)^T`, each a plain (untransposed) matrix product
+ * after explicit transposes of the small operands. With `inputGradient` false, `x` is treated as a constant (no
  * gradient flows to it), which saves the largest product of a generator's
  * backward pass when its input is a random code.
  *
@@ -134,7 +134,9 @@ export function linear(
       value: forward(input, weight, bias),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor, tf.Tensor];
-        return [tf.matMul(dy, tf.transpose(ws)), ...weightGrads(xs, dy)];
+        // dx = dy W^T computed as (W dy^T)^T: the big weight stays the left operand, so wasm's
+        // XNNPACK product neither transposes it nor packs it as a fresh right-hand matrix.
+        return [tf.transpose(tf.matMul(ws, tf.transpose(dy))), ...weightGrads(xs, dy)];
       },
     };
   });
@@ -177,4 +179,40 @@ export function upsampleConv3x3(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4
     const kernel = tf.transpose(tf.reshape(cols, [4, 4, cin, cout]), [1, 0, 3, 2]) as tf.Tensor4D;
     return tf.conv2dTranspose(x, kernel, [n, 2 * h, 2 * w, cout], 2, 1);
   });
+}
+
+/**
+ * Nearest-neighbour downsampling by 2 of NHWC `x` with even height and width,
+ * as PyTorch's `interpolate(scale_factor=0.5)`: output pixel `(i, j)` is input
+ * pixel `(2i, 2j)`. Runs as a 1x1 max pool of stride 2; the gradient places
+ * `dy` at the even pixels with one pad (wasm's resize gradient is ~40x slower).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { downsample2 } from "./ops.ts";
+ * console.log(downsample2(tf.ones([1, 8, 8, 3])).shape); // [1, 4, 4, 3]
+ * ```
+ */
+export function downsample2(x: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  if (h % 2 !== 0 || w % 2 !== 0) {
+    throw new Error(`downsample2 needs even height and width (got ${h}x${w})`);
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.maxPool(args[0] as tf.Tensor4D, 1, 2, "valid"),
+    gradFunc: (dy: tf.Tensor) =>
+      tf.reshape(
+        tf.pad(tf.reshape(dy, [n, h / 2, 1, w / 2, 1, c]), [
+          [0, 0],
+          [0, 0],
+          [0, 1],
+          [0, 0],
+          [0, 1],
+          [0, 0],
+        ]),
+        [n, h, w, c],
+      ),
+  }));
+  return op(x) as tf.Tensor4D;
 }

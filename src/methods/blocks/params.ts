@@ -39,6 +39,18 @@ export class ParamSet {
     return v;
   }
 
+  /** The variable named `name` (as given to {@linkcode ParamSet.add}). */
+  get(name: string): tf.Variable {
+    const v = this.#vars.get(name);
+    if (v === undefined) throw new Error(`No parameter named "${name}"`);
+    return v;
+  }
+
+  /** Every variable's name, in creation order. */
+  names(): string[] {
+    return [...this.#vars.keys()];
+  }
+
   /** Trainable variables in creation order (what an optimiser updates). */
   get trainable(): tf.Variable[] {
     return [...this.#trainable];
