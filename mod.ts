@@ -33,3 +33,30 @@ export {
   PINNED_DENO_VERSION,
 } from "./src/util/environment.ts";
 export { UserError } from "./src/util/errors.ts";
+export type {
+  ArchiveSource,
+  Dataset,
+  DatasetInfo,
+  DatasetSpec,
+  ImageSplit,
+  LoadOptions,
+  Normalisation,
+} from "./src/data/dataset.ts";
+export { DATASETS, getDataset } from "./src/data/registry.ts";
+export { DATA_ROOT_ENV, resolveDataRoot } from "./src/data/data_root.ts";
+export {
+  type AugmentOptions,
+  type Batch,
+  batchCount,
+  type BatchOptions,
+  iterateBatches,
+  normalisationTable,
+} from "./src/data/batches.ts";
+export {
+  checkDataset,
+  type DatasetReport,
+  type SplitReport,
+  summariseDataset,
+} from "./src/data/check.ts";
+export { fetchDataset, type FetchOptions, type FetchResult } from "./src/data/fetch.ts";
+export { resizeBilinearPil } from "./src/data/resize.ts";

@@ -6,11 +6,13 @@
 import { BackendUnavailableError } from "../backends/init_backend.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
+import { datasetsCommand } from "./datasets.ts";
 import { doctorCommand } from "./doctor.ts";
 
 /** Every subcommand by name; adding one is one file plus one line here. */
 export const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
+  datasets: datasetsCommand,
 };
 
 function help(): string {

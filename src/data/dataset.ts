@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Logger } from "../util/logger.ts";
 
 /** One split of a dataset: uint8 NHWC pixels and class labels. */
 export interface ImageSplit {
@@ -54,6 +55,41 @@ export interface Dataset extends DatasetInfo {
 export interface LoadOptions {
   /** The data root (`--data-root`, `DFKD_DATA`, or `~/.cache/dfkd-bench/data`). */
   dataRoot: string;
+  /** Progress of slow loads (Tiny-ImageNet's one-off JPEG decoding); silent when absent. */
+  log?: Logger;
+}
+
+/**
+ * The publisher's archive of a dataset, as `datasets fetch` downloads,
+ * verifies and extracts it.
+ *
+ * @example
+ * ```ts
+ * import type { ArchiveSource } from "./dataset.ts";
+ * const source: ArchiveSource = {
+ *   url: "https://example.org/data.tar.gz",
+ *   fileName: "data.tar.gz",
+ *   format: "tar.gz",
+ *   folder: "data",
+ *   md5: "0123456789abcdef0123456789abcdef",
+ * };
+ * ```
+ */
+export interface ArchiveSource {
+  /** Download address (the publisher's). */
+  url: string;
+  /** The archive's file name. */
+  fileName: string;
+  /** Archive format, which decides the extractor. */
+  format: "tar.gz" | "zip";
+  /** The folder the archive extracts to, installed as `<dataRoot>/<folder>`. */
+  folder: string;
+  /** Archive size in bytes, when published. */
+  bytes?: number;
+  /** MD5 of the archive (hex), when published. */
+  md5?: string;
+  /** SHA-256 of the archive (hex), when published. */
+  sha256?: string;
 }
 
 /**
@@ -69,4 +105,6 @@ export interface LoadOptions {
 export interface DatasetSpec extends DatasetInfo {
   /** Loads both splits; a missing or corrupt source is a `UserError` naming the path. */
   load(options: LoadOptions): Promise<Dataset>;
+  /** Where `datasets fetch` gets the data; absent for embedded datasets (MNIST). */
+  source?: ArchiveSource;
 }

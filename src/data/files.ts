@@ -1,0 +1,167 @@
+/**
+ * Helpers shared by the dataset loaders: locating a dataset's folder under the
+ * data root (with an error that says how to fetch it), reading files with
+ * errors that name them, and counting labels per class.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { UserError } from "../util/errors.ts";
+import type { DatasetInfo } from "./dataset.ts";
+
+/**
+ * The command that installs dataset `name` into `dataRoot`, for error messages.
+ *
+ * @example
+ * ```ts
+ * import { fetchCommand } from "./files.ts";
+ * console.log(fetchCommand("cifar10", "/data"));
+ * // deno task dfkd datasets fetch cifar10 --data-root /data
+ * ```
+ */
+export function fetchCommand(name: string, dataRoot: string): string {
+  return `deno task dfkd datasets fetch ${name} --data-root ${dataRoot}`;
+}
+
+/**
+ * Returns `<dataRoot>/<folder>` if it is a directory, else throws a
+ * `UserError` (exit code 1) naming the expected path and the fetch command.
+ *
+ * @example
+ * ```ts
+ * import { requireFolder } from "./files.ts";
+ * // const dir = await requireFolder("cifar10", "/data", "cifar-10-batches-bin");
+ * ```
+ */
+export async function requireFolder(
+  name: string,
+  dataRoot: string,
+  folder: string,
+): Promise<string> {
+  const path = join(dataRoot, folder);
+  let isDirectory = false;
+  try {
+    isDirectory = (await Deno.stat(path)).isDirectory;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw readError(path, error);
+  }
+  if (!isDirectory) {
+    throw new UserError(
+      `${name}: expected folder ${path} was not found; install it with: ${
+        fetchCommand(name, dataRoot)
+      } (or pass the folder's parent as --data-root / DFKD_DATA)`,
+      1,
+    );
+  }
+  return path;
+}
+
+/**
+ * Reads a whole file, or throws a `UserError` (exit code 1) naming it.
+ * `large` reads it in big chunks into a buffer of its size (for record files
+ * of many megabytes); small files (JPEGs) take one `Deno.readFile`.
+ *
+ * @example
+ * ```ts
+ * import { readDataFile } from "./files.ts";
+ * // const bytes = await readDataFile("/data/cifar-10-batches-bin/test_batch.bin", true);
+ * ```
+ */
+export async function readDataFile(path: string, large = false): Promise<Uint8Array> {
+  try {
+    return large ? await readWholeFile(path) : await Deno.readFile(path);
+  } catch (error) {
+    throw readError(path, error);
+  }
+}
+
+/**
+ * Reads a whole file into one buffer of its size, in 16 MiB reads (about 2.5x
+ * faster than `Deno.readFile` on large files here, which grows its buffer).
+ *
+ * @example
+ * ```ts
+ * import { readWholeFile } from "./files.ts";
+ * // const bytes = await readWholeFile("/data/.dfkd-cache/tiny-imagenet-200.u8");
+ * ```
+ */
+export async function readWholeFile(path: string): Promise<Uint8Array> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const size = (await file.stat()).size;
+    const buffer = new Uint8Array(size);
+    let offset = 0;
+    while (offset < size) {
+      const n = await file.read(buffer.subarray(offset, Math.min(size, offset + (16 << 20))));
+      if (n === null) break;
+      offset += n;
+    }
+    return offset === size ? buffer : buffer.subarray(0, offset);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Reads a whole text file, or throws a `UserError` (exit code 1) naming it.
+ *
+ * @example
+ * ```ts
+ * import { readDataText } from "./files.ts";
+ * // const text = await readDataText("/data/tiny-imagenet-200/wnids.txt");
+ * ```
+ */
+export async function readDataText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw readError(path, error);
+  }
+}
+
+function readError(path: string, error: unknown): UserError {
+  if (error instanceof Deno.errors.NotFound) {
+    return new UserError(`${path}: file not found`, 1);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new UserError(`${path}: cannot be read (${message})`, 1);
+}
+
+/**
+ * Counts labels per class: entry `k` is the number of labels equal to `k`.
+ *
+ * @example
+ * ```ts
+ * import { classCounts } from "./files.ts";
+ * console.log(classCounts(new Uint8Array([0, 2, 2]), 3)); // [1, 0, 2]
+ * ```
+ */
+export function classCounts(labels: Uint8Array, classes: number): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (const label of labels) {
+    if (label < classes) counts[label] = (counts[label] as number) + 1;
+  }
+  return counts;
+}
+
+/**
+ * The static facts of a dataset spec (without its `load` and `source`), for
+ * building a `Dataset`.
+ *
+ * @example
+ * ```ts
+ * import { infoOf } from "./files.ts";
+ * import { mnist } from "./mnist.ts";
+ * console.log(infoOf(mnist).classes); // 10
+ * ```
+ */
+export function infoOf(spec: DatasetInfo): DatasetInfo {
+  return {
+    name: spec.name,
+    classes: spec.classes,
+    imageShape: spec.imageShape,
+    normalisation: spec.normalisation,
+    sizes: spec.sizes,
+    description: spec.description,
+  };
+}
