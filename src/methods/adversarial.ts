@@ -314,6 +314,11 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
   readonly #studentOpt: Optimizer;
   readonly #studentVars: tf.Variable[];
   #epochsDone = 0;
+  /**
+   * Wall seconds of the last epoch by phase (`generator`, `novel` generation, replay `sample`,
+   * `student` update, replay `update`); for profiling, not part of the report.
+   */
+  phaseSeconds: Record<string, number> = {};
 
   /** Sets the loop up (the method's Rng is forked from the context's under `name`). */
   constructor(
@@ -378,8 +383,20 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     const meter = new EpochMeter(epoch);
     const s = this.settings;
     this.#studentOpt.setLearningRate(learningRateAt(s.studentLrSchedule, s.studentLr, epoch));
+    const phases: Record<string, number> = {};
+    const timed = <T>(phase: string, f: () => T): T => {
+      const t0 = performance.now();
+      try {
+        return f();
+      } finally {
+        phases[phase] = (phases[phase] ?? 0) + (performance.now() - t0) / 1000;
+      }
+    };
+    this.phaseSeconds = phases;
     for (let i = 0; i < budget.iterationsPerEpoch; i++) {
-      for (let k = 0; k < s.generatorSteps; k++) this.#generatorStep(meter);
+      for (let k = 0; k < s.generatorSteps; k++) {
+        timed("generator", () => this.#generatorStep(meter));
+      }
       for (let j = 0; j < budget.studentStepsPerIteration; j++) {
         const info: StepInfo = {
           epoch,
@@ -389,17 +406,21 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
           lastOfEpoch: i === budget.iterationsPerEpoch - 1 &&
             j === budget.studentStepsPerIteration - 1,
         };
-        const novel = tf.tidy(() =>
-          this.generator.forward(randomCodes(this.#rng, budget.batchSize, s.latentDim), true)
+        const novel = timed(
+          "novel",
+          () =>
+            tf.tidy(() =>
+              this.generator.forward(randomCodes(this.#rng, budget.batchSize, s.latentDim), true)
+            ),
         );
         try {
-          const replay = this.#replay.sample(info, meter);
+          const replay = timed("sample", () => this.#replay.sample(info, meter));
           try {
-            this.#studentStep(novel, replay, meter);
+            timed("student", () => this.#studentStep(novel, replay, meter));
           } finally {
             replay?.dispose();
           }
-          this.#replay.afterStudentStep(novel, info, meter);
+          timed("update", () => this.#replay.afterStudentStep(novel, info, meter));
         } finally {
           novel.dispose();
         }

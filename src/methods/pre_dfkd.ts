@@ -206,9 +206,15 @@ export class VaeReplay implements Replay {
     let m: tf.Tensor | null = null;
     let v: tf.Tensor | null = null;
     const objective = (codes: tf.Tensor) => {
-      const logits =
-        forward(teacher, this.decoder.forward(codes as tf.Tensor2D, decoderTraining, true), false)
-          .logits;
+      const logits = forward(
+        teacher,
+        this.decoder.forward(codes as tf.Tensor2D, decoderTraining, {
+          latent: true,
+          weights: false,
+        }),
+        false,
+      )
+        .logits;
       const mean = tf.mean(codes, 0);
       const variance = tf.div(tf.sum(tf.square(tf.sub(codes, mean)), 0), n - 1);
       const prior = tf.add(
@@ -291,7 +297,7 @@ export class VaeReplay implements Replay {
       const { mu, logVar } = this.encoder.forward(x, true);
       const eps = tf.randomNormal(mu.shape, 0, 1, "float32", this.#loop.rng.seed());
       const codes = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
-      const reconstruction = this.decoder.forward(codes, true, true);
+      const reconstruction = this.decoder.forward(codes, true, { latent: true });
       const rec = tf.add(
         l1LogitLoss(reconstruction, x),
         l1LogitLoss(forward(teacher, reconstruction, false).logits, target),

