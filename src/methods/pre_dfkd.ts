@@ -196,9 +196,10 @@ export class VaeReplay implements Replay {
    * minimising `ie * IE(T(M(z))) + oh * oneHot(T(M(z))) + MSE(var(z), 1) +
    * MSE(mean(z), 0)` (variance unbiased, both over the batch axis), with M in
    * training or inference mode. A fresh Adam's first step is
-   * `z -= lr * g / (|g| + eps)`.
+   * `z -= lr * g / (|g| + eps)`. The objective's values are recorded as loss
+   * `lossName` (`latent` for student steps, `vaeLatent` for self-replay).
    */
-  latentCodes(decoderTraining: boolean, meter: EpochMeter): tf.Tensor2D {
+  latentCodes(decoderTraining: boolean, meter: EpochMeter, lossName: string): tf.Tensor2D {
     const s = this.settings;
     const { teacher } = this.#context;
     const n = this.memorySamples;
@@ -232,7 +233,7 @@ export class VaeReplay implements Replay {
       const loss = value.dataSync()[0] as number;
       value.dispose();
       try {
-        meter.loss("latent", loss);
+        meter.loss(lossName, loss);
       } catch (error) {
         tf.dispose([z, grad, m, v].filter((x): x is tf.Tensor => x !== null));
         throw error;
@@ -263,7 +264,7 @@ export class VaeReplay implements Replay {
    */
   sample(step: StepInfo, meter: EpochMeter): tf.Tensor4D | null {
     if (step.epoch % this.settings.replayPeriod !== 0) return null;
-    const z = this.latentCodes(false, meter);
+    const z = this.latentCodes(false, meter, "latent");
     const x = tf.tidy(() => this.decoder.forward(z, false));
     z.dispose();
     return x;
@@ -286,7 +287,7 @@ export class VaeReplay implements Replay {
     if (step.globalIteration < s.vaeWarmupIterations) {
       x = tf.slice(novel, 0, half);
     } else {
-      const z = this.latentCodes(true, meter);
+      const z = this.latentCodes(true, meter, "vaeLatent");
       x = tf.tidy(() => tf.concat([tf.slice(novel, 0, half), this.decoder.forward(z, true)], 0));
       z.dispose();
       meter.count("replayImagesVae", this.memorySamples);

@@ -20,10 +20,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../../src/backends/init_backend.ts";
-import type { Classifier } from "../../src/models/classifier.ts";
 import { preDfkd } from "../../src/methods/pre_dfkd.ts";
 import { silentLogger } from "../../src/util/logger.ts";
 import { Rng } from "../../src/util/rng.ts";
+import { lenetBuilder } from "./lenet_local.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -37,54 +37,10 @@ const { values } = parseArgs({
 const repeats = Number(values.repeats);
 const batchSize = Number(values.batch);
 
-/** LeNet-5 (widths 6/16/120/84) or LeNet-5-half (3/8/60/42), outputs [logits, features]. */
-function localLeNet(half: boolean, seed: number): Classifier {
-  const [c1, c2, c3, hidden] = half ? [3, 8, 60, 42] : [6, 16, 120, 84];
-  const init = (k: number) => tf.initializers.heUniform({ seed: seed * 10 + k });
-  const input = tf.input({ shape: [32, 32, 1] });
-  const conv = (x: tf.SymbolicTensor, filters: number, k: number) =>
-    tf.layers.conv2d({ filters, kernelSize: 5, activation: "relu", kernelInitializer: init(k) })
-      .apply(x) as tf.SymbolicTensor;
-  const pool = (x: tf.SymbolicTensor) =>
-    tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
-  let x = pool(conv(input, c1, 1));
-  x = pool(conv(x, c2, 2));
-  const features = tf.layers.flatten().apply(conv(x, c3, 3)) as tf.SymbolicTensor;
-  const h = tf.layers.dense({ units: hidden, activation: "relu", kernelInitializer: init(4) })
-    .apply(features) as tf.SymbolicTensor;
-  const logits = tf.layers.dense({ units: 10, kernelInitializer: init(5) })
-    .apply(h) as tf.SymbolicTensor;
-  return {
-    arch: half ? "lenet5-half" : "lenet5",
-    inputShape: [32, 32, 1],
-    classes: 10,
-    featureSize: c3,
-    model: tf.model({ inputs: input, outputs: [logits, features] }),
-  };
-}
-
-type BuildClassifier = (
-  arch: string,
-  options: { inputShape: [number, number, number]; classes: number; seed: number },
-) => Classifier;
-
-/** The zoo's builder when `src/models/registry.ts` exists, else null. */
-async function zooBuilder(): Promise<BuildClassifier | null> {
-  const url = new URL("../../src/models/registry.ts", import.meta.url);
-  try {
-    await Deno.stat(url);
-  } catch {
-    return null;
-  }
-  const module = await import(url.href) as { buildClassifier?: BuildClassifier };
-  return module.buildClassifier ?? null;
-}
-
 const info = await initBackend(values.backend as BackendName);
-const build = await zooBuilder();
-const options = { inputShape: [32, 32, 1] as [number, number, number], classes: 10 };
-const teacher = build ? build("lenet5", { ...options, seed: 1 }) : localLeNet(false, 1);
-const student = build ? build("lenet5-half", { ...options, seed: 2 }) : localLeNet(true, 2);
+const { build, source } = await lenetBuilder();
+const teacher = build(false, 1);
+const student = build(true, 2);
 
 const method = preDfkd.create({
   teacher,
@@ -99,7 +55,7 @@ const method = preDfkd.create({
 
 console.log(
   `PRE-DFKD iteration, MNIST full width: LeNet-5 -> LeNet-5-half, batch ${batchSize}, ` +
-    `latent 1000; networks from ${build ? "the model zoo" : "local definitions (zoo absent)"}`,
+    `latent 1000; networks from ${source}`,
 );
 console.log(
   `backend ${info.name} (${info.threads} thread${info.threads === 1 ? "" : "s"}), ` +
