@@ -369,7 +369,15 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
         : { name: "adam", lr: settings.studentLr, weightDecay: settings.studentWeightDecay },
     );
     this.#studentVars = modelVariables(student);
-    this.#replay = replayFactory(context, hyper, this);
+    try {
+      this.#replay = replayFactory(context, hyper, this);
+    } catch (error) {
+      // A replay that rejects its hyperparameters leaves nothing allocated behind.
+      this.generator.dispose();
+      this.#generatorOpt.dispose();
+      this.#studentOpt.dispose();
+      throw error;
+    }
   }
 
   /** The method's random stream (forked from the context's at creation). */

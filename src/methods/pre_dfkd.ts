@@ -52,7 +52,7 @@ export const PRE_DFKD_HYPERPARAMETERS: HyperTable = {
   vaeWarmupIterations: {
     default: 1,
     description: "VAE steps of the run's first this-many iterations train on novel samples " +
-      "only (release: all of iteration 0 of epoch 0; the paper says the first step).",
+      "only (release: all of iteration 0 of epoch 0; the specification says the first step).",
   },
   vaeNovelDivisor: {
     default: 2,
