@@ -33,6 +33,44 @@ export {
   PINNED_DENO_VERSION,
 } from "./src/util/environment.ts";
 export { UserError } from "./src/util/errors.ts";
+export { type WelchResult, welchTest } from "./src/bench/welch.ts";
+export {
+  type PairMethodSummary,
+  type RegressionSettings,
+  regressionSettings,
+  type RunSummary,
+  type SeedSummary,
+  summariseResults,
+  summariseRun,
+} from "./src/bench/run_summary.ts";
+export {
+  type CompareOverrides,
+  compareRuns,
+  type CompareSettings,
+  type Comparison,
+  DEFAULT_COMPARE_SETTINGS,
+  type MetricComparison,
+  type MetricName,
+  type PairMethodComparison,
+} from "./src/bench/compare.ts";
+export { loadComparisonInputs, machineLabel } from "./src/bench/compare_input.ts";
+export {
+  addToHistory,
+  DEFAULT_HISTORY_DIR,
+  type HistoryEntry,
+  parseHistoryRef,
+  previousComparable,
+  readHistory,
+  resolveHistoryRef,
+} from "./src/bench/history.ts";
+export {
+  findNightlyBenchmarks,
+  type NightlyOptions,
+  type NightlyResult,
+  runNightly,
+} from "./src/bench/nightly.ts";
+export { formatComparisonMarkdown, formatComparisonText } from "./src/report/comparison_table.ts";
+export { renderTrend, type TrendOutput } from "./src/report/trend_chart.ts";
 export type {
   ArchiveSource,
   Dataset,

@@ -8,10 +8,16 @@ import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { datasetsCommand } from "./datasets.ts";
 import { doctorCommand } from "./doctor.ts";
+import { compareCommand } from "./compare.ts";
+import { historyCommand } from "./history.ts";
+import { nightlyCommand } from "./nightly.ts";
 
 /** Every subcommand by name; adding one is one file plus one line here. */
 export const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
+  compare: compareCommand,
+  history: historyCommand,
+  nightly: nightlyCommand,
   datasets: datasetsCommand,
 };
 
