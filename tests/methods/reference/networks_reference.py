@@ -5,7 +5,8 @@ inputs and spectral-norm vectors, evaluated in PyTorch 1.13 (float32):
 outputs in training mode, the updated spectral-norm vectors and BatchNorm
 running statistics, the output in eval mode afterwards, and gradients.
 
-Run: /usr/bin/python3 tests/methods/reference/networks_reference.py
+Run: /usr/bin/python3 tests/methods/reference/networks_reference.py, then
+`npx -y deno@2.9.6 fmt tests/methods/reference/` (the fixture is kept deno-formatted).
 (Debian python3-torch; not a dfkd-bench dependency.) Layouts are PyTorch's
 (Linear [out, in], Conv2d [out, in, kh, kw], images NCHW).
 """
