@@ -131,3 +131,56 @@ export { rebuildReports, writeReports } from "./src/report/report.ts";
 export { summaryCsv } from "./src/report/summary.ts";
 export { writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "./src/util/atomic_write.ts";
 export { cliLogger, terminalLogger } from "./src/util/terminal_logger.ts";
+export { type Classifier, forward } from "./src/models/classifier.ts";
+export type { ArchitectureSpec, BuildContext, BuiltModel } from "./src/models/architecture.ts";
+export {
+  ARCHITECTURES,
+  buildClassifier,
+  type BuildOptions,
+  getArchitecture,
+} from "./src/models/registry.ts";
+export { trainableParameterCount } from "./src/models/layers.ts";
+export { evaluateAccuracy, type EvaluateOptions } from "./src/models/evaluate.ts";
+export {
+  type ClassifierMetadata,
+  denoFileHandler,
+  loadClassifier,
+  saveClassifier,
+} from "./src/models/io.ts";
+export * from "./src/models/teacher/mod.ts";
+export {
+  type Budget,
+  DivergenceError,
+  type EpochReport,
+  type Hyperparameters,
+  type HyperValue,
+  type MethodContext,
+  type MethodInstance,
+  type MethodPlugin,
+  type MethodState,
+  type StepProgress,
+  type TensorData,
+} from "./src/methods/method.ts";
+export { getMethod, METHODS } from "./src/methods/registry.ts";
+export { PRE_DFKD_HYPERPARAMETERS, preDfkd, VaeReplay } from "./src/methods/pre_dfkd.ts";
+export { noReplay } from "./src/methods/no_replay.ts";
+export { BatchBank, MEMORY_BANK_HYPERPARAMETERS, memoryBank } from "./src/methods/memory_bank.ts";
+export {
+  ADVERSARIAL_HYPERPARAMETERS,
+  AdversarialLoop,
+  type Replay,
+  type StepInfo,
+} from "./src/methods/adversarial.ts";
+export { hyperDefaults, HyperReader, type HyperTable } from "./src/methods/hyper.ts";
+export {
+  activationLoss,
+  adversarialJsLoss,
+  informationEntropyLoss,
+  l1LogitLoss,
+  oneHotLoss,
+  vaeKlLoss,
+} from "./src/methods/blocks/losses.ts";
+export { Generator, type GeneratorOptions } from "./src/methods/blocks/generator.ts";
+export { Encoder, type EncoderOptions } from "./src/methods/blocks/encoder.ts";
+export { SpectralNorm } from "./src/methods/blocks/spectral_norm.ts";
+export { BatchNorm, type BatchNormOptions } from "./src/methods/blocks/batch_norm.ts";

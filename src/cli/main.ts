@@ -9,6 +9,8 @@ import { runCommand, schemaCommand, validateCommand } from "./bench_commands.ts"
 import type { Command } from "./command.ts";
 import { datasetsCommand } from "./datasets.ts";
 import { doctorCommand } from "./doctor.ts";
+import { modelsCommand } from "./models.ts";
+import { teacherCommand } from "./teacher.ts";
 import { compareCommand } from "./compare.ts";
 import { historyCommand } from "./history.ts";
 import { nightlyCommand } from "./nightly.ts";
@@ -25,6 +27,8 @@ export const COMMANDS: Record<string, Command> = {
   run: runCommand,
   validate: validateCommand,
   schema: schemaCommand,
+  models: modelsCommand,
+  teacher: teacherCommand,
 };
 
 function help(): string {

@@ -78,19 +78,58 @@ export interface MethodState {
   tensors: Record<string, TensorData>;
 }
 
+/**
+ * Thrown by {@linkcode MethodInstance.runEpoch} when a loss becomes NaN or
+ * infinite. The runner records status `diverged` with `epoch` and `loss`, and
+ * keeps every epoch reported before.
+ *
+ * @example
+ * ```ts
+ * import { DivergenceError } from "./method.ts";
+ * const error = new DivergenceError(3, "student", NaN);
+ * console.log(error.message); // Loss "student" became NaN in epoch 3
+ * ```
+ */
+export class DivergenceError extends Error {
+  /** Epoch (from 0) in which the loss went non-finite. */
+  readonly epoch: number;
+  /** Name of the loss (as in {@linkcode EpochReport.losses}). */
+  readonly loss: string;
+  /** The non-finite value (NaN, Infinity or -Infinity). */
+  readonly value: number;
+  /** Creates the error. */
+  constructor(epoch: number, loss: string, value: number) {
+    super(`Loss "${loss}" became ${value} in epoch ${epoch}`);
+    this.name = "DivergenceError";
+    this.epoch = epoch;
+    this.loss = loss;
+    this.value = value;
+  }
+}
+
 /** Reports of one epoch's progress (steps done of the epoch's total). */
 export type StepProgress = (done: number, total: number) => void;
 
 /** A running method for one job. */
 export interface MethodInstance {
-  /** Trains for one epoch (`epoch` counts from 0) and reports. */
+  /**
+   * Trains for one epoch (`epoch` counts from 0) and reports. A NaN or
+   * infinite loss throws {@linkcode DivergenceError}: the runner records the
+   * job as `diverged` at that epoch and keeps the epochs reported before it.
+   */
   runEpoch(epoch: number, onStep?: StepProgress): Promise<EpochReport>;
   /** Replay memory in bytes right now. */
   replayBytes(): number;
-  /** Everything needed to continue later (including the student's optimiser). */
-  saveState(): MethodState;
-  /** Restores {@linkcode saveState}'s output into a freshly created instance. */
-  restoreState(state: MethodState): void;
+  /**
+   * Everything needed to continue later (including the student's weights and
+   * optimiser). Asynchronous because optimiser slots are read asynchronously.
+   */
+  saveState(): Promise<MethodState>;
+  /**
+   * Restores {@linkcode saveState}'s output into a freshly created instance
+   * (created from the same context), which then continues identically.
+   */
+  restoreState(state: MethodState): Promise<void>;
   /** Frees the method's tensors (not the teacher's or student's). */
   dispose(): void;
 }

@@ -9,6 +9,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TensorData } from "../methods/method.ts";
 
+/** Checkpoint keys of Adam's running powers beta1^t and beta2^t, and their tfjs fields. */
+const ADAM_POWERS = [["adam/accBeta1", "accBeta1"], ["adam/accBeta2", "accBeta2"]] as const;
+
 /** An optimiser declaration. */
 export type OptimizerSpec =
   | { name: "sgd"; lr: number; momentum?: number; weightDecay?: number }
@@ -97,23 +100,40 @@ export class Optimizer {
   async saveState(): Promise<Record<string, TensorData>> {
     const weights = await this.#opt.getWeights();
     const out: Record<string, TensorData> = {};
-    for (const { name, tensor } of weights) {
-      out[name] = {
-        shape: tensor.shape,
-        dtype: tensor.dtype === "int32" ? "int32" : "float32",
-        data: tensor.dataSync() as Float32Array | Int32Array,
-      };
+    const toData = (tensor: tf.Tensor): TensorData => ({
+      shape: tensor.shape,
+      dtype: tensor.dtype === "int32" ? "int32" : "float32",
+      data: tensor.dataSync() as Float32Array | Int32Array,
+    });
+    for (const { name, tensor } of weights) out[name] = toData(tensor);
+    // TensorFlow.js's Adam restores beta^t as pow(beta, t), which differs in the last bits from
+    // the running product it keeps; saving the products makes a restored run continue exactly.
+    for (const [key, field] of ADAM_POWERS) {
+      const v = (this.#opt as unknown as Record<string, tf.Tensor | undefined>)[field];
+      if (v !== undefined) out[key] = toData(v);
     }
     return out;
   }
 
   /** Restores {@linkcode saveState}'s output. */
   async restoreState(state: Record<string, TensorData>): Promise<void> {
-    const named = Object.entries(state).map(([name, t]) => ({
+    const powers = new Set<string>(ADAM_POWERS.map(([key]) => key));
+    const named = Object.entries(state).filter(([name]) => !powers.has(name)).map((
+      [name, t],
+    ) => ({
       name,
       tensor: tf.tensor(t.data, t.shape, t.dtype),
     }));
     await this.#opt.setWeights(named);
+    for (const [key, field] of ADAM_POWERS) {
+      const saved = state[key];
+      const v = (this.#opt as unknown as Record<string, tf.Variable | undefined>)[field];
+      if (saved !== undefined && v !== undefined) {
+        const value = tf.tensor(saved.data, saved.shape, saved.dtype);
+        v.assign(value);
+        value.dispose();
+      }
+    }
   }
 
   /** Frees the optimiser's slots. */

@@ -1,0 +1,583 @@
+/**
+ * The adversarial data-free distillation loop the three methods share (the
+ * PRE-DFKD release's `main.py` and `distillation.py`): per iteration,
+ * generator steps, then student steps on fresh novel samples plus whatever a
+ * {@linkcode Replay} strategy contributes. The methods differ only in their
+ * replay (none, a memory bank, or PRE-DFKD's VAE).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type Classifier, forward } from "../models/classifier.ts";
+import { learningRateAt, type LrSchedule } from "../util/lr_schedule.ts";
+import { Optimizer } from "../util/optim.ts";
+import { Rng, type RngState } from "../util/rng.ts";
+import { UserError } from "../util/errors.ts";
+import { Generator } from "./blocks/generator.ts";
+import {
+  activationLoss,
+  adversarialJsLoss,
+  informationEntropyLoss,
+  l1LogitLoss,
+  oneHotLoss,
+} from "./blocks/losses.ts";
+import { fromTensorData, tensorData } from "./blocks/params.ts";
+import { type HyperReader, type HyperTable } from "./hyper.ts";
+import {
+  DivergenceError,
+  type EpochReport,
+  type MethodContext,
+  type MethodInstance,
+  type MethodState,
+  type StepProgress,
+  type TensorData,
+} from "./method.ts";
+
+/**
+ * Hyperparameters every adversarial method shares, with the release's
+ * defaults (`main.py` arguments and `distillation.py` constants).
+ */
+export const ADVERSARIAL_HYPERPARAMETERS: HyperTable = {
+  latentDim: { default: 1000, description: "Latent size L of the generators (release 1000)." },
+  generatorWidth: {
+    default: 1,
+    description: "Generator channel multiplier: conv widths round(128w) and round(64w) " +
+      "(release 1; CPU budgets use less).",
+  },
+  generatorLr: { default: 0.02, description: "Adam learning rate of the novel generator (lr_G)." },
+  generatorSteps: {
+    default: 1,
+    description: "Generator steps at the start of each iteration (gen_iter).",
+  },
+  oneHotWeight: {
+    default: 1,
+    description: "Weight of the one-hot loss in the generator loss (oh).",
+  },
+  entropyWeight: {
+    default: 5,
+    description: "Weight of the information-entropy loss in the generator loss (ie).",
+  },
+  activationWeight: {
+    default: 0.1,
+    description: "Weight of the activation loss in the generator loss (a).",
+  },
+  adversarialWeight: {
+    default: 1,
+    description: "Weight of the adversarial (JS) loss in the generator loss.",
+  },
+  adversarialTemperature: {
+    default: 3,
+    description: "Softmax temperature of the adversarial JS loss (release 3).",
+  },
+  studentInTrainingModeForGenerator: {
+    default: true,
+    description: "Run the student in training mode (batch statistics) inside the generator " +
+      "step, as the release does (it never switches the student to eval there).",
+  },
+  studentOptimizer: {
+    default: "sgd",
+    description: "Student optimiser: sgd (release for CIFAR/Tiny-ImageNet) or adam (release " +
+      "for MNIST, with lr 0.1 and no weight decay).",
+  },
+  studentLr: { default: 0.1, description: "Student base learning rate (lr_S)." },
+  studentMomentum: { default: 0.9, description: "Student SGD momentum." },
+  studentWeightDecay: {
+    default: 5e-4,
+    description: "Student weight decay (coupled, as torch.optim; release 0 with Adam).",
+  },
+  studentLrSchedule: {
+    default: "cosine",
+    description: "Student learning-rate schedule, stepped once per epoch: cosine " +
+      "(CosineAnnealingLR) or constant.",
+  },
+  studentLrTMax: {
+    default: 400,
+    description: "Cosine schedule period T_max in epochs (release 400, fixed whatever the " +
+      "epoch count).",
+  },
+};
+
+/** The loop's settings, read from the hyperparameters. */
+export interface AdversarialSettings {
+  latentDim: number;
+  generatorWidth: number;
+  generatorLr: number;
+  generatorSteps: number;
+  oneHotWeight: number;
+  entropyWeight: number;
+  activationWeight: number;
+  adversarialWeight: number;
+  adversarialTemperature: number;
+  studentInTrainingModeForGenerator: boolean;
+  studentOptimizer: "sgd" | "adam";
+  studentLr: number;
+  studentMomentum: number;
+  studentWeightDecay: number;
+  studentLrSchedule: LrSchedule;
+}
+
+/** Reads {@linkcode ADVERSARIAL_HYPERPARAMETERS} (throws a `UserError` naming a bad one). */
+export function readAdversarialSettings(h: HyperReader): AdversarialSettings {
+  const positive = { min: 0, exclusiveMin: true };
+  const nonNegative = { min: 0 };
+  const schedule = h.choice("studentLrSchedule", ["cosine", "constant"] as const);
+  return {
+    latentDim: h.number("latentDim", { min: 1, integer: true }),
+    generatorWidth: h.number("generatorWidth", positive),
+    generatorLr: h.number("generatorLr", nonNegative),
+    generatorSteps: h.number("generatorSteps", { min: 0, integer: true }),
+    oneHotWeight: h.number("oneHotWeight"),
+    entropyWeight: h.number("entropyWeight"),
+    activationWeight: h.number("activationWeight"),
+    adversarialWeight: h.number("adversarialWeight"),
+    adversarialTemperature: h.number("adversarialTemperature", positive),
+    studentInTrainingModeForGenerator: h.boolean("studentInTrainingModeForGenerator"),
+    studentOptimizer: h.choice("studentOptimizer", ["sgd", "adam"] as const),
+    studentLr: h.number("studentLr", nonNegative),
+    studentMomentum: h.number("studentMomentum", { min: 0, max: 1 }),
+    studentWeightDecay: h.number("studentWeightDecay", nonNegative),
+    studentLrSchedule: schedule === "cosine"
+      ? { type: "cosine", tMax: h.number("studentLrTMax", positive) }
+      : { type: "constant" },
+  };
+}
+
+/** Where the loop stands when it calls a {@linkcode Replay} hook. */
+export interface StepInfo {
+  /** Epoch, from 0. */
+  epoch: number;
+  /** Iteration within the epoch, from 0. */
+  iteration: number;
+  /** Iteration counted over the whole run (epoch * iterationsPerEpoch + iteration). */
+  globalIteration: number;
+  /** Student step within the iteration, from 0. */
+  studentStep: number;
+  /** True for the epoch's last student step. */
+  lastOfEpoch: boolean;
+}
+
+/** Mean losses and counters of one epoch, filled by the loop and its replay. */
+export class EpochMeter {
+  readonly #epoch: number;
+  readonly #sums = new Map<string, { sum: number; n: number }>();
+  /** Counters of the epoch. */
+  readonly counters: Record<string, number> = {};
+
+  /** Starts the meter of `epoch`. */
+  constructor(epoch: number) {
+    this.#epoch = epoch;
+  }
+
+  /** Records one value of loss `name`; a NaN or infinite value throws {@linkcode DivergenceError}. */
+  loss(name: string, value: number): void {
+    if (!Number.isFinite(value)) throw new DivergenceError(this.#epoch, name, value);
+    const s = this.#sums.get(name) ?? { sum: 0, n: 0 };
+    s.sum += value;
+    s.n += 1;
+    this.#sums.set(name, s);
+  }
+
+  /** Adds `by` to counter `name`. */
+  count(name: string, by = 1): void {
+    this.counters[name] = (this.counters[name] ?? 0) + by;
+  }
+
+  /** Mean of every loss recorded. */
+  means(): Record<string, number> {
+    return Object.fromEntries([...this.#sums].map(([k, s]) => [k, s.sum / s.n]));
+  }
+}
+
+/**
+ * What a method adds to the shared loop: replay samples for the student and
+ * its own updates after each student step. Every random draw uses the loop's
+ * {@linkcode Rng}.
+ */
+export interface Replay {
+  /** Replay images to append to the student's batch at this step, or null. */
+  sample(step: StepInfo, meter: EpochMeter): tf.Tensor4D | null;
+  /** Called after each student update with that step's novel batch (not to be disposed). */
+  afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): void;
+  /** Replay memory in bytes. */
+  replayBytes(): number;
+  /** The replay's state (JSON part and tensors, names without prefix). */
+  save(): Promise<{ json: unknown; tensors: Record<string, TensorData> }>;
+  /** Restores {@linkcode Replay.save}'s output. */
+  restore(json: unknown, tensors: Record<string, TensorData>): Promise<void>;
+  /** Frees the replay's tensors. */
+  dispose(): void;
+}
+
+/**
+ * What a replay sees of its loop. Read `rng` at every use (never keep it):
+ * restoring a checkpoint replaces the loop's generator of random numbers.
+ */
+export interface LoopHandle {
+  /** The method's random stream. */
+  readonly rng: Rng;
+  /** The loop's settings. */
+  readonly settings: AdversarialSettings;
+}
+
+/** Builds a method's replay from the context (after the loop has set up its generator). */
+export type ReplayFactory = (
+  context: MethodContext,
+  hyper: HyperReader,
+  loop: LoopHandle,
+) => Replay;
+
+/**
+ * Saves an optimiser's slots under `prefix<i>` in order, returning their
+ * names (the order is what TensorFlow.js's optimisers match slots by).
+ */
+async function saveOptimizer(
+  opt: Optimizer,
+  prefix: string,
+  out: Record<string, TensorData>,
+): Promise<string[]> {
+  const slots = await opt.saveState();
+  const names = Object.keys(slots);
+  names.forEach((name, i) => {
+    out[`${prefix}${i}`] = slots[name] as TensorData;
+  });
+  return names;
+}
+
+async function restoreOptimizer(
+  opt: Optimizer,
+  prefix: string,
+  names: string[],
+  tensors: Record<string, TensorData>,
+): Promise<void> {
+  const slots: Record<string, TensorData> = {};
+  names.forEach((name, i) => {
+    const t = tensors[`${prefix}${i}`];
+    if (t === undefined) throw new Error(`Checkpoint lacks tensor "${prefix}${i}"`);
+    slots[name] = t;
+  });
+  await opt.restoreState(slots);
+}
+
+/** Helpers for a replay's checkpoint: optimiser slots in a fixed order. */
+export const optimizerState = { save: saveOptimizer, restore: restoreOptimizer };
+
+/** The trainable tf.Variables of a layers model (in its weight order). */
+export function modelVariables(classifier: Classifier): tf.Variable[] {
+  return classifier.model.trainableWeights.map((w) =>
+    (w as unknown as { read(): tf.Variable }).read()
+  );
+}
+
+/**
+ * Draws `[n, latentDim]` standard normal codes seeded from `rng`.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../util/rng.ts";
+ * import { randomCodes } from "./adversarial.ts";
+ * console.log(randomCodes(new Rng(1), 4, 8).shape); // [4, 8]
+ * ```
+ */
+export function randomCodes(rng: Rng, n: number, latentDim: number): tf.Tensor2D {
+  return tf.randomNormal([n, latentDim], 0, 1, "float32", rng.seed()) as tf.Tensor2D;
+}
+
+interface LoopJson {
+  rng: RngState;
+  epochsDone: number;
+  generatorOptimizer: string[];
+  studentOptimizer: string[];
+  replay: unknown;
+}
+
+/**
+ * One job's adversarial DFKD loop (a {@linkcode MethodInstance}).
+ *
+ * Per iteration: `generatorSteps` generator steps (fresh codes; loss
+ * `oh*oneHot + ie*entropy + a*activation + adv*adversarialJs` on the
+ * teacher's and student's outputs; only the generator is updated), then
+ * `studentStepsPerIteration` student steps, each on a fresh novel batch
+ * `G(z)` (training mode, no gradient) plus the replay's samples, with the L1
+ * logit loss against the teacher (inference mode). The student's learning
+ * rate follows its schedule, set at the start of each epoch. Unlike the
+ * release, the student loss is not back-propagated into the generator: the
+ * release does it but clears those gradients before the generator's next
+ * update, so no update changes.
+ */
+export class AdversarialLoop implements MethodInstance, LoopHandle {
+  readonly settings: AdversarialSettings;
+  readonly generator: Generator;
+  readonly #context: MethodContext;
+  readonly #replay: Replay;
+  #rng: Rng;
+  readonly #generatorOpt: Optimizer;
+  readonly #studentOpt: Optimizer;
+  readonly #studentVars: tf.Variable[];
+  #epochsDone = 0;
+  /**
+   * Wall seconds of the last epoch by phase (`generator`, `novel` generation, replay `sample`,
+   * `student` update, replay `update`); for profiling, not part of the report.
+   */
+  phaseSeconds: Record<string, number> = {};
+
+  /** Sets the loop up (the method's Rng is forked from the context's under `name`). */
+  constructor(
+    name: string,
+    context: MethodContext,
+    hyper: HyperReader,
+    replayFactory: ReplayFactory,
+  ) {
+    this.#context = context;
+    const settings = readAdversarialSettings(hyper);
+    this.settings = settings;
+    const { budget, imageShape, teacher, student } = context;
+    for (const [field, value] of Object.entries(budget)) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new UserError(`Method "${name}": budget.${field} must be a positive whole number`);
+      }
+    }
+    const [h, w] = imageShape;
+    if (h % 4 !== 0 || w % 4 !== 0) {
+      throw new UserError(
+        `Method "${name}": the generator needs image height and width divisible by 4 ` +
+          `(got ${h}x${w})`,
+      );
+    }
+    if (teacher.classes !== context.classes || student.classes !== context.classes) {
+      throw new UserError(
+        `Method "${name}": teacher (${teacher.classes}) and student (${student.classes}) ` +
+          `must both have ${context.classes} classes`,
+      );
+    }
+    this.#rng = context.rng.fork(`method:${name}`);
+    this.generator = new Generator({
+      latentDim: settings.latentDim,
+      imageShape,
+      width: settings.generatorWidth,
+      spectralNorm: true,
+      rng: this.#rng,
+    });
+    this.#generatorOpt = new Optimizer({ name: "adam", lr: settings.generatorLr });
+    this.#studentOpt = new Optimizer(
+      settings.studentOptimizer === "sgd"
+        ? {
+          name: "sgd",
+          lr: settings.studentLr,
+          momentum: settings.studentMomentum,
+          weightDecay: settings.studentWeightDecay,
+        }
+        : { name: "adam", lr: settings.studentLr, weightDecay: settings.studentWeightDecay },
+    );
+    this.#studentVars = modelVariables(student);
+    try {
+      this.#replay = replayFactory(context, hyper, this);
+    } catch (error) {
+      // A replay that rejects its hyperparameters leaves nothing allocated behind.
+      this.generator.dispose();
+      this.#generatorOpt.dispose();
+      this.#studentOpt.dispose();
+      throw error;
+    }
+  }
+
+  /** The method's random stream (forked from the context's at creation). */
+  get rng(): Rng {
+    return this.#rng;
+  }
+
+  /** Trains one epoch. */
+  async runEpoch(epoch: number, onStep?: StepProgress): Promise<EpochReport> {
+    const { budget } = this.#context;
+    const meter = new EpochMeter(epoch);
+    const s = this.settings;
+    this.#studentOpt.setLearningRate(learningRateAt(s.studentLrSchedule, s.studentLr, epoch));
+    const phases: Record<string, number> = {};
+    const timed = <T>(phase: string, f: () => T): T => {
+      const t0 = performance.now();
+      try {
+        return f();
+      } finally {
+        phases[phase] = (phases[phase] ?? 0) + (performance.now() - t0) / 1000;
+      }
+    };
+    this.phaseSeconds = phases;
+    for (let i = 0; i < budget.iterationsPerEpoch; i++) {
+      for (let k = 0; k < s.generatorSteps; k++) {
+        timed("generator", () => this.#generatorStep(meter));
+      }
+      for (let j = 0; j < budget.studentStepsPerIteration; j++) {
+        const info: StepInfo = {
+          epoch,
+          iteration: i,
+          globalIteration: epoch * budget.iterationsPerEpoch + i,
+          studentStep: j,
+          lastOfEpoch: i === budget.iterationsPerEpoch - 1 &&
+            j === budget.studentStepsPerIteration - 1,
+        };
+        const novel = timed(
+          "novel",
+          () =>
+            tf.tidy(() =>
+              this.generator.forward(randomCodes(this.#rng, budget.batchSize, s.latentDim), true)
+            ),
+        );
+        try {
+          const replay = timed("sample", () => this.#replay.sample(info, meter));
+          try {
+            timed("student", () => this.#studentStep(novel, replay, meter));
+          } finally {
+            replay?.dispose();
+          }
+          timed("update", () => this.#replay.afterStudentStep(novel, info, meter));
+        } finally {
+          novel.dispose();
+        }
+      }
+      meter.count("iterations");
+      onStep?.(i + 1, budget.iterationsPerEpoch);
+      // Let timers and signal handlers run between iterations.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    this.#epochsDone = epoch + 1;
+    return {
+      losses: meter.means(),
+      replayBytes: this.replayBytes(),
+      counters: meter.counters,
+    };
+  }
+
+  #generatorStep(meter: EpochMeter): void {
+    const s = this.settings;
+    const { teacher, student, budget } = this.#context;
+    const vars = this.generator.trainable;
+    const z = randomCodes(this.#rng, budget.batchSize, s.latentDim);
+    const held: { parts?: tf.Tensor } = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const x = this.generator.forward(z, true);
+      const t = forward(teacher, x, false);
+      const sLogits = forward(student, x, s.studentInTrainingModeForGenerator).logits;
+      const oh = oneHotLoss(t.logits);
+      const ie = informationEntropyLoss(t.logits);
+      const act = activationLoss(t.features);
+      const adv = adversarialJsLoss(sLogits, t.logits, s.adversarialTemperature);
+      held.parts = tf.keep(tf.stack([oh, ie, act, adv]));
+      return tf.addN([
+        tf.mul(oh, s.oneHotWeight),
+        tf.mul(ie, s.entropyWeight),
+        tf.mul(act, s.activationWeight),
+        tf.mul(adv, s.adversarialWeight),
+      ]) as tf.Scalar;
+    }, vars);
+    z.dispose();
+    const total = value.dataSync()[0] as number;
+    const [oh, ie, act, adv] = (held.parts as tf.Tensor).dataSync();
+    tf.dispose([value, held.parts as tf.Tensor]);
+    try {
+      meter.loss("generator", total);
+      meter.loss("generatorOneHot", oh as number);
+      meter.loss("generatorEntropy", ie as number);
+      meter.loss("generatorActivation", act as number);
+      meter.loss("generatorAdversarial", adv as number);
+    } catch (error) {
+      tf.dispose(Object.values(grads));
+      throw error;
+    }
+    this.#generatorOpt.applyGradients(grads, vars);
+    meter.count("generatorSteps");
+  }
+
+  #studentStep(novel: tf.Tensor4D, replay: tf.Tensor4D | null, meter: EpochMeter): void {
+    const { teacher, student } = this.#context;
+    const x = replay === null ? novel : tf.concat([novel, replay], 0);
+    try {
+      const target = tf.tidy(() => forward(teacher, x, false).logits);
+      const { value, grads } = tf.variableGrads(
+        () => l1LogitLoss(forward(student, x, true).logits, target),
+        this.#studentVars,
+      );
+      target.dispose();
+      const loss = value.dataSync()[0] as number;
+      value.dispose();
+      try {
+        meter.loss("student", loss);
+      } catch (error) {
+        tf.dispose(Object.values(grads));
+        throw error;
+      }
+      this.#studentOpt.applyGradients(grads, this.#studentVars);
+    } finally {
+      if (x !== novel) x.dispose();
+    }
+    meter.count("studentSteps");
+    meter.count("novelImages", novel.shape[0]);
+    if (replay !== null) meter.count("replayImages", replay.shape[0]);
+  }
+
+  /** Replay memory in bytes (0 without replay). */
+  replayBytes(): number {
+    return this.#replay.replayBytes();
+  }
+
+  /** Everything to continue: generator, student weights, optimisers, replay, Rng, counters. */
+  async saveState(): Promise<MethodState> {
+    const tensors: Record<string, TensorData> = {
+      ...this.generator.params.save("generator/"),
+    };
+    this.#context.student.model.getWeights().forEach((w, i) => {
+      tensors[`student/${i}`] = tensorData(w);
+    });
+    const generatorOptimizer = await saveOptimizer(
+      this.#generatorOpt,
+      "optimizer/generator/",
+      tensors,
+    );
+    const studentOptimizer = await saveOptimizer(this.#studentOpt, "optimizer/student/", tensors);
+    const replay = await this.#replay.save();
+    for (const [k, v] of Object.entries(replay.tensors)) tensors[`replay/${k}`] = v;
+    const json: LoopJson = {
+      rng: this.#rng.state(),
+      epochsDone: this.#epochsDone,
+      generatorOptimizer,
+      studentOptimizer,
+      replay: replay.json,
+    };
+    return { json, tensors };
+  }
+
+  /** Restores {@linkcode AdversarialLoop.saveState}'s output. */
+  async restoreState(state: MethodState): Promise<void> {
+    const json = state.json as LoopJson;
+    const t = state.tensors;
+    this.generator.params.load("generator/", t);
+    const weights = this.#context.student.model.getWeights();
+    const values = weights.map((w, i) => {
+      const d = t[`student/${i}`];
+      if (d === undefined) throw new Error(`Checkpoint lacks tensor "student/${i}"`);
+      if (d.shape.join() !== w.shape.join()) {
+        throw new Error(
+          `Checkpoint tensor "student/${i}" has shape [${d.shape}], not [${w.shape}]`,
+        );
+      }
+      return fromTensorData(d);
+    });
+    this.#context.student.model.setWeights(values);
+    tf.dispose(values);
+    await restoreOptimizer(this.#generatorOpt, "optimizer/generator/", json.generatorOptimizer, t);
+    await restoreOptimizer(this.#studentOpt, "optimizer/student/", json.studentOptimizer, t);
+    const replayTensors: Record<string, TensorData> = {};
+    for (const [k, v] of Object.entries(t)) {
+      if (k.startsWith("replay/")) replayTensors[k.slice("replay/".length)] = v;
+    }
+    await this.#replay.restore(json.replay, replayTensors);
+    this.#rng = Rng.fromState(json.rng);
+    this.#epochsDone = json.epochsDone;
+  }
+
+  /** Frees the generator, the optimisers' slots and the replay (not the teacher or student). */
+  dispose(): void {
+    this.generator.dispose();
+    this.#generatorOpt.dispose();
+    this.#studentOpt.dispose();
+    this.#replay.dispose();
+  }
+}

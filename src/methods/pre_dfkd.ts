@@ -1,0 +1,381 @@
+/**
+ * PRE-DFKD (Binici et al., AAAI 2022): adversarial DFKD with generative
+ * pseudo replay. A VAE (encoder E, memory generator M) models earlier
+ * synthetic samples; class-balanced samples decoded from it join every
+ * student step, and the VAE replays its own samples to itself so it does not
+ * forget either. Follows the authors' release (kuluhan/PRE-DFKD,
+ * `distillation.py`) where it differs from the paper.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { forward } from "../models/classifier.ts";
+import { Optimizer } from "../util/optim.ts";
+import {
+  ADVERSARIAL_HYPERPARAMETERS,
+  AdversarialLoop,
+  type EpochMeter,
+  type LoopHandle,
+  optimizerState,
+  randomCodes,
+  type Replay,
+  type StepInfo,
+} from "./adversarial.ts";
+import { Encoder } from "./blocks/encoder.ts";
+import { Generator } from "./blocks/generator.ts";
+import { informationEntropyLoss, l1LogitLoss, oneHotLoss, vaeKlLoss } from "./blocks/losses.ts";
+import { HyperReader, type HyperTable } from "./hyper.ts";
+import type { MethodContext, MethodPlugin, TensorData } from "./method.ts";
+
+/** PRE-DFKD's own hyperparameters (on top of the shared ones), with the release's defaults. */
+export const PRE_DFKD_HYPERPARAMETERS: HyperTable = {
+  ...ADVERSARIAL_HYPERPARAMETERS,
+  vaeWidth: {
+    default: 1,
+    description: "VAE channel multiplier: encoder widths round(64w), round(128w); decoder as " +
+      "the generator (release 1).",
+  },
+  vaeLr: {
+    default: 0.0005,
+    description: "Adam learning rate of encoder and memory generator (release lr_G / 40).",
+  },
+  vaeStepsPerIteration: {
+    default: 4,
+    description: "A VAE step follows each of the first this-many student steps of an " +
+      "iteration (dist_step < 4).",
+  },
+  vaeUpdatePeriod: {
+    default: 1,
+    description: "VAE steps happen in epochs whose index is a multiple of this " +
+      "(mem_gen_upd_period).",
+  },
+  vaeWarmupIterations: {
+    default: 1,
+    description: "VAE steps of the run's first this-many iterations train on novel samples " +
+      "only (release: all of iteration 0 of epoch 0; the specification says the first step).",
+  },
+  vaeNovelDivisor: {
+    default: 2,
+    description: "A VAE step trains on the first floor(B / divisor) novel samples (B/2), plus " +
+      "its own memory samples after the warm-up.",
+  },
+  vaeKlWeight: { default: 1e-5, description: "Weight of the KL term of the VAE loss." },
+  replayPeriod: {
+    default: 1,
+    description: "Memory samples join student steps in epochs whose index is a multiple of " +
+      "this (student_rehearse_period).",
+  },
+  memoryBatchDivisor: {
+    default: 8,
+    description: "Memory samples per step: floor(B / divisor) (B/8; at least 2, for the " +
+      "latent variance).",
+  },
+  latentSteps: {
+    default: 1,
+    description: "Adam steps on the memory codes z before decoding (release 1).",
+  },
+  latentLr: {
+    default: 0.02,
+    description: "Adam learning rate of those steps on z (release lr_G).",
+  },
+  latentEntropyWeight: {
+    default: 5,
+    description: "Weight of the information-entropy loss of T(M(z)) in the latent step (ie).",
+  },
+  latentOneHotWeight: {
+    default: 1,
+    description: "Weight of the one-hot loss of T(M(z)) in the latent step (oh).",
+  },
+  latentPriorWeight: {
+    default: 1,
+    description: "Weight of MSE(var(z), 1) + MSE(mean(z), 0) (over the batch) in the latent step.",
+  },
+};
+
+interface VaeSettings {
+  vaeWidth: number;
+  vaeLr: number;
+  vaeStepsPerIteration: number;
+  vaeUpdatePeriod: number;
+  vaeWarmupIterations: number;
+  vaeNovelDivisor: number;
+  vaeKlWeight: number;
+  replayPeriod: number;
+  memoryBatchDivisor: number;
+  latentSteps: number;
+  latentLr: number;
+  latentEntropyWeight: number;
+  latentOneHotWeight: number;
+  latentPriorWeight: number;
+}
+
+function readVaeSettings(h: HyperReader, batchSize: number): VaeSettings {
+  const whole = { min: 0, integer: true };
+  const s: VaeSettings = {
+    vaeWidth: h.number("vaeWidth", { min: 0, exclusiveMin: true }),
+    vaeLr: h.number("vaeLr", { min: 0 }),
+    vaeStepsPerIteration: h.number("vaeStepsPerIteration", whole),
+    vaeUpdatePeriod: h.number("vaeUpdatePeriod", { min: 1, integer: true }),
+    vaeWarmupIterations: h.number("vaeWarmupIterations", whole),
+    vaeNovelDivisor: h.number("vaeNovelDivisor", { min: 1, integer: true }),
+    vaeKlWeight: h.number("vaeKlWeight"),
+    replayPeriod: h.number("replayPeriod", { min: 1, integer: true }),
+    memoryBatchDivisor: h.number("memoryBatchDivisor", { min: 1, integer: true }),
+    latentSteps: h.number("latentSteps", whole),
+    latentLr: h.number("latentLr", { min: 0 }),
+    latentEntropyWeight: h.number("latentEntropyWeight"),
+    latentOneHotWeight: h.number("latentOneHotWeight"),
+    latentPriorWeight: h.number("latentPriorWeight"),
+  };
+  if (Math.floor(batchSize / s.memoryBatchDivisor) < 2) {
+    throw h.error(
+      "memoryBatchDivisor",
+      `batch size ${batchSize} / ${s.memoryBatchDivisor} gives fewer than 2 memory samples ` +
+        `(the latent step needs a batch variance)`,
+    );
+  }
+  if (Math.floor(batchSize / s.vaeNovelDivisor) < 1) {
+    throw h.error("vaeNovelDivisor", `batch size ${batchSize} / ${s.vaeNovelDivisor} is 0`);
+  }
+  return s;
+}
+
+/** Adam's moment decay rates and epsilon (PyTorch defaults) for the latent steps. */
+const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/** PRE-DFKD's VAE as the loop's replay. */
+export class VaeReplay implements Replay {
+  readonly encoder: Encoder;
+  readonly decoder: Generator;
+  readonly settings: VaeSettings;
+  readonly #context: MethodContext;
+  readonly #loop: LoopHandle;
+  readonly #opt: Optimizer;
+  readonly #vars: tf.Variable[];
+
+  /** Builds E and M (initialised from the loop's Rng) and their Adam optimiser. */
+  constructor(context: MethodContext, h: HyperReader, loop: LoopHandle) {
+    this.#context = context;
+    this.#loop = loop;
+    this.settings = readVaeSettings(h, context.budget.batchSize);
+    const [height, width] = context.imageShape;
+    if (height % 8 !== 0 || width % 8 !== 0) {
+      throw h.error(
+        "vaeWidth",
+        `the VAE encoder needs image height and width divisible by 8 (got ${height}x${width})`,
+      );
+    }
+    const { latentDim } = loop.settings;
+    this.decoder = new Generator({
+      latentDim,
+      imageShape: context.imageShape,
+      width: this.settings.vaeWidth,
+      spectralNorm: false,
+      rng: loop.rng,
+    });
+    this.encoder = new Encoder({
+      latentDim,
+      imageShape: context.imageShape,
+      width: this.settings.vaeWidth,
+      rng: loop.rng,
+    });
+    // The release has one Adam per network with the same rate; Adam is per-parameter, so one
+    // optimiser over both is the same update.
+    this.#opt = new Optimizer({ name: "adam", lr: this.settings.vaeLr });
+    this.#vars = [...this.encoder.trainable, ...this.decoder.trainable];
+  }
+
+  /** Memory samples per step, floor(B / memoryBatchDivisor). */
+  get memorySamples(): number {
+    return Math.floor(this.#context.budget.batchSize / this.settings.memoryBatchDivisor);
+  }
+
+  /**
+   * Class-balanced memory codes: `z ~ N(0, I)` `[B/8, L]`, then
+   * `latentSteps` Adam steps (a fresh Adam per call, as the release) on `z`
+   * minimising `ie * IE(T(M(z))) + oh * oneHot(T(M(z))) + MSE(var(z), 1) +
+   * MSE(mean(z), 0)` (variance unbiased, both over the batch axis), with M in
+   * training or inference mode. A fresh Adam's first step is
+   * `z -= lr * g / (|g| + eps)`. The objective's values are recorded as loss
+   * `lossName` (`latent` for student steps, `vaeLatent` for self-replay).
+   */
+  latentCodes(decoderTraining: boolean, meter: EpochMeter, lossName: string): tf.Tensor2D {
+    const s = this.settings;
+    const { teacher } = this.#context;
+    const n = this.memorySamples;
+    let z = randomCodes(this.#loop.rng, n, this.#loop.settings.latentDim);
+    let m: tf.Tensor | null = null;
+    let v: tf.Tensor | null = null;
+    const objective = (codes: tf.Tensor) => {
+      const logits = forward(
+        teacher,
+        this.decoder.forward(codes as tf.Tensor2D, decoderTraining, {
+          latent: true,
+          weights: false,
+        }),
+        false,
+      )
+        .logits;
+      const mean = tf.mean(codes, 0);
+      const variance = tf.div(tf.sum(tf.square(tf.sub(codes, mean)), 0), n - 1);
+      const prior = tf.add(
+        tf.mean(tf.square(tf.sub(variance, 1))),
+        tf.mean(tf.square(mean)),
+      );
+      return tf.addN([
+        tf.mul(informationEntropyLoss(logits), s.latentEntropyWeight),
+        tf.mul(oneHotLoss(logits), s.latentOneHotWeight),
+        tf.mul(prior, s.latentPriorWeight),
+      ]) as tf.Scalar;
+    };
+    for (let t = 1; t <= s.latentSteps; t++) {
+      const { value, grad } = tf.valueAndGrad(objective)(z);
+      const loss = value.dataSync()[0] as number;
+      value.dispose();
+      try {
+        meter.loss(lossName, loss);
+      } catch (error) {
+        tf.dispose([z, grad, m, v].filter((x): x is tf.Tensor => x !== null));
+        throw error;
+      }
+      const next = tf.tidy(() => {
+        const m1 = m === null
+          ? tf.mul(grad, 1 - ADAM.beta1)
+          : tf.add(tf.mul(m, ADAM.beta1), tf.mul(grad, 1 - ADAM.beta1));
+        const v1 = v === null
+          ? tf.mul(tf.square(grad), 1 - ADAM.beta2)
+          : tf.add(tf.mul(v, ADAM.beta2), tf.mul(tf.square(grad), 1 - ADAM.beta2));
+        const stepSize = s.latentLr / (1 - ADAM.beta1 ** t);
+        const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(1 - ADAM.beta2 ** t)), ADAM.eps);
+        return [tf.sub(z, tf.mul(tf.div(m1, denom), stepSize)), m1, v1] as const;
+      });
+      tf.dispose([z, grad, m, v].filter((x): x is tf.Tensor => x !== null));
+      [z, m, v] = [next[0] as tf.Tensor2D, next[1], next[2]];
+      meter.count("latentSteps");
+    }
+    tf.dispose([m, v].filter((x): x is tf.Tensor => x !== null));
+    return z;
+  }
+
+  /**
+   * Memory samples for a student step (epochs that are multiples of
+   * `replayPeriod`): latent codes tuned with M in inference mode (the release
+   * calls `mem_generator.eval()` here), decoded in inference mode.
+   */
+  sample(step: StepInfo, meter: EpochMeter): tf.Tensor4D | null {
+    if (step.epoch % this.settings.replayPeriod !== 0) return null;
+    const z = this.latentCodes(false, meter, "latent");
+    const x = tf.tidy(() => this.decoder.forward(z, false));
+    z.dispose();
+    return x;
+  }
+
+  /**
+   * A VAE step after each of the first `vaeStepsPerIteration` student steps
+   * (in epochs that are multiples of `vaeUpdatePeriod`), on the first B/2
+   * novel samples, plus (after the warm-up) B/8 memory samples M itself just
+   * produced in training mode (self-replay). Loss: `L1(x_rec, x) +
+   * L1(T(x_rec), T(x)) + klWeight * KL`, with `x_rec = M(mu + exp(logVar / 2)
+   * * eps)`; E and M in training mode, the teacher in inference mode.
+   */
+  afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): void {
+    const s = this.settings;
+    if (step.studentStep >= s.vaeStepsPerIteration || step.epoch % s.vaeUpdatePeriod !== 0) return;
+    const { teacher } = this.#context;
+    const half = Math.floor(novel.shape[0] / s.vaeNovelDivisor);
+    let x: tf.Tensor4D;
+    if (step.globalIteration < s.vaeWarmupIterations) {
+      x = tf.slice(novel, 0, half);
+    } else {
+      const z = this.latentCodes(true, meter, "vaeLatent");
+      x = tf.tidy(() => tf.concat([tf.slice(novel, 0, half), this.decoder.forward(z, true)], 0));
+      z.dispose();
+      meter.count("replayImagesVae", this.memorySamples);
+    }
+    const target = tf.tidy(() => forward(teacher, x, false).logits);
+    const held: { parts?: tf.Tensor } = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const { mu, logVar } = this.encoder.forward(x, true);
+      const eps = tf.randomNormal(mu.shape, 0, 1, "float32", this.#loop.rng.seed());
+      const codes = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
+      const reconstruction = this.decoder.forward(codes, true, { latent: true });
+      const rec = tf.add(
+        l1LogitLoss(reconstruction, x),
+        l1LogitLoss(forward(teacher, reconstruction, false).logits, target),
+      );
+      const kl = vaeKlLoss(mu, logVar, s.vaeKlWeight);
+      held.parts = tf.keep(tf.stack([rec, kl]));
+      return tf.add(rec, kl) as tf.Scalar;
+    }, this.#vars);
+    tf.dispose([x, target]);
+    const total = value.dataSync()[0] as number;
+    const [rec, kl] = (held.parts as tf.Tensor).dataSync();
+    tf.dispose([value, held.parts as tf.Tensor]);
+    try {
+      meter.loss("vae", total);
+      meter.loss("vaeReconstruction", rec as number);
+      meter.loss("vaeKl", kl as number);
+    } catch (error) {
+      tf.dispose(Object.values(grads));
+      throw error;
+    }
+    this.#opt.applyGradients(grads, this.#vars);
+    meter.count("vaeSteps");
+  }
+
+  /** Bytes of the VAE's parameters: (E + M trainable parameters) x 4 (float32). */
+  replayBytes(): number {
+    return (this.encoder.params.parameterCount() + this.decoder.params.parameterCount()) * 4;
+  }
+
+  /** E, M (with BatchNorm statistics) and the Adam slots. */
+  async save(): Promise<{ json: unknown; tensors: Record<string, TensorData> }> {
+    const tensors: Record<string, TensorData> = {
+      ...this.encoder.params.save("encoder/"),
+      ...this.decoder.params.save("decoder/"),
+    };
+    const slots = await optimizerState.save(this.#opt, "optimizer/vae/", tensors);
+    return { json: { optimizer: slots }, tensors };
+  }
+
+  /** Restores {@linkcode VaeReplay.save}'s output. */
+  async restore(json: unknown, tensors: Record<string, TensorData>): Promise<void> {
+    this.encoder.params.load("encoder/", tensors);
+    this.decoder.params.load("decoder/", tensors);
+    const names = (json as { optimizer: string[] }).optimizer;
+    await optimizerState.restore(this.#opt, "optimizer/vae/", names, tensors);
+  }
+
+  /** Frees E, M and the optimiser slots. */
+  dispose(): void {
+    this.encoder.dispose();
+    this.decoder.dispose();
+    this.#opt.dispose();
+  }
+}
+
+/**
+ * The `pre-dfkd` method. Replay memory = bytes of the VAE's parameters
+ * (encoder + memory generator, float32); nothing is stored.
+ *
+ * @example
+ * ```ts
+ * import { preDfkd } from "./pre_dfkd.ts";
+ * console.log(preDfkd.hyperparameters.vaeLr?.default); // 0.0005
+ * ```
+ */
+export const preDfkd: MethodPlugin = {
+  name: "pre-dfkd",
+  description: "PRE-DFKD: adversarial DFKD with generative pseudo replay from a VAE of earlier " +
+    "synthetic samples (Binici et al., AAAI 2022; the authors' release).",
+  hyperparameters: PRE_DFKD_HYPERPARAMETERS,
+  create(context) {
+    const h = new HyperReader("pre-dfkd", PRE_DFKD_HYPERPARAMETERS, context.hyper);
+    return new AdversarialLoop(
+      "pre-dfkd",
+      context,
+      h,
+      (ctx, hyper, loop) => new VaeReplay(ctx, hyper, loop),
+    );
+  },
+};

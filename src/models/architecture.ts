@@ -1,0 +1,58 @@
+/**
+ * The shape of a model-zoo entry: what an architecture is called, which
+ * inputs and datasets it fits, and how it builds its layers model.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../util/rng.ts";
+
+/** What a family file's builder receives. */
+export interface BuildContext {
+  /** Input shape `[height, width, channels]` (already checked by `checkInput`). */
+  inputShape: readonly [number, number, number];
+  /** Number of classes. */
+  classes: number;
+  /** The generator every initialiser draws its seed from, in build order. */
+  rng: Rng;
+}
+
+/** What a family file's builder returns. */
+export interface BuiltModel {
+  /** Inputs NHWC images; outputs `[logits, features]`. */
+  model: tf.LayersModel;
+  /** Size of the feature vector (the second output). */
+  featureSize: number;
+}
+
+/**
+ * A model-zoo architecture. Adding one is one family file exporting specs
+ * plus one line in `registry.ts`.
+ *
+ * @example
+ * ```ts
+ * import type { ArchitectureSpec } from "./architecture.ts";
+ * declare const spec: ArchitectureSpec;
+ * console.log(spec.name, spec.datasets);
+ * ```
+ */
+export interface ArchitectureSpec {
+  /** Registry name (e.g. `resnet18`). */
+  name: string;
+  /** One line: what it is and where the definition comes from. */
+  description: string;
+  /** Registry names of the datasets the architecture is used with. */
+  datasets: readonly string[];
+  /**
+   * The source files that define the architecture (its family file and the
+   * shared layers), whose text is part of a cached teacher's hash.
+   */
+  sources: readonly URL[];
+  /** Why `inputShape` does not fit (e.g. LeNet-5 needs 32x32x1), or undefined when it does. */
+  checkInput(inputShape: readonly [number, number, number]): string | undefined;
+  /** Builds the layers model. */
+  build(context: BuildContext): BuiltModel;
+}
+
+/** The source URL of the shared layers file, part of every architecture's `sources`. */
+export const LAYERS_SOURCE: URL = new URL("./layers.ts", import.meta.url);

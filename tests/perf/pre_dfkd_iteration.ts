@@ -1,0 +1,113 @@
+/**
+ * `deno task iteration`: times one PRE-DFKD iteration (1 generator step, 10
+ * student steps with memory samples, 4 VAE steps with self-replay) of the
+ * full-width MNIST configuration (LeNet-5 teacher, LeNet-5-half student,
+ * batch 64, latent 1000, generator and VAE at width 1) on one thread, and
+ * prints where the time goes (kernel time by kernel and shape).
+ *
+ * The first iteration of a run is the VAE's warm-up (novel samples only), so
+ * the script runs it once untimed, then times `--repeats` ordinary
+ * iterations. The networks come from the model zoo (`src/models/registry.ts`)
+ * when it is present, else from equivalent local definitions (the release's
+ * `networks/lenet.py` layer for layer); the script says which.
+ *
+ * Usage: deno task iteration [--repeats N] [--backend wasm] [--profile]
+ *
+ * The PyTorch reference of the same iteration is
+ * `tests/perf/pre_dfkd_iteration_reference.py` (run it with one thread, side
+ * by side, for the ratio).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { type BackendName, initBackend } from "../../src/backends/init_backend.ts";
+import { preDfkd } from "../../src/methods/pre_dfkd.ts";
+import { silentLogger } from "../../src/util/logger.ts";
+import { Rng } from "../../src/util/rng.ts";
+import { lenetBuilder } from "./lenet_local.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    repeats: { type: "string", default: "3" },
+    backend: { type: "string", default: "wasm" },
+    profile: { type: "boolean", default: false },
+    batch: { type: "string", default: "64" },
+  },
+});
+const repeats = Number(values.repeats);
+const batchSize = Number(values.batch);
+
+const info = await initBackend(values.backend as BackendName);
+const { build, source } = await lenetBuilder();
+const teacher = build(false, 1);
+const student = build(true, 2);
+
+const method = preDfkd.create({
+  teacher,
+  student,
+  imageShape: [32, 32, 1],
+  classes: 10,
+  budget: { epochs: 1 + repeats, iterationsPerEpoch: 1, batchSize, studentStepsPerIteration: 10 },
+  hyper: { studentOptimizer: "adam", studentWeightDecay: 0 },
+  rng: new Rng(1),
+  log: silentLogger,
+});
+
+console.log(
+  `PRE-DFKD iteration, MNIST full width: LeNet-5 -> LeNet-5-half, batch ${batchSize}, ` +
+    `latent 1000; networks from ${source}`,
+);
+console.log(
+  `backend ${info.name} (${info.threads} thread${info.threads === 1 ? "" : "s"}), ` +
+    `tfjs ${info.tfjsVersion}, kernels: ${info.customKernels.join(", ")}`,
+);
+let t0 = performance.now();
+await method.runEpoch(0); // the VAE's warm-up iteration
+console.log(`warm-up iteration (VAE on novel samples only): ${secs(performance.now() - t0)} s`);
+
+const times: number[] = [];
+for (let r = 1; r <= repeats; r++) {
+  t0 = performance.now();
+  const report = await method.runEpoch(r);
+  times.push(performance.now() - t0);
+  const c = report.counters;
+  const phases = (method as unknown as { phaseSeconds: Record<string, number> }).phaseSeconds;
+  console.log(
+    `iteration ${r}: ${secs(times[times.length - 1]!)} s ` +
+      `(generator steps ${c.generatorSteps}, student steps ${c.studentSteps}, ` +
+      `VAE steps ${c.vaeSteps}, latent steps ${c.latentSteps}); seconds by phase: ${
+        Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")
+      }`,
+  );
+}
+const sorted = [...times].sort((a, b) => a - b);
+console.log(
+  `\n| iterations | min (s) | median (s) |\n| --- | --- | --- |\n| ${repeats} | ${
+    secs(sorted[0]!)
+  } | ${secs(sorted[Math.floor(sorted.length / 2)]!)} |`,
+);
+
+if (values.profile) {
+  const profile = await tf.profile(async () => {
+    await method.runEpoch(repeats + 1);
+  });
+  const byKernel = new Map<string, number>();
+  for (const k of profile.kernels) {
+    // Wrapper entries (`...__op`, `unnamed scope`) contain the kernels they call; skip them.
+    if (k.name.endsWith("__op") || k.name === "unnamed scope") continue;
+    const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
+    byKernel.set(key, (byKernel.get(key) ?? 0) + (k.kernelTimeMs as number));
+  }
+  const rows = [...byKernel].sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((s, [, v]) => s + v, 0);
+  console.log(`\nkernel time ${secs(total)} s; top kernels:\n| ms | share | kernel inputs |`);
+  console.log("| --- | --- | --- |");
+  for (const [k, v] of rows.slice(0, 25)) {
+    console.log(`| ${v.toFixed(0)} | ${(100 * v / total).toFixed(1)}% | ${k} |`);
+  }
+}
+method.dispose();
+
+function secs(ms: number): string {
+  return (ms / 1000).toFixed(2);
+}
