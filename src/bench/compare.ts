@@ -146,22 +146,11 @@ export interface PairMethodComparison {
   regression: boolean;
 }
 
-/** Identity of one side of a comparison. */
-export interface SideInfo {
+/** Identity of one side of a comparison: the summary's identity fields and what the user gave. */
+export interface SideInfo
+  extends Pick<RunSummary, "runId" | "commit" | "dirty" | "date" | "machine" | "backend"> {
   /** What the user gave (folder path or history reference). */
   label: string;
-  /** Run id. */
-  runId: string;
-  /** Git commit. */
-  commit: string;
-  /** Whether the tree was dirty. */
-  dirty: boolean;
-  /** ISO date of the run. */
-  date: string;
-  /** Machine label. */
-  machine: string;
-  /** Backend. */
-  backend: string;
 }
 
 /** One regression, for the summary. */
