@@ -28,6 +28,7 @@ import {
   type RunSummary,
   type SeedSummary,
 } from "./run_summary.ts";
+import { SPEC_DEFAULTS } from "./spec.ts";
 import { welchTest } from "./welch.ts";
 
 /** A compared metric. */
@@ -56,9 +57,7 @@ export const METRIC_INFO: Record<
 
 /** Defaults of {@linkcode CompareSettings}. */
 export const DEFAULT_COMPARE_SETTINGS: CompareSettings = {
-  alpha: 0.05,
-  minEffect: 1,
-  minTimeEffect: 10,
+  ...SPEC_DEFAULTS.regression,
   gate: ["mu", "wallPerEpoch"],
   allowDifferentEnv: false,
 };

@@ -225,9 +225,11 @@ export function summariseRun(
   }
   entries.sort((a, b) => a.pair.localeCompare(b.pair) || a.method.localeCompare(b.method));
   const present = new Set(jobs.map((j) => j.id));
-  // The benchmark file as written first; else what the runner resolved (RunRecord.regression).
-  const regression = regressionSettings(run.benchmarkSource, run.benchmarkFile) ??
-    regressionSettings(run, `${where} (regression)`);
+  // What the benchmark file states (so unstated settings show as defaults); only a run
+  // without the file as written falls back to what the runner resolved (RunRecord.regression).
+  const regression = run.benchmarkSource === undefined
+    ? regressionSettings(run, `${where} (regression)`)
+    : regressionSettings(run.benchmarkSource, run.benchmarkFile);
   return {
     schema: RUN_SUMMARY_SCHEMA,
     benchmark: run.benchmark,
