@@ -64,6 +64,11 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: unknown command "${name}"\n\n${help()}`);
     return 2;
   }
+  const beforeSeparator = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (beforeSeparator.includes("--help") || beforeSeparator.includes("-h")) {
+    console.log(`Usage: deno task dfkd ${command.usage}`);
+    return 0;
+  }
   try {
     return await command.run(rest);
   } catch (error) {

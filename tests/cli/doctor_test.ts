@@ -52,3 +52,13 @@ Deno.test("bad CLI input is one clear line with exit code 2 and no stack trace",
   assert.equal(unknownCommand.code, 2);
   assert.match(unknownCommand.stderr, /unknown command "frobnicate"/);
 });
+
+Deno.test("--help and -h after any command print its usage and exit 0", async () => {
+  for (
+    const args of [["nightly", "--help"], ["run", "x.json", "-h"], ["history", "add", "--help"]]
+  ) {
+    const { code, stdout, stderr } = await dfkd(...args);
+    assert.equal(code, 0, `${args.join(" ")}: ${stderr}`);
+    assert.match(stdout, new RegExp(`^Usage: deno task dfkd ${args[0]}`));
+  }
+});
