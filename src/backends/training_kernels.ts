@@ -1,6 +1,6 @@
 /**
- * Registers dfkd-bench's convolution gradient kernels so the wasm and cpu
- * backends can train CNNs at useful speed.
+ * Registers dfkd-bench's gradient kernels so the wasm and cpu backends can
+ * train CNNs at useful speed.
  *
  * @module
  */
@@ -9,13 +9,19 @@ import type { KernelIOBackend } from "./kernel_io.ts";
 import { conv2dBackpropFilterConfig } from "./kernels/conv2d_backprop_filter.ts";
 import { conv2dBackpropInputConfig } from "./kernels/conv2d_backprop_input.ts";
 import { depthwiseBackpropConfigs } from "./kernels/depthwise_conv2d_backprop.ts";
+import { batchMatMulConfig } from "./kernels/batch_mat_mul.ts";
+import { maxPoolGradConfig } from "./kernels/max_pool_grad.ts";
 
 /**
  * The kernels dfkd-bench installs on `backendName`, replacing any the backend
  * had. wasm: both convolution gradients (it has no filter gradient, and its
  * input gradient is about 10x slower than its forward pass) and both depthwise
- * gradients (it has none). cpu: the convolution filter gradient only (its own
- * runs about 100x slower than ours; its input gradient is faster than ours).
+ * gradients (it has none), `MaxPoolGrad` (its own is about 35x slower than its
+ * forward pool), and a `BatchMatMul` wrapper that transposes operands itself
+ * (its own kernel is 10-40x slower with a transposed operand, which every
+ * matrix-product gradient uses). cpu: the convolution filter gradient only
+ * (its own runs about 100x slower than ours; its input gradient is faster
+ * than ours).
  *
  * @example
  * ```ts
@@ -29,6 +35,8 @@ export function trainingKernelConfigs(backendName: KernelIOBackend): tf.KernelCo
     conv2dBackpropFilterConfig(backendName),
     conv2dBackpropInputConfig(backendName),
     ...depthwiseBackpropConfigs(backendName),
+    maxPoolGradConfig(backendName),
+    batchMatMulConfig(backendName, () => originals.get(`${backendName}/${tf.BatchMatMul}`)),
   ];
 }
 

@@ -28,6 +28,7 @@ import {
   type RunSummary,
   type SeedSummary,
 } from "./run_summary.ts";
+import { SPEC_DEFAULTS } from "./spec.ts";
 import { welchTest } from "./welch.ts";
 
 /** A compared metric. */
@@ -56,9 +57,7 @@ export const METRIC_INFO: Record<
 
 /** Defaults of {@linkcode CompareSettings}. */
 export const DEFAULT_COMPARE_SETTINGS: CompareSettings = {
-  alpha: 0.05,
-  minEffect: 1,
-  minTimeEffect: 10,
+  ...SPEC_DEFAULTS.regression,
   gate: ["mu", "wallPerEpoch"],
   allowDifferentEnv: false,
 };
@@ -146,22 +145,11 @@ export interface PairMethodComparison {
   regression: boolean;
 }
 
-/** Identity of one side of a comparison. */
-export interface SideInfo {
+/** Identity of one side of a comparison: the summary's identity fields and what the user gave. */
+export interface SideInfo
+  extends Pick<RunSummary, "runId" | "commit" | "dirty" | "date" | "machine" | "backend"> {
   /** What the user gave (folder path or history reference). */
   label: string;
-  /** Run id. */
-  runId: string;
-  /** Git commit. */
-  commit: string;
-  /** Whether the tree was dirty. */
-  dirty: boolean;
-  /** ISO date of the run. */
-  date: string;
-  /** Machine label. */
-  machine: string;
-  /** Backend. */
-  backend: string;
 }
 
 /** One regression, for the summary. */

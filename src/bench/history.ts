@@ -26,8 +26,9 @@
  * @module
  */
 import { join } from "node:path";
-import { withFileLock, writeFileAtomic } from "../util/atomic_file.ts";
+import { writeTextFileAtomic } from "../util/atomic_write.ts";
 import { UserError } from "../util/errors.ts";
+import { withFileLock } from "../util/file_lock.ts";
 import { comparabilityKey, RUN_SUMMARY_SCHEMA, type RunSummary } from "./run_summary.ts";
 
 /** Default history folder, relative to the repository root. */
@@ -188,7 +189,10 @@ export async function addToHistory(
   options: AddOptions = {},
 ): Promise<AddResult> {
   const path = historyPath(dir, summary.benchmark);
-  return await withFileLock(path, async () => {
+  await Deno.mkdir(dir, { recursive: true });
+  // Adds take milliseconds: a lock older than two minutes was left by a dead process.
+  const lockOptions = { timeoutMs: 30_000, staleMs: 120_000, pollMs: 25, what: "history" };
+  return await withFileLock(`${path}.lock.tmp`, async () => {
     const entries = await readHistory(path);
     const id = entryIdentity(summary);
     const at = entries.findIndex((e) => entryIdentity(e) === id);
@@ -200,13 +204,13 @@ export async function addToHistory(
     next.push(entry);
     next.sort(order);
     const text = next.map((e) => JSON.stringify(e)).join("\n") + "\n";
-    await writeFileAtomic(
+    await writeTextFileAtomic(
       path,
       text,
       options.beforeRename ? { beforeRename: options.beforeRename } : {},
     );
     return { status: at >= 0 ? "replaced" : "added", path, entry, entries: next };
-  });
+  }, lockOptions);
 }
 
 /**

@@ -11,7 +11,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { writeFileAtomic } from "../util/atomic_file.ts";
+import { writeTextFileAtomic } from "../util/atomic_write.ts";
 import { UserError } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { formatComparisonMarkdown } from "../report/comparison_table.ts";
@@ -273,14 +273,16 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyResult
     );
     const svg = join(reportDir, `${summary.benchmark}-trend.svg`);
     const html = join(reportDir, `${summary.benchmark}-trend.html`);
-    await writeFileAtomic(svg, trend.svg);
-    await writeFileAtomic(html, trend.html);
+    await Deno.mkdir(reportDir, { recursive: true });
+    await writeTextFileAtomic(svg, trend.svg);
+    await writeTextFileAtomic(html, trend.html);
     r.charts.push(svg, html);
   }
   const markdown = nightlyMarkdown(results, now);
   const reportPath = join(reportDir, "report.md");
-  await writeFileAtomic(reportPath, markdown);
-  await writeFileAtomic(
+  await Deno.mkdir(reportDir, { recursive: true });
+  await writeTextFileAtomic(reportPath, markdown);
+  await writeTextFileAtomic(
     join(reportDir, "report.json"),
     JSON.stringify(
       {
@@ -294,7 +296,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyResult
       2,
     ) + "\n",
   );
-  await writeFileAtomic(
+  await writeTextFileAtomic(
     join(options.outDir, "latest.md"),
     markdown.replaceAll(
       /\]\(([^)/]+-trend\.(svg|html))\)/g,

@@ -121,8 +121,12 @@ export interface RunRecord {
   teachers?: TeacherRecord[];
   /** The options the run was started with (added by the runner). */
   options?: RunOptionsRecord;
-  /** Regression threshold of the benchmark, in accuracy points (added by the runner). */
-  regression?: { minEffect: number };
+  /**
+   * The benchmark's resolved regression settings (added by the runner): minimum
+   * accuracy effect in points, minimum time effect in percent, Welch
+   * significance level (runs written before the last two existed lack them).
+   */
+  regression?: { minEffect: number; minTimeEffect?: number; alpha?: number };
   /** Where the run happened. */
   environment: Environment;
   /** ISO start time. */

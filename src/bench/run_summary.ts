@@ -10,14 +10,9 @@
 import { join } from "node:path";
 import type { Environment } from "../util/environment.ts";
 import { UserError } from "../util/errors.ts";
+import { loadRunResults } from "../report/results.ts";
 import { curveMetrics } from "./metrics.ts";
-import {
-  JOB_RECORD_SCHEMA,
-  type JobRecord,
-  type JobStatus,
-  RUN_RECORD_SCHEMA,
-  type RunRecord,
-} from "./record.ts";
+import { type JobRecord, type JobStatus, RUN_LAYOUT, type RunRecord } from "./record.ts";
 
 /** Schema tag of {@linkcode RunSummary} (and of each history line). */
 export const RUN_SUMMARY_SCHEMA = "dfkd-bench/history@1";
@@ -135,9 +130,10 @@ export function comparabilityKey(s: { machine: string; backend: string }): strin
 }
 
 /**
- * Reads a results folder (`run.json` and `jobs/*.json`) and summarises it.
- * Throws a `UserError` (exit code 2) naming the folder or file when it is
- * missing, not a results folder, or holds malformed records.
+ * Reads a results folder (`run.json` and the job records it lists, with the
+ * runner's validated reader, `loadRunResults`) and summarises it. Throws a
+ * `UserError` (exit code 2) naming the folder or file when it is missing, not
+ * a results folder, or holds malformed records.
  *
  * @example
  * ```ts
@@ -163,10 +159,9 @@ export async function summariseResults(
   if (!info.isDirectory) {
     throw new UserError(`Not a results folder: ${dir} is a file, not a folder`, 2);
   }
-  const runPath = join(dir, "run.json");
-  let runText: string;
+  const runPath = join(dir, RUN_LAYOUT.run);
   try {
-    runText = await Deno.readTextFile(runPath);
+    await Deno.stat(runPath);
   } catch {
     throw new UserError(
       `Not a results folder: ${dir} has no run.json (expected the folder of one run, ` +
@@ -174,22 +169,8 @@ export async function summariseResults(
       2,
     );
   }
-  const run = parseRecord(runText, runPath, RUN_RECORD_SCHEMA) as RunRecord;
-  const jobs: JobRecord[] = [];
-  const jobsDir = join(dir, "jobs");
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(jobsDir)) {
-      if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
-    }
-  } catch {
-    // No jobs folder: every listed job is missing (reported below).
-  }
-  names.sort();
-  for (const name of names) {
-    const path = join(jobsDir, name);
-    jobs.push(parseRecord(await Deno.readTextFile(path), path, JOB_RECORD_SCHEMA) as JobRecord);
-  }
+  // The runner's reader checks every record's shape (exit 2 naming the file and field).
+  const { run, jobs } = await loadRunResults(dir);
   return summariseRun(run, jobs, options, runPath);
 }
 
@@ -244,9 +225,11 @@ export function summariseRun(
   }
   entries.sort((a, b) => a.pair.localeCompare(b.pair) || a.method.localeCompare(b.method));
   const present = new Set(jobs.map((j) => j.id));
-  // The benchmark file as written first; else what the runner resolved (RunRecord.regression).
-  const regression = regressionSettings(run.benchmarkSource, run.benchmarkFile) ??
-    regressionSettings(run, `${where} (regression)`);
+  // What the benchmark file states (so unstated settings show as defaults); only a run
+  // without the file as written falls back to what the runner resolved (RunRecord.regression).
+  const regression = run.benchmarkSource === undefined
+    ? regressionSettings(run, `${where} (regression)`)
+    : regressionSettings(run.benchmarkSource, run.benchmarkFile);
   return {
     schema: RUN_SUMMARY_SCHEMA,
     benchmark: run.benchmark,
@@ -322,31 +305,4 @@ export function regressionSettings(
   num("minTimeEffect", (v) => v >= 0, "must be a percentage, at least 0");
   num("alpha", (v) => v > 0 && v < 1, "must be a significance level between 0 and 1");
   return out;
-}
-
-function parseRecord(text: string, path: string, schema: string): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new UserError(`${path}: not valid JSON (${why})`, 2);
-  }
-  const tag = (value as { schema?: unknown } | null)?.schema;
-  if (tag !== schema) {
-    throw new UserError(
-      `${path}: schema: expected "${schema}" (got ${JSON.stringify(tag)}); ` +
-        `is this a file written by "deno task dfkd run"?`,
-      2,
-    );
-  }
-  const need = schema === RUN_RECORD_SCHEMA
-    ? ["benchmark", "runId", "jobs", "environment", "startedAt"]
-    : ["benchmark", "id", "pair", "method", "seed", "status", "epochs", "environment"];
-  for (const field of need) {
-    if ((value as Record<string, unknown>)[field] === undefined) {
-      throw new UserError(`${path}: ${field}: missing`, 2);
-    }
-  }
-  return value;
 }

@@ -25,13 +25,14 @@ export const DEFAULT_METHODS = ["pre-dfkd", "no-replay", "memory-bank"] as const
 /**
  * Defaults of every optional field: the PRE-DFKD release's schedule (400
  * epochs of 36 iterations, batch 1024, 10 student steps per iteration), three
- * seeds, and a regression threshold of 1 accuracy point.
+ * seeds, and regression tracking's thresholds: 1 accuracy point, 10% of wall
+ * time, significance level 0.05.
  */
 export const SPEC_DEFAULTS = {
   seeds: [0, 1, 2],
   budget: { epochs: 400, iterationsPerEpoch: 36, batchSize: 1024, studentStepsPerIteration: 10 },
   evaluation: { batchSize: 500 },
-  regression: { minEffect: 1 },
+  regression: { minEffect: 1, minTimeEffect: 10, alpha: 0.05 },
 } as const;
 
 /**
@@ -42,6 +43,16 @@ export const SMOKE_DEFAULTS = {
   budget: { epochs: 2, iterationsPerEpoch: 2, batchSize: 16, studentStepsPerIteration: 2 },
   evaluation: { batchSize: 500, subset: 500 },
 } as const;
+
+/** A benchmark's `regression` section, resolved (what `compare` and `nightly` use by default). */
+export interface RegressionSpec {
+  /** Minimum accuracy effect, in accuracy points. */
+  minEffect: number;
+  /** Minimum wall-time effect, in percent of the baseline. */
+  minTimeEffect: number;
+  /** Significance level of the one-sided Welch test. */
+  alpha: number;
+}
 
 /** Limits that catch typos such as an extra zero too many. */
 const LIMITS = {
@@ -171,7 +182,7 @@ export interface ResolvedBenchmark {
   /** Tags. */
   tags: string[];
   /** Regression tracking settings. */
-  regression: { minEffect: number };
+  regression: RegressionSpec;
   /** Checkpoint settings (used by resumable runs). */
   checkpoint: { everyEpochs?: number };
   /** True when `--smoke` replaced the budget. */
@@ -349,6 +360,13 @@ export function benchmarkSchema(catalogue: Catalogue) {
       minEffect: z.number().min(0).max(100).default(SPEC_DEFAULTS.regression.minEffect).describe(
         "Smallest change of expected accuracy, in accuracy points, that regression tracking reports.",
       ),
+      minTimeEffect: z.number().min(0).max(1000).default(SPEC_DEFAULTS.regression.minTimeEffect)
+        .describe(
+          "Smallest slow-down of wall time per epoch, in percent of the baseline, that regression tracking reports.",
+        ),
+      alpha: z.number().gt(0).lt(1).default(SPEC_DEFAULTS.regression.alpha).describe(
+        "Significance level of regression tracking's one-sided Welch test.",
+      ),
     }, "regression field").prefault({}),
     checkpoint: strict({
       everyEpochs: int(1, LIMITS.epochs).optional().describe(
@@ -452,7 +470,7 @@ export interface BenchmarkFile {
   evaluation: EvaluationSpec;
   scaled: boolean | string;
   tags: string[];
-  regression: { minEffect: number };
+  regression: RegressionSpec;
   checkpoint: { everyEpochs?: number };
   smoke: {
     budget: Budget;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { COMPARED_METRICS, type MetricName } from "../bench/compare.ts";
 import { machineLabel } from "../bench/compare_input.ts";
 import {
@@ -17,7 +17,7 @@ import {
 } from "../bench/history.ts";
 import { comparabilityKey, summariseResults } from "../bench/run_summary.ts";
 import { renderTrend } from "../report/trend_chart.ts";
-import { writeFileAtomic } from "../util/atomic_file.ts";
+import { writeTextFileAtomic } from "../util/atomic_write.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./parse_args.ts";
@@ -186,8 +186,11 @@ async function show(args: string[]): Promise<number> {
   if (!values["no-chart"]) {
     const svgPath = values.svg ?? join(DEFAULT_TREND_DIR, `${benchmark}.svg`);
     const htmlPath = values.html ?? join(DEFAULT_TREND_DIR, `${benchmark}.html`);
-    await writeFileAtomic(svgPath, trend.svg);
-    await writeFileAtomic(htmlPath, trend.html);
+    const files: [string, string][] = [[svgPath, trend.svg], [htmlPath, trend.html]];
+    for (const [path, text] of files) {
+      await Deno.mkdir(dirname(path), { recursive: true });
+      await writeTextFileAtomic(path, text);
+    }
     written.push(svgPath, htmlPath);
   }
   if (values.json) {

@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic, writeTextFileAtomic } from "../util/atomic_write.ts";
 import { UserError } from "../util/errors.ts";
 import type { Classifier } from "./classifier.ts";
 
@@ -36,27 +37,6 @@ function join(dir: string, name: string): string {
 function dirname(path: string): string {
   const i = path.lastIndexOf("/");
   return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
-}
-
-/**
- * Writes `data` to `path` atomically: a temporary file in the same folder,
- * then a rename over the target.
- *
- * @example
- * ```ts
- * import { writeFileAtomic } from "./io.ts";
- * await writeFileAtomic("/tmp/x.txt", new TextEncoder().encode("hello"));
- * ```
- */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
 }
 
 /**
@@ -94,7 +74,7 @@ export function denoFileHandler(dir: string): tf.io.IOHandler {
         json.userDefinedMetadata = artifacts.userDefinedMetadata;
       }
       const text = JSON.stringify(json);
-      await writeFileAtomic(join(dir, MODEL_FILE), new TextEncoder().encode(text));
+      await writeTextFileAtomic(join(dir, MODEL_FILE), text);
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),

@@ -22,6 +22,7 @@ Deno.test("every shipped benchmark is valid and runs pre-dfkd, no-replay and mem
     "cifar100-resnet34-resnet18",
     "cifar100-wrn40_2-wrn16_2",
     "mnist-lenet5",
+    "mnist-lenet5-nightly",
     "mnist-lenet5-quick",
     "smoke",
     "tiny-imagenet-resnet34-resnet18",
@@ -41,7 +42,7 @@ Deno.test("every shipped benchmark is valid and runs pre-dfkd, no-replay and mem
     );
     assert.equal((benchmark.source as { $schema?: string }).$schema, "./schema.json");
     assert.ok(expandJobs(benchmark).length >= 3);
-    if (name === "smoke" || name === "mnist-lenet5-quick") {
+    if (name === "smoke" || name.startsWith("mnist-lenet5-")) {
       assert.ok(benchmark.scaled && benchmark.scaledLabel, `${name} must say what is scaled`);
     } else {
       assert.ok(benchmark.tags.includes("paper"));
@@ -49,4 +50,24 @@ Deno.test("every shipped benchmark is valid and runs pre-dfkd, no-replay and mem
       assert.equal(benchmark.budget.iterationsPerEpoch, 36);
     }
   }
+});
+
+Deno.test("the nightly benchmark is the demo's configuration with more seeds, and the only nightly", async () => {
+  const load = async (name: string) =>
+    (await loadBenchmark(join(BENCHMARKS, `${name}.json`), defaultCatalogue())).benchmark;
+  const nightly = await load("mnist-lenet5-nightly");
+  const quick = await load("mnist-lenet5-quick");
+  assert.deepStrictEqual(nightly.tags, ["nightly"]);
+  assert.ok(!quick.tags.includes("nightly"), "the demo is not run by the nightly too");
+  assert.ok(nightly.seeds.length >= 8, "enough seeds for the Welch test to see seed noise");
+  // The same jobs but for the seeds (equal configuration hashes), so their numbers compare.
+  const config = (b: typeof nightly) => {
+    const { dataset, pairs, methods, budget, evaluation, scaledLabel } = b;
+    return { dataset, pairs, methods, budget, evaluation, scaledLabel };
+  };
+  assert.deepStrictEqual(config(nightly), config(quick));
+  const { findNightlyBenchmarks } = await import("../../src/bench/nightly.ts");
+  assert.deepStrictEqual((await findNightlyBenchmarks(BENCHMARKS)).map((b) => b.name), [
+    "mnist-lenet5-nightly",
+  ]);
 });

@@ -55,6 +55,26 @@ Deno.test("summariseResults reads a results folder the runner's way", async () =
   }
 });
 
+Deno.test("summariseResults validates records with the runner's reader (exit 2, file and field)", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = await writeResults(root, { runId: "r1", jobs: jobs(["pre-dfkd"], [0.9]) });
+    const path = join(dir, "jobs", "lenet5-lenet5half__pre-dfkd__s1.json");
+    const job = JSON.parse(await Deno.readTextFile(path));
+    job.epochs[0].accuracy = 1.5;
+    await Deno.writeTextFile(path, JSON.stringify(job));
+    const error = await summariseResults(dir).then(() => undefined, (e) => e);
+    assert.ok(error instanceof UserError);
+    assert.equal(error.exitCode, 2);
+    assert.match(
+      error.message,
+      /__s1\.json: epochs\[0\]\.accuracy: must be at most 1 \(got 1\.5\)/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("history add appends in date order and is idempotent for the same run", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -26,7 +26,7 @@ Deno.test("a minimal file gets the spec's defaults", () => {
   assert.deepStrictEqual(r.file.budget, SPEC_DEFAULTS.budget);
   assert.deepStrictEqual(r.file.seeds, [0, 1, 2]);
   assert.deepStrictEqual(Object.keys(r.file.methods), ["pre-dfkd", "no-replay", "memory-bank"]);
-  assert.deepStrictEqual(r.file.regression, { minEffect: 1 });
+  assert.deepStrictEqual(r.file.regression, { minEffect: 1, minTimeEffect: 10, alpha: 0.05 });
   assert.deepStrictEqual(r.file.scaled, false);
   assert.deepStrictEqual(r.file.evaluation, { batchSize: 500 });
 });
@@ -112,6 +112,14 @@ Deno.test("each kind of bad field gives its path, what is wrong and the value", 
     [
       withFields({ regression: { minEffect: -1 } }),
       "regression.minEffect: must be at least 0 (got -1)",
+    ],
+    [
+      withFields({ regression: { alpha: 1 } }),
+      "regression.alpha: must be less than 1 (got 1)",
+    ],
+    [
+      withFields({ regression: { minTimeEffect: -5 } }),
+      "regression.minTimeEffect: must be at least 0 (got -5)",
     ],
     [
       withFields({ checkpoint: { everyEpochs: 0 } }),

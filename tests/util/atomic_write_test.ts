@@ -52,3 +52,24 @@ Deno.test("a failed write leaves the old file and no temporary file", async () =
   for await (const e of Deno.readDir(dir)) names.push(e.name);
   assert.deepStrictEqual(names, ["sub"]);
 });
+
+Deno.test("a crash between the temporary write and the rename leaves the old file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "record.json");
+  await writeJsonAtomic(path, { epoch: 1 });
+  let temp = "";
+  await assert.rejects(
+    writeJsonAtomic(path, { epoch: 2 }, {
+      beforeRename: async (t) => {
+        temp = t;
+        // The whole new content is on disk beside the target before the rename.
+        assert.deepStrictEqual(JSON.parse(await Deno.readTextFile(t)), { epoch: 2 });
+        throw new Error("simulated crash");
+      },
+    }),
+    /simulated crash/,
+  );
+  assert.ok(temp.startsWith(path) && temp.endsWith(".tmp"));
+  assert.deepStrictEqual(JSON.parse(await Deno.readTextFile(path)), { epoch: 1 });
+  assert.deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["record.json"]);
+});

@@ -19,10 +19,12 @@ import type { BackendInfo, BackendName } from "../../backends/init_backend.ts";
 import type { Dataset } from "../../data/dataset.ts";
 import { getDataset } from "../../data/registry.ts";
 import { collectEnvironment, type Environment } from "../../util/environment.ts";
+import { writeJsonAtomic } from "../../util/atomic_write.ts";
 import { UserError } from "../../util/errors.ts";
+import { acquireFileLock, describeHolder } from "../../util/file_lock.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { Classifier } from "../classifier.ts";
-import { loadClassifier, saveClassifier, writeFileAtomic } from "../io.ts";
+import { loadClassifier, saveClassifier } from "../io.ts";
 import { trainableParameterCount } from "../layers.ts";
 import { getArchitecture } from "../registry.ts";
 import type { TeacherDeclaration } from "./recipe.ts";
@@ -237,7 +239,20 @@ export async function obtainTeacher(
     }
   }
   await Deno.mkdir(cacheDir, { recursive: true });
-  const lock = await acquireLock(join(cacheDir, `${key.id}.lock`), label, log);
+  // Parallel processes that need this teacher wait for one training (as long as it takes).
+  const lockPath = join(cacheDir, `${key.id}.lock`);
+  const lock = await acquireFileLock(lockPath, {
+    wait: true,
+    pollMs: 1000,
+    onWait: (holder) =>
+      log.info(
+        `teacher ${label}: waiting for ${
+          describeHolder(holder)
+        }, which is training it (lock ${lockPath}; delete it if that process is gone)`,
+      ),
+    onTakeOver: (holder) =>
+      log.warn(`${lockPath}: left by ${describeHolder(holder)}, which is gone; taking it over`),
+  });
   try {
     // Another process may have trained it while this one waited.
     if (!options.force || lock.waited) {
@@ -335,10 +350,7 @@ async function trainAndStore(
   const tmp = `${dir}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   try {
     await saveClassifier(classifier, tmp);
-    await writeFileAtomic(
-      join(tmp, "meta.json"),
-      new TextEncoder().encode(JSON.stringify(meta, null, 2) + "\n"),
-    );
+    await writeJsonAtomic(join(tmp, "meta.json"), meta);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await Deno.rename(tmp, dir);
   } catch (error) {
@@ -378,74 +390,6 @@ async function describeBackend(): Promise<BackendInfo> {
     customKernels: [],
     probes: [],
   };
-}
-
-interface LockFile {
-  pid: number;
-  hostname: string;
-  started: string;
-}
-
-function processAlive(pid: number): boolean {
-  if (Deno.build.os !== "linux") return true;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Takes `path` as a lock (exclusive create). While another live process on
- * this host holds it, waits (polling); a lock left by a dead process is
- * taken over.
- */
-async function acquireLock(
-  path: string,
-  label: string,
-  log: Logger,
-  pollMs = 1000,
-): Promise<{ waited: boolean; release: () => Promise<void> }> {
-  const mine: LockFile = {
-    pid: Deno.pid,
-    hostname: Deno.hostname(),
-    started: new Date().toISOString(),
-  };
-  let waited = false;
-  let lastMessage = -Infinity;
-  for (;;) {
-    try {
-      const file = await Deno.open(path, { write: true, createNew: true });
-      await file.write(new TextEncoder().encode(JSON.stringify(mine)));
-      file.close();
-      return { waited, release: () => Deno.remove(path).catch(() => {}) };
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-    let holder: LockFile | undefined;
-    try {
-      holder = JSON.parse(await Deno.readTextFile(path));
-    } catch {
-      holder = undefined; // Being written or just removed: look again.
-    }
-    if (holder !== undefined && holder.hostname === mine.hostname && !processAlive(holder.pid)) {
-      log.warn(`${path}: left by process ${holder.pid}, which is gone; taking it over`);
-      await Deno.remove(path).catch(() => {});
-      continue;
-    }
-    const now = performance.now();
-    if (now - lastMessage > 60_000) {
-      lastMessage = now;
-      log.info(
-        `teacher ${label}: waiting for process ${holder?.pid ?? "?"} on ${
-          holder?.hostname ?? "?"
-        }, which is training it (lock ${path}; delete it if that process is gone)`,
-      );
-    }
-    waited = true;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
 }
 
 /** One entry of {@linkcode listCachedTeachers}. */
