@@ -42,6 +42,7 @@ import {
 } from "./run_folder.ts";
 import type { ResolvedBenchmark } from "./spec.ts";
 import type { PreparedTeacher, Toolkit } from "./toolkit.ts";
+import type { Classifier } from "../models/classifier.ts";
 
 /** Options of {@linkcode runBenchmark}. */
 export interface RunOptions {
@@ -250,6 +251,9 @@ async function runLocked(
     }`,
   );
 
+  // Methods that reject their settings stop the run before a teacher is trained.
+  await preflight(benchmark, plans, undefined, info, toolkit);
+
   // The data must be there before anything is written (a clear error otherwise).
   const data = await toolkit.loadDataset(benchmark.dataset, { dataRoot: options.dataRoot, log });
 
@@ -422,14 +426,45 @@ async function runLocked(
 }
 
 /**
+ * Checks that every method of `benchmark` accepts its settings (ranges,
+ * choices, sizes it can allocate) by creating it once per pair with untrained
+ * networks of the pair's architectures; problems are one `UserError` (exit 2),
+ * one line each, `file: methods.<name>: message`. Pairs with a teacher file
+ * are checked by the runner once the file is loaded. The backend must be
+ * initialised.
+ *
+ * @example
+ * ```ts
+ * import { checkMethodSettings } from "./runner.ts";
+ * import type { ResolvedBenchmark } from "./spec.ts";
+ * import type { Toolkit } from "./toolkit.ts";
+ * declare const benchmark: ResolvedBenchmark;
+ * declare const toolkit: Toolkit;
+ * // await checkMethodSettings(benchmark, toolkit);
+ * ```
+ */
+export function checkMethodSettings(benchmark: ResolvedBenchmark, toolkit: Toolkit): Promise<void> {
+  return preflight(
+    benchmark,
+    expandJobs(benchmark),
+    undefined,
+    toolkit.datasetInfo(benchmark.dataset),
+    toolkit,
+  );
+}
+
+/**
  * Creates (and disposes) each method once per pair before any job starts, so
- * a hyperparameter a plug-in rejects (out of range, not one of its choices)
- * is a `UserError` naming the file and method now, not a failed job later.
+ * a hyperparameter a plug-in rejects (out of range, not one of its choices,
+ * or too big to allocate) is a `UserError` naming the file and method now,
+ * not a failed job later. Pairs whose teacher is declared by architecture are
+ * checked with an untrained network of that architecture (before any teacher
+ * is trained); the others with their loaded teacher (`teacherOf`).
  */
 async function preflight(
   benchmark: ResolvedBenchmark,
   plans: JobPlan[],
-  teacherOf: Map<string, PreparedTeacher>,
+  teacherOf: Map<string, PreparedTeacher> | undefined,
   info: { classes: number; imageShape: readonly [number, number, number] },
   toolkit: Toolkit,
 ): Promise<void> {
@@ -438,10 +473,17 @@ async function preflight(
     const methods = benchmark.methods.filter((m) =>
       plans.some((p) => p.pair.id === pair.id && p.method.method === m.method)
     );
-    const prepared = teacherOf.get(pair.id);
-    if (methods.length === 0 || prepared === undefined) continue;
+    if (methods.length === 0) continue;
     const expected = { inputShape: info.imageShape, classes: info.classes };
-    const teacher = await toolkit.loadTeacher(prepared, expected);
+    let teacher: Classifier;
+    if (teacherOf === undefined) {
+      if (pair.teacher.kind !== "recipe") continue;
+      teacher = toolkit.buildStudent(pair.teacher.arch, { ...expected, seed: 0 });
+    } else {
+      const prepared = teacherOf.get(pair.id);
+      if (pair.teacher.kind === "recipe" || prepared === undefined) continue;
+      teacher = await toolkit.loadTeacher(prepared, expected);
+    }
     const student = toolkit.buildStudent(pair.student, { ...expected, seed: 0 });
     try {
       for (const m of methods) {
@@ -457,8 +499,12 @@ async function preflight(
             log: silentLogger,
           }).dispose();
         } catch (error) {
-          if (!(error instanceof UserError)) throw error;
-          problems.push(`${benchmark.file}: methods.${m.method}: ${error.message}`);
+          const message = error instanceof UserError
+            ? error.message
+            : `cannot be set up with these settings: ${
+              error instanceof Error ? error.message || error.name : String(error)
+            }`;
+          problems.push(`${benchmark.file}: methods.${m.method}: ${message}`);
         }
       }
     } finally {

@@ -123,8 +123,8 @@ export function readAdversarialSettings(h: HyperReader): AdversarialSettings {
   const nonNegative = { min: 0 };
   const schedule = h.choice("studentLrSchedule", ["cosine", "constant"] as const);
   return {
-    latentDim: h.number("latentDim", { min: 1, integer: true }),
-    generatorWidth: h.number("generatorWidth", positive),
+    latentDim: h.number("latentDim", { min: 1, max: 65536, integer: true }),
+    generatorWidth: h.number("generatorWidth", { ...positive, max: 64 }),
     generatorLr: h.number("generatorLr", nonNegative),
     generatorSteps: h.number("generatorSteps", { min: 0, integer: true }),
     oneHotWeight: h.number("oneHotWeight"),

@@ -122,7 +122,9 @@ export function buildReportModel(results: RunResults): ReportModel {
       `Unfinished run${
         run.interruptedAt ? ` (interrupted ${run.interruptedAt})` : " (still running, or stopped)"
       }${open.length > 0 ? `; unfinished jobs: ${open.join(", ")}` : ""}. Resume it with ` +
-        `\`deno task dfkd run ${run.benchmarkFile}${run.smoke ? " --smoke" : ""} --resume ${run.runId}\`.`,
+        `\`deno task dfkd run ${run.benchmarkFile}${
+          run.smoke ? " --smoke" : ""
+        } --resume ${run.runId}\`.`,
     );
   }
   const facts: [string, string][] = [];

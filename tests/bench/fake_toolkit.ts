@@ -88,7 +88,12 @@ const walk: MethodPlugin = {
           onStep?.(i + 1, 4);
           if (i < 3 && control?.shouldStop?.()) {
             partial = { epoch, next: i + 1, loss };
-            return { losses: { walk: loss }, replayBytes: 0, counters: {}, stoppedAfterIteration: i + 1 };
+            return {
+              losses: { walk: loss },
+              replayBytes: 0,
+              counters: {},
+              stoppedAfterIteration: i + 1,
+            };
           }
         }
         student.score = Math.min(1, Math.max(0, 0.5 + sum));
@@ -99,7 +104,9 @@ const walk: MethodPlugin = {
         const state: WalkState = { rng: rng.state(), sum, ...(partial ? { partial } : {}) };
         return Promise.resolve({
           json: state,
-          tensors: { score: { shape: [1], dtype: "float32", data: new Float32Array([student.score]) } },
+          tensors: {
+            score: { shape: [1], dtype: "float32", data: new Float32Array([student.score]) },
+          },
         });
       },
       restoreState: (state) => {

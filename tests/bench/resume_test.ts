@@ -126,7 +126,10 @@ Deno.test("first interrupt: the running job checkpoints mid-epoch, no new job st
   assert.ok(first.checkpoint, "a checkpoint was saved");
   assert.ok(first.checkpoint.epochsDone >= 1);
   assert.ok(first.epochs.length === first.checkpoint.epochsDone);
-  assert.match(first.error!, /^Interrupted (in epoch 2 after iteration \d|after epoch \d); checkpoint /);
+  assert.match(
+    first.error!,
+    /^Interrupted (in epoch 2 after iteration \d|after epoch \d); checkpoint /,
+  );
   const checkpoints = [...Deno.readDirSync(join(runDir, "checkpoints", S0))].map((e) => e.name);
   assert.ok(checkpoints.some((n) => /^ckpt-\d+\.bin$/.test(n)), `${checkpoints}`);
   assert.equal((await readRecord(runDir, S1)).status, "pending", "no new job started");
@@ -136,7 +139,12 @@ Deno.test("first interrupt: the running job checkpoints mid-epoch, no new job st
   // The report of the interrupted run works and names what is unfinished.
   await rebuildReports(runDir);
   const md = await Deno.readTextFile(join(runDir, "report.md"));
-  assert.match(md, new RegExp(`Unfinished run \\(interrupted .*unfinished jobs: ${S0} \\(interrupted, checkpoint after epoch \\d\\), ${S1} \\(pending\\)`));
+  assert.match(
+    md,
+    new RegExp(
+      `Unfinished run \\(interrupted .*unfinished jobs: ${S0} \\(interrupted, checkpoint after epoch \\d\\), ${S1} \\(pending\\)`,
+    ),
+  );
   assert.ok(md.includes(`--resume ${runId}`));
 
   // Resume with the printed command's arguments.
@@ -159,7 +167,10 @@ Deno.test("first interrupt: the running job checkpoints mid-epoch, no new job st
 
 Deno.test("resume: a live run's folder is refused, a stale lock is taken over, a changed file or mode is refused", async () => {
   const { out, dataRoot } = await setup();
-  const json = walkFile({ seeds: [0], budget: { epochs: 1, iterationsPerEpoch: 1, batchSize: 4, studentStepsPerIteration: 1 } });
+  const json = walkFile({
+    seeds: [0],
+    budget: { epochs: 1, iterationsPerEpoch: 1, batchSize: 4, studentStepsPerIteration: 1 },
+  });
   const resolve = (file: Record<string, unknown>, smoke = false) => {
     const r = validateBenchmark(file, TOY_CATALOGUE);
     assert.ok(r.ok);
@@ -178,27 +189,57 @@ Deno.test("resume: a live run's folder is refused, a stale lock is taken over, a
   assert.equal(first.exitCode, 0);
   const lock = join(first.runDir, "run.lock");
   const refuse = async (o: Partial<RunOptions>, file = json, smoke = false) => {
-    const e = await runBenchmark(resolve(file, smoke), { ...options, ...o }).then(() => undefined, (e) => e);
+    const e = await runBenchmark(resolve(file, smoke), { ...options, ...o }).then(
+      () => undefined,
+      (e) => e,
+    );
     assert.ok(e instanceof UserError, String(e));
     assert.equal(e.exitCode, 2);
     return e.message;
   };
 
-  await Deno.writeTextFile(lock, JSON.stringify({ pid: 1, hostname: Deno.hostname(), since: "then" }));
-  assert.match(await refuse({ resume: "latest" }), /is locked by a live run \(process 1 on .*\); wait for it to finish or stop it/);
-  await Deno.writeTextFile(lock, JSON.stringify({ pid: 999_999_999, hostname: Deno.hostname(), since: "then" }));
+  await Deno.writeTextFile(
+    lock,
+    JSON.stringify({ pid: 1, hostname: Deno.hostname(), since: "then" }),
+  );
+  assert.match(
+    await refuse({ resume: "latest" }),
+    /is locked by a live run \(process 1 on .*\); wait for it to finish or stop it/,
+  );
+  await Deno.writeTextFile(
+    lock,
+    JSON.stringify({ pid: 999_999_999, hostname: Deno.hostname(), since: "then" }),
+  );
   const again = await runBenchmark(resolve(json), { ...options, resume: first.runId });
   assert.equal(again.exitCode, 0, "a stale lock is taken over; nothing is left to run");
-  assert.deepStrictEqual(again.records.map((r) => r.wallSeconds), first.records.map((r) => r.wallSeconds));
+  assert.deepStrictEqual(
+    again.records.map((r) => r.wallSeconds),
+    first.records.map((r) => r.wallSeconds),
+  );
   await assert.rejects(Deno.stat(lock));
 
   assert.match(
     await refuse({ resume: "latest" }, { ...json, budget: { ...json.budget, epochs: 2 } }),
     /no longer matches run .*: job toy-teacher-toy-student__walk__s0 has another configuration/,
   );
-  assert.match(await refuse({ resume: "latest" }, { ...json, seeds: [0, 1] }), /no longer gives the jobs of run/);
-  assert.match(await refuse({ resume: "latest" }, json, true), /was a full run: resume it without --smoke/);
-  assert.match(await refuse({ resume: "20990101T000000Z-abcdef0" }), /no run "20990101T000000Z-abcdef0" of walk .*runs there: /);
-  assert.match(await refuse({ resume: "latest", seeds: [0] }), /--methods and --seeds cannot change them/);
-  assert.match(await refuse({ resume: "latest", out: join(out, "empty") }), /holds no run of walk to resume/);
+  assert.match(
+    await refuse({ resume: "latest" }, { ...json, seeds: [0, 1] }),
+    /no longer gives the jobs of run/,
+  );
+  assert.match(
+    await refuse({ resume: "latest" }, json, true),
+    /was a full run: resume it without --smoke/,
+  );
+  assert.match(
+    await refuse({ resume: "20990101T000000Z-abcdef0" }),
+    /no run "20990101T000000Z-abcdef0" of walk .*runs there: /,
+  );
+  assert.match(
+    await refuse({ resume: "latest", seeds: [0] }),
+    /--methods and --seeds cannot change them/,
+  );
+  assert.match(
+    await refuse({ resume: "latest", out: join(out, "empty") }),
+    /holds no run of walk to resume/,
+  );
 });
