@@ -43,13 +43,14 @@ export async function writeReports(results: RunResults): Promise<WrittenReports>
     files.push(path);
   };
   await write(RUN_LAYOUT.summaryCsv, summaryCsv(results));
-  // Per-epoch CSVs that are missing (deleted, or never written) are rebuilt from the records.
+  // Per-epoch CSVs that are missing (deleted, or never written) are rebuilt from the records
+  // (data files, not reports: not in `files`).
   for (const job of results.jobs) {
-    const name = join(RUN_LAYOUT.jobsDir, `${job.id}.csv`);
+    const path = join(results.dir, RUN_LAYOUT.jobsDir, `${job.id}.csv`);
     try {
-      await Deno.stat(join(results.dir, name));
+      await Deno.stat(path);
     } catch {
-      await write(name, epochsCsv(job));
+      await writeTextFileAtomic(path, epochsCsv(job));
     }
   }
   const charts = new Map<string, string>();
