@@ -31,10 +31,26 @@ import type { MethodState, TensorData } from "../methods/method.ts";
 import { type AtomicWriteOptions, writeFileAtomic } from "../util/atomic_write.ts";
 import type { EpochRecord } from "./record.ts";
 
-/** The magic bytes at the start of every checkpoint file (format version 1). */
+/**
+ * The magic bytes at the start of every checkpoint file (format version 1).
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_MAGIC } from "./checkpoint.ts";
+ * console.log(CHECKPOINT_MAGIC.length); // 8
+ * ```
+ */
 export const CHECKPOINT_MAGIC = "DFKDCKP1";
 
-/** How many checkpoints of a job are kept (the newest ones). */
+/**
+ * How many checkpoints of a job are kept (the newest ones).
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINTS_KEPT } from "./checkpoint.ts";
+ * console.log(CHECKPOINTS_KEPT); // 2
+ * ```
+ */
 export const CHECKPOINTS_KEPT = 2;
 
 const FILE_PATTERN = /^ckpt-(\d{6,})\.bin$/;
@@ -67,7 +83,15 @@ export interface JobCheckpoint {
   savedAt: string;
 }
 
-/** A checkpoint file that fails its checks (torn, damaged, or not a checkpoint). */
+/**
+ * A checkpoint file that fails its checks (torn, damaged, or not a checkpoint).
+ *
+ * @example
+ * ```ts
+ * import { CheckpointError } from "./checkpoint.ts";
+ * console.log(new CheckpointError("too short").name); // CheckpointError
+ * ```
+ */
 export class CheckpointError extends Error {
   /** Creates the error. */
   constructor(message: string) {

@@ -97,7 +97,15 @@ function errorMessage(error: unknown): string {
   return String(error);
 }
 
-/** Seconds between checkpoints when the benchmark file sets no `checkpoint.everyEpochs`. */
+/**
+ * Seconds between checkpoints when the benchmark file sets no `checkpoint.everyEpochs`.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CHECKPOINT_SECONDS } from "./job.ts";
+ * console.log(DEFAULT_CHECKPOINT_SECONDS); // 60
+ * ```
+ */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;
 
 /** The runner's part of a checkpoint (JSON). */
@@ -168,6 +176,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
   const finish = async (status: JobStatus, error?: string) => {
     record.status = status;
     if (error !== undefined) record.error = error;
+    if (status === "completed") delete record.checkpoint; // Deleted below: nothing to resume.
     record.finishedAt = new Date().toISOString();
     record.wallSeconds = wall();
     await writeJobFiles(runDir, record);

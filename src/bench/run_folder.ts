@@ -159,7 +159,15 @@ function compareRunIds(a: string, b: string): number {
   return ka.base < kb.base ? -1 : ka.base > kb.base ? 1 : ka.n - kb.n;
 }
 
-/** Path of a job's checkpoint folder. */
+/**
+ * Path of a job's checkpoint folder.
+ *
+ * @example
+ * ```ts
+ * import { checkpointDir } from "./run_folder.ts";
+ * console.log(checkpointDir("results/smoke/r1", "p__m__s0")); // results/smoke/r1/checkpoints/p__m__s0
+ * ```
+ */
 export function checkpointDir(runDir: string, id: string): string {
   return join(runDir, RUN_LAYOUT.checkpointsDir, id);
 }

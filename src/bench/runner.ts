@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { BackendRequest } from "../backends/init_backend.ts";
 import { curveMetrics } from "./metrics.ts";
@@ -26,6 +27,7 @@ import {
   JOB_RECORD_SCHEMA,
   type JobRecord,
   type JobStatus,
+  RUN_LAYOUT,
   RUN_RECORD_SCHEMA,
   type RunRecord,
   type TeacherRecord,
@@ -101,7 +103,15 @@ export interface RunOutcome {
   interrupted: boolean;
 }
 
-/** The exit code of a run stopped by Ctrl-C (128 + SIGINT). */
+/**
+ * The exit code of a run stopped by Ctrl-C (128 + SIGINT).
+ *
+ * @example
+ * ```ts
+ * import { INTERRUPTED_EXIT_CODE } from "./runner.ts";
+ * console.log(INTERRUPTED_EXIT_CODE); // 130
+ * ```
+ */
 export const INTERRUPTED_EXIT_CODE = 130;
 
 /** Terminal colour codes (ESC [ ... m). */
@@ -405,6 +415,8 @@ async function runLocked(
   }
   run.finishedAt = new Date().toISOString();
   await writeRunRecord(runDir, run);
+  // Completed jobs delete their checkpoints; the folder goes once it is empty.
+  await Deno.remove(join(runDir, RUN_LAYOUT.checkpointsDir)).catch(() => {});
   const written = await writeReports(await loadRunResults(runDir));
   const failed = finalRecords.filter((r) => r.status !== "completed");
   if (failed.length > 0) {

@@ -160,7 +160,8 @@ Deno.test("first interrupt: the running job checkpoints mid-epoch, no new job st
   assert.equal(r0.resumes?.length, 1);
   assert.equal(r0.resumes![0]!.fromEpoch, first.checkpoint.epochsDone);
   assert.equal(r1.resumes, undefined, "a job that never ran starts from scratch");
-  await assert.rejects(Deno.stat(join(runDir, "checkpoints", S0)), "completed jobs drop theirs");
+  await assert.rejects(Deno.stat(join(runDir, "checkpoints")), "completed jobs drop theirs");
+  assert.equal(r0.checkpoint, undefined);
   const after = JSON.parse(await Deno.readTextFile(join(runDir, "run.json"))) as RunRecord;
   assert.ok(after.finishedAt && !after.interruptedAt && after.resumedAt?.length === 1);
 });
