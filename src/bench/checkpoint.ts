@@ -108,18 +108,8 @@ interface TensorEntry {
   bytes: number;
 }
 
-interface Header {
-  jobId: string;
-  configHash: string;
-  seed: number;
-  epochsDone: number;
-  partialIterations?: number;
-  epochs: EpochRecord[];
-  runner: unknown;
-  methodJson: unknown;
-  tensors: TensorEntry[];
-  savedAt: string;
-}
+/** The file's JSON header: the checkpoint without its tensors, plus the tensor table. */
+type Header = Omit<JobCheckpoint, "method"> & { methodJson: unknown; tensors: TensorEntry[] };
 
 /**
  * Encodes a checkpoint as the bytes of one file (see the module
