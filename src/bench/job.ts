@@ -14,11 +14,12 @@ import type { EpochReport, MethodInstance } from "../methods/method.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { collectEnvironment } from "../util/environment.ts";
 import type { Logger } from "../util/logger.ts";
-import { Rng } from "../util/rng.ts";
+import { Rng, type RngState } from "../util/rng.ts";
+import { loadLatestCheckpoint, removeCheckpoints, saveCheckpoint } from "./checkpoint.ts";
 import type { JobConfig } from "./jobs.ts";
 import type { JobMessage } from "./protocol.ts";
 import type { EpochRecord, JobRecord, JobStatus } from "./record.ts";
-import { readJobRecord, writeJobFiles } from "./run_folder.ts";
+import { checkpointDir, readJobRecord, writeJobFiles } from "./run_folder.ts";
 import type { Toolkit } from "./toolkit.ts";
 
 /** Options of {@linkcode executeJob}. */
@@ -35,7 +36,10 @@ export interface ExecuteJobOptions {
   toolkit: Toolkit;
   /** Receives progress messages (the worker writes them to stdout). */
   emit: (message: JobMessage) => void;
-  /** Checked after every epoch: true stops the job as `interrupted`. */
+  /**
+   * Polled between iterations (by methods that support it) and after every
+   * epoch: once true, the job saves a checkpoint and stops as `interrupted`.
+   */
   shouldStop?: () => boolean;
 }
 
@@ -94,10 +98,63 @@ function errorMessage(error: unknown): string {
 }
 
 /**
- * Runs the job whose `pending` record is in `runDir`, rewriting the record
- * after every epoch, and resolves to its final status. Exceptions become a
- * `failed` record with the error message (never thrown); a non-finite loss or
- * accuracy stops the job as `diverged`.
+ * Seconds between checkpoints when the benchmark file sets no `checkpoint.everyEpochs`.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CHECKPOINT_SECONDS } from "./job.ts";
+ * console.log(DEFAULT_CHECKPOINT_SECONDS); // 60
+ * ```
+ */
+export const DEFAULT_CHECKPOINT_SECONDS = 60;
+
+/** The runner's part of a checkpoint (JSON). */
+interface RunnerState {
+  /** Student images trained on so far. */
+  images: number;
+  /** Training seconds so far. */
+  trainSeconds: number;
+  /** Wall seconds of the job so far (over every process that ran it). */
+  wallSeconds: number;
+  /** Training seconds of the epoch in progress, when the checkpoint is inside one. */
+  partialTrainSeconds?: number;
+  /** The job's own generator (its forks seeded the student and the method). */
+  rng: RngState;
+}
+
+/**
+ * Whether a job checkpoints after `epoch` (from 0): every `everyEpochs`
+ * epochs when the benchmark file sets it, else when at least
+ * {@linkcode DEFAULT_CHECKPOINT_SECONDS} have passed since the last
+ * checkpoint (so every epoch once epochs take over a minute). Never after the
+ * last epoch (a completed job needs none).
+ *
+ * @example
+ * ```ts
+ * import { checkpointDue } from "./job.ts";
+ * console.log(checkpointDue({ epoch: 1, epochs: 10, everyEpochs: 2, secondsSinceLast: 0 })); // true
+ * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 75 })); // true
+ * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 5 })); // false
+ * ```
+ */
+export function checkpointDue(
+  o: { epoch: number; epochs: number; everyEpochs?: number; secondsSinceLast: number },
+): boolean {
+  if (o.epoch + 1 >= o.epochs) return false;
+  if (o.everyEpochs !== undefined) return (o.epoch + 1) % o.everyEpochs === 0;
+  return o.secondsSinceLast >= DEFAULT_CHECKPOINT_SECONDS;
+}
+
+/**
+ * Runs the job whose record is in `runDir`, rewriting the record after every
+ * epoch, and resolves to its final status. When the job has a checkpoint
+ * (`checkpoints/<job-id>/`, from an earlier process of a resumed run) it
+ * continues from there, exactly as if it had never stopped; a damaged newest
+ * checkpoint falls back to the previous one. Exceptions become a `failed`
+ * record with the error message (never thrown); a non-finite loss or accuracy
+ * stops the job as `diverged`. When `shouldStop` turns true the job finishes
+ * the current iteration (or epoch, for a method that cannot stop inside one),
+ * saves a checkpoint and ends as `interrupted`.
  *
  * @example
  * ```ts
@@ -113,15 +170,21 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
   const record: JobRecord = await readJobRecord(runDir, jobId);
   const config = record.config as JobConfig;
   const log = jobLogger(emit);
+  const checkpoints = checkpointDir(runDir, jobId);
+  let wallBefore = 0;
+  const wall = () => wallBefore + (performance.now() - started) / 1000;
   const finish = async (status: JobStatus, error?: string) => {
     record.status = status;
     if (error !== undefined) record.error = error;
+    if (status === "completed") delete record.checkpoint; // Deleted below: nothing to resume.
     record.finishedAt = new Date().toISOString();
-    record.wallSeconds = (performance.now() - started) / 1000;
+    record.wallSeconds = wall();
     await writeJobFiles(runDir, record);
+    if (status === "completed") await removeCheckpoints(checkpoints);
     emit({ type: "finished", status, ...(error !== undefined ? { error } : {}) });
     return status;
   };
+  const stopRequested = () => options.shouldStop?.() === true;
 
   let teacher: Classifier | undefined;
   let student: Classifier | undefined;
@@ -129,13 +192,51 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
   try {
     const backend = await toolkit.initBackend(options.backend);
     record.environment = await collectEnvironment(backend);
+    const found = await loadLatestCheckpoint(checkpoints, (path, reason) => {
+      log.warn(`${jobId}: skipping checkpoint ${path}: ${reason}; trying the previous one`);
+    });
+    const resumed = found?.checkpoint;
+    if (resumed !== undefined) {
+      if (resumed.configHash !== record.configHash || resumed.seed !== record.seed) {
+        throw new Error(
+          `Checkpoint ${found?.path} belongs to another configuration or seed ` +
+            `(hash ${resumed.configHash.slice(0, 12)}, seed ${resumed.seed}; the job has ` +
+            `${record.configHash.slice(0, 12)}, seed ${record.seed})`,
+        );
+      }
+    }
+    const runner = resumed?.runner as RunnerState | undefined;
+    wallBefore = runner?.wallSeconds ?? 0;
     record.status = "running";
-    record.startedAt = new Date().toISOString();
+    if (resumed === undefined) record.startedAt = new Date().toISOString();
     delete record.finishedAt;
     delete record.error;
-    record.epochs = [];
+    delete record.divergedAtEpoch;
+    record.epochs = resumed?.epochs ?? [];
+    if (resumed !== undefined) {
+      record.resumes = [
+        ...(record.resumes ?? []),
+        {
+          at: new Date().toISOString(),
+          fromEpoch: resumed.epochsDone,
+          ...(resumed.partialIterations !== undefined
+            ? { fromIteration: resumed.partialIterations }
+            : {}),
+        },
+      ];
+    }
     await writeJobFiles(runDir, record);
-    emit({ type: "started", epochs: config.budget.epochs, startEpoch: 0 });
+    const startEpoch = resumed?.epochsDone ?? 0;
+    emit({ type: "started", epochs: config.budget.epochs, startEpoch });
+    if (resumed !== undefined) {
+      log.info(
+        `${jobId}: resuming from ${found?.path} (epoch ${startEpoch + 1}${
+          resumed.partialIterations !== undefined
+            ? `, after iteration ${resumed.partialIterations}`
+            : ""
+        })`,
+      );
+    }
 
     const shape = config.imageShape;
     const test = evaluationSubset(
@@ -146,7 +247,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
       inputShape: shape,
       classes: config.classes,
     });
-    const rng = new Rng(record.seed);
+    let rng = new Rng(record.seed);
     student = toolkit.buildStudent(config.student, {
       inputShape: shape,
       classes: config.classes,
@@ -163,12 +264,66 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
       rng: rng.fork("method"),
       log,
     });
+    if (resumed !== undefined && runner !== undefined) {
+      await method.restoreState(resumed.method);
+      rng = Rng.fromState(runner.rng);
+    }
 
-    let images = 0;
-    let trainSeconds = 0;
+    let images = runner?.images ?? 0;
+    let trainSeconds = runner?.trainSeconds ?? 0;
+    let carriedTrainSeconds = runner?.partialTrainSeconds ?? 0;
+    let lastCheckpoint = performance.now();
+    const save = async (epochsDone: number, partial?: { iterations: number; seconds: number }) => {
+      const instance = method as MethodInstance;
+      const state: RunnerState = {
+        images,
+        trainSeconds,
+        wallSeconds: wall(),
+        ...(partial !== undefined ? { partialTrainSeconds: partial.seconds } : {}),
+        rng: rng.state(),
+      };
+      const path = await saveCheckpoint(checkpoints, {
+        jobId,
+        configHash: record.configHash,
+        seed: record.seed,
+        epochsDone,
+        ...(partial !== undefined ? { partialIterations: partial.iterations } : {}),
+        epochs: record.epochs,
+        runner: state,
+        method: await instance.saveState(),
+        savedAt: new Date().toISOString(),
+      });
+      lastCheckpoint = performance.now();
+      record.checkpoint = {
+        epochsDone,
+        ...(partial !== undefined ? { iterations: partial.iterations } : {}),
+        savedAt: new Date().toISOString(),
+      };
+      return path;
+    };
+    const interrupted = async (
+      epochsDone: number,
+      partial?: { iterations: number; seconds: number },
+    ) => {
+      const path = await save(epochsDone, partial);
+      const where = partial !== undefined
+        ? `in epoch ${epochsDone + 1} after iteration ${partial.iterations}`
+        : `after epoch ${epochsDone}`;
+      return await finish("interrupted", `Interrupted ${where}; checkpoint ${path}`);
+    };
+
     let baselineTensors: number | undefined;
     let warnedLeak = false;
-    for (let epoch = 0; epoch < config.budget.epochs; epoch++) {
+    if (stopRequested()) {
+      // Stopped while loading: nothing new to save (a resumed job keeps its checkpoint).
+      return await finish(
+        "interrupted",
+        `Interrupted before epoch ${startEpoch + 1} started${
+          found ? `; checkpoint ${found.path}` : ""
+        }`,
+      );
+    }
+    for (let epoch = startEpoch; epoch < config.budget.epochs; epoch++) {
       const t0 = performance.now();
       let lastStep = 0;
       const report = await method.runEpoch(epoch, (done, total) => {
@@ -176,8 +331,16 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
         if (now - lastStep < 250 && done < total) return;
         lastStep = now;
         emit({ type: "step", epoch, done, total });
-      });
+      }, { shouldStop: stopRequested });
       const t1 = performance.now();
+      const epochTrainSeconds = carriedTrainSeconds + (t1 - t0) / 1000;
+      carriedTrainSeconds = 0;
+      if (report.stoppedAfterIteration !== undefined) {
+        return await interrupted(epoch, {
+          iterations: report.stoppedAfterIteration,
+          seconds: epochTrainSeconds,
+        });
+      }
       const badLoss = Object.entries(report.losses).find(([, v]) => !Number.isFinite(v));
       if (badLoss !== undefined) {
         record.divergedAtEpoch = epoch;
@@ -202,15 +365,28 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
         losses: report.losses,
         replayBytes: report.replayBytes,
         counters: report.counters,
-        trainSeconds: (t1 - t0) / 1000,
+        trainSeconds: epochTrainSeconds,
         evalSeconds: (t2 - t1) / 1000,
       };
       record.epochs.push(entry);
       images += studentImages(report, config);
       trainSeconds += entry.trainSeconds;
       record.replayBytes = report.replayBytes;
-      record.wallSeconds = (performance.now() - started) / 1000;
+      record.wallSeconds = wall();
       record.imagesPerSecond = trainSeconds > 0 ? images / record.wallSeconds : 0;
+      const stop = stopRequested() && epoch + 1 < config.budget.epochs;
+      if (
+        !stop && checkpointDue({
+          epoch,
+          epochs: config.budget.epochs,
+          ...(config.checkpointEveryEpochs !== undefined
+            ? { everyEpochs: config.checkpointEveryEpochs }
+            : {}),
+          secondsSinceLast: (performance.now() - lastCheckpoint) / 1000,
+        })
+      ) {
+        await save(epoch + 1);
+      }
       await writeJobFiles(runDir, record);
       emit({ type: "epoch", epoch, accuracy, seconds: entry.trainSeconds + entry.evalSeconds });
 
@@ -222,9 +398,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
           `${jobId}: live tensors grew from ${baselineTensors} to ${tensors} since epoch 1 (a leak?)`,
         );
       }
-      if (options.shouldStop?.() && epoch + 1 < config.budget.epochs) {
-        return await finish("interrupted", `Interrupted after epoch ${epoch + 1}`);
-      }
+      if (stop) return await interrupted(epoch + 1);
     }
     return await finish("completed");
   } catch (error) {

@@ -4,12 +4,20 @@
  * ({@linkcode executeJob}) and reports progress on stdout as protocol lines;
  * the parent runner starts one per job.
  *
+ * Stopping: the parent writes `stop` (finish the current iteration, save a
+ * checkpoint, exit) or `abort` (exit at once) lines to the job's stdin. A
+ * terminal's Ctrl-C also reaches the job directly (same process group): the
+ * first SIGINT (or SIGTERM) means `stop`, the second `abort`. When stdin
+ * closes (the parent died) the job exits at once, so an orphan never keeps
+ * writing into a folder a later `--resume` may own.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
 import type { BackendRequest } from "../backends/init_backend.ts";
 import { executeJob } from "./job.ts";
 import { encodeMessage } from "./protocol.ts";
+import { Interrupter } from "../util/interrupt.ts";
 import type { Toolkit } from "./toolkit.ts";
 
 /** The module the parent starts for each job. */
@@ -38,6 +46,15 @@ async function main(): Promise<number> {
   }
   const module = await import(values.toolkit ?? DEFAULT_TOOLKIT_MODULE.href);
   const toolkit = module.toolkit as Toolkit;
+  let stopMessage = false;
+  const interrupts = new Interrupter();
+  interrupts.onStop(() => {});
+  interrupts.onAbort(() => Deno.exit(130));
+  interrupts.listen();
+  watchParent((line) => {
+    if (line === "stop") stopMessage = true;
+    else if (line === "abort") Deno.exit(130);
+  });
   const emit = (m: Parameters<typeof encodeMessage>[0]) => {
     const bytes = new TextEncoder().encode(encodeMessage(m));
     let written = 0;
@@ -50,10 +67,32 @@ async function main(): Promise<number> {
     dataRoot: values["data-root"],
     toolkit,
     emit,
+    shouldStop: () => stopMessage || interrupts.stopping,
   });
   // The record holds the outcome (any final status); a non-zero exit means the
   // process itself broke before it could write one.
   return 0;
+}
+
+/** Reads control lines from stdin; its end means the parent is gone: exit at once. */
+function watchParent(onLine: (line: string) => void): void {
+  (async () => {
+    let buffer = "";
+    try {
+      for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+        buffer += chunk;
+        let newline: number;
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          onLine(buffer.slice(0, newline).trim());
+          buffer = buffer.slice(newline + 1);
+        }
+      }
+    } catch {
+      // A broken pipe is the same as its end.
+    }
+    console.error("job_worker: the runner is gone (stdin closed); exiting");
+    Deno.exit(3);
+  })();
 }
 
 if (import.meta.main) {

@@ -93,6 +93,30 @@ export interface JobRecord {
   startedAt: string;
   /** ISO end time (absent while running). */
   finishedAt?: string;
+  /** The job's latest checkpoint (`checkpoints/<job-id>/`), while it has one. */
+  checkpoint?: JobCheckpointInfo;
+  /** Every time a resumed run continued this job from a checkpoint. */
+  resumes?: JobResume[];
+}
+
+/** Where a job's latest checkpoint stands. */
+export interface JobCheckpointInfo {
+  /** Epochs completed when it was saved. */
+  epochsDone: number;
+  /** Iterations done of the next epoch, when saved inside it (an interrupt). */
+  iterations?: number;
+  /** ISO time of saving. */
+  savedAt: string;
+}
+
+/** One continuation of a job from a checkpoint. */
+export interface JobResume {
+  /** ISO time. */
+  at: string;
+  /** The epoch (from 0) it continued with. */
+  fromEpoch: number;
+  /** Iterations of that epoch already done, when the checkpoint was inside it. */
+  fromIteration?: number;
 }
 
 /** The run manifest. */
@@ -131,8 +155,12 @@ export interface RunRecord {
   environment: Environment;
   /** ISO start time. */
   startedAt: string;
-  /** ISO end time (absent while running). */
+  /** ISO end time (absent while running, and after an interrupt). */
   finishedAt?: string;
+  /** ISO time of the last interrupt (Ctrl-C), when the run stopped before finishing. */
+  interruptedAt?: string;
+  /** ISO times at which `--resume` continued the run. */
+  resumedAt?: string[];
 }
 
 /** A teacher as a run used it (one per pair). */

@@ -1,6 +1,7 @@
 /**
  * Run folders: run ids, claiming a fresh folder (two runs started at once
- * never share one), the folder lock, and writing job records.
+ * never share one: folders are created exclusively), finding one to resume,
+ * the folder lock, and writing job records.
  *
  * @module
  */
@@ -8,6 +9,12 @@ import { join } from "node:path";
 import { epochsCsv } from "../report/summary.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../util/atomic_write.ts";
 import { UserError } from "../util/errors.ts";
+import {
+  acquireFileLock,
+  describeHolder,
+  type FileLock,
+  type LockHolder,
+} from "../util/file_lock.ts";
 import { type JobRecord, RUN_LAYOUT, type RunRecord } from "./record.ts";
 
 /**
@@ -66,103 +73,103 @@ export async function claimRunFolder(
   throw new UserError(`Too many runs named ${runId} under ${parent}`, 1);
 }
 
-/** What a run lock file holds. */
-export interface LockInfo {
-  /** Process id of the run. */
-  pid: number;
-  /** Host it runs on. */
-  hostname: string;
-  /** ISO time the lock was taken. */
-  since: string;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    // Without /proc (not Linux), assume alive: refusing is the safe choice.
-    try {
-      Deno.statSync("/proc/self");
-      return false;
-    } catch {
-      return true;
-    }
-  }
-}
-
 /**
- * Takes the lock of a run folder (`run.lock`, created exclusively). A lock
- * held by a live process on this host is refused with a `UserError`; a stale
- * one (its process is gone) is taken over.
+ * Takes the lock of a run folder (`run.lock`, see `file_lock.ts`): a folder
+ * locked by a live run is refused with a `UserError` (exit 2) naming the
+ * holder; a stale lock (its process is gone) is taken over. Release it with
+ * the returned lock's `release()`.
  *
  * @example
  * ```ts
- * import { acquireRunLock, releaseRunLock } from "./run_folder.ts";
+ * import { acquireRunLock } from "./run_folder.ts";
  * const dir = await Deno.makeTempDir();
- * await acquireRunLock(dir);
- * await releaseRunLock(dir);
+ * const lock = await acquireRunLock(dir);
+ * await lock.release();
  * ```
  */
-export async function acquireRunLock(dir: string): Promise<void> {
-  const path = join(dir, RUN_LAYOUT.lock);
-  const info: LockInfo = {
-    pid: Deno.pid,
-    hostname: Deno.hostname(),
-    since: new Date().toISOString(),
-  };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const file = await Deno.open(path, { write: true, createNew: true });
-      try {
-        await file.write(new TextEncoder().encode(JSON.stringify(info) + "\n"));
-      } finally {
-        file.close();
-      }
-      return;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-    let held: Partial<LockInfo> = {};
-    try {
-      held = JSON.parse(await Deno.readTextFile(path));
-    } catch {
-      // An unreadable lock is treated as held by an unknown process.
-    }
-    const sameHost = held.hostname === Deno.hostname();
-    if (
-      typeof held.pid === "number" && sameHost && held.pid !== Deno.pid && !processAlive(held.pid)
-    ) {
-      await Deno.remove(path).catch(() => {});
-      continue;
-    }
-    throw new UserError(
-      `${dir} is locked by another run (pid ${held.pid ?? "?"} on ${held.hostname ?? "?"}, since ${
-        held.since ?? "?"
-      }); wait for it to finish, or if it is gone, delete ${path}`,
-      2,
-    );
-  }
-  throw new UserError(`Could not lock ${dir}`, 1);
+export function acquireRunLock(
+  dir: string,
+  options: { onTakeOver?: (holder: LockHolder | undefined) => void } = {},
+): Promise<FileLock> {
+  return acquireFileLock(join(dir, RUN_LAYOUT.lock), {
+    exitCode: 2,
+    ...(options.onTakeOver ? { onTakeOver: options.onTakeOver } : {}),
+    busyMessage: (holder, path) =>
+      `${dir} is locked by a live run (${describeHolder(holder)}); wait for it to finish or ` +
+      `stop it (Ctrl-C) first. If that process is gone, delete ${path}`,
+  });
 }
 
 /**
- * Releases a lock taken by {@linkcode acquireRunLock} (only this process's).
+ * The run folder `<out>/<benchmark>/<runId>`, or with `runId` `latest` the
+ * newest run of the benchmark (by run id, which starts with the UTC time). A
+ * folder that does not exist is a `UserError` listing the runs there are.
  *
  * @example
  * ```ts
- * import { releaseRunLock } from "./run_folder.ts";
- * // await releaseRunLock(runDir);
+ * import { findRunFolder } from "./run_folder.ts";
+ * // const { dir, runId } = await findRunFolder("results", "smoke", "latest");
  * ```
  */
-export async function releaseRunLock(dir: string): Promise<void> {
-  const path = join(dir, RUN_LAYOUT.lock);
+export async function findRunFolder(
+  out: string,
+  benchmark: string,
+  runId: string,
+): Promise<{ dir: string; runId: string }> {
+  const parent = join(out, benchmark);
+  const runs: string[] = [];
   try {
-    const held = JSON.parse(await Deno.readTextFile(path)) as LockInfo;
-    if (held.pid === Deno.pid) await Deno.remove(path);
+    for await (const e of Deno.readDir(parent)) {
+      if (!e.isDirectory) continue;
+      try {
+        await Deno.stat(join(parent, e.name, RUN_LAYOUT.run));
+        runs.push(e.name);
+      } catch {
+        // Not a run folder.
+      }
+    }
   } catch {
-    // Already gone.
+    // No runs of this benchmark yet.
   }
+  runs.sort(compareRunIds);
+  if (runId === "latest") {
+    const last = runs[runs.length - 1];
+    if (last === undefined) {
+      throw new UserError(`--resume latest: ${parent} holds no run of ${benchmark} to resume`, 2);
+    }
+    return { dir: join(parent, last), runId: last };
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId) || !runs.includes(runId)) {
+    const known = runs.length === 0
+      ? "there is none"
+      : `runs there: ${runs.slice(-5).join(", ")}${runs.length > 5 ? ", ..." : ""}`;
+    throw new UserError(`--resume: no run "${runId}" of ${benchmark} in ${parent} (${known})`, 2);
+  }
+  return { dir: join(parent, runId), runId };
+}
+
+/** Orders run ids by time, then by their `-2`, `-3` suffix. */
+function compareRunIds(a: string, b: string): number {
+  const key = (id: string) => {
+    const m = /^(.*-[0-9a-z]{7}|.*-nogit)(?:-(\d+))?$/.exec(id);
+    return { base: m?.[1] ?? id, n: Number(m?.[2] ?? 1) };
+  };
+  const ka = key(a);
+  const kb = key(b);
+  return ka.base < kb.base ? -1 : ka.base > kb.base ? 1 : ka.n - kb.n;
+}
+
+/**
+ * Path of a job's checkpoint folder.
+ *
+ * @example
+ * ```ts
+ * import { checkpointDir } from "./run_folder.ts";
+ * console.log(checkpointDir("results/smoke/r1", "p__m__s0")); // results/smoke/r1/checkpoints/p__m__s0
+ * ```
+ */
+export function checkpointDir(runDir: string, id: string): string {
+  return join(runDir, RUN_LAYOUT.checkpointsDir, id);
 }
 
 /** Path of a job's JSON record. */

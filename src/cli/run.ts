@@ -1,22 +1,26 @@
 /**
  * `dfkd run <file...>`: runs benchmark files (see `src/bench/runner.ts`) and
- * prints each run's results table.
+ * prints each run's results table. `--resume <run-id>` (or `latest`)
+ * continues an interrupted run. Ctrl-C once: every job finishes its current
+ * step, saves a checkpoint and the command exits (code 130) printing the
+ * exact command that resumes; twice: it exits at once.
  *
  * @module
  */
 import { BACKEND_NAMES, type BackendRequest } from "../backends/init_backend.ts";
-import { runBenchmark } from "../bench/runner.ts";
+import { INTERRUPTED_EXIT_CODE, runBenchmark } from "../bench/runner.ts";
 import { applySmoke, type BenchmarkFile, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
 import type { ResolvedBenchmark } from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { UserError } from "../util/errors.ts";
+import { Interrupter } from "../util/interrupt.ts";
 import { cliLogger, type ClosableLogger } from "../util/terminal_logger.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs, parseIntFlag } from "./parse_args.ts";
 
 const USAGE = `run <benchmark.json...> [--jobs N] [--methods a,b] [--seeds 0,1]
     [--backend auto|${BACKEND_NAMES.join("|")}] [--data-root DIR] [--out DIR]
-    [--cache-dir DIR] [--smoke]`;
+    [--cache-dir DIR] [--smoke] [--resume <run-id>|latest]`;
 
 /** Options of {@linkcode makeRunCommand}. */
 export interface RunCommandOptions {
@@ -26,6 +30,39 @@ export interface RunCommandOptions {
   toolkitModule?: string;
   /** The logger (default: bars on a terminal, lines otherwise). */
   logger?: () => ClosableLogger;
+  /**
+   * Interrupt handling (default: a fresh one listening to SIGINT and SIGTERM
+   * while the command runs; tests pass their own and call `interrupt()`).
+   */
+  interrupts?: Interrupter;
+  /** Ends the process on a second interrupt (default `Deno.exit`). */
+  exit?: (code: number) => void;
+}
+
+/** Quotes a command-line word for a POSIX shell when it needs it. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_.,:\/=@+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The command that resumes `runId`: the same file and flags that decide
+ * where and how it runs (not `--methods`/`--seeds`: the run keeps its jobs).
+ */
+function resumeCommand(
+  file: string,
+  runId: string,
+  values: Record<string, string | boolean | undefined>,
+): string {
+  const words = ["deno", "task", "dfkd", "run", file];
+  if (values.smoke) words.push("--smoke");
+  for (const flag of ["jobs", "backend", "data-root", "out", "cache-dir"]) {
+    const v = values[flag];
+    if (typeof v !== "string") continue;
+    if ((flag === "backend" && v === "auto") || (flag === "out" && v === "results")) continue;
+    words.push(`--${flag}`, v);
+  }
+  words.push("--resume", runId);
+  return words.map(shellWord).join(" ");
 }
 
 function parseList(flag: string, value: string | undefined): string[] | undefined {
@@ -80,6 +117,7 @@ export function makeRunCommand(options: RunCommandOptions): Command {
         out: { type: "string", default: "results" },
         "cache-dir": { type: "string" },
         smoke: { type: "boolean" },
+        resume: { type: "string" },
       }, USAGE);
       if (positionals.length === 0) {
         throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`, 2);
@@ -90,6 +128,23 @@ export function makeRunCommand(options: RunCommandOptions): Command {
           `--backend must be auto or one of ${BACKEND_NAMES.join(", ")} (got "${backend}")`,
           2,
         );
+      }
+      const resume = values.resume;
+      if (resume !== undefined) {
+        if (positionals.length !== 1) {
+          throw new UserError(
+            `--resume continues one run: name exactly one benchmark file (got ${positionals.length})`,
+            2,
+          );
+        }
+        if (
+          resume === "" || (resume !== "latest" && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(resume))
+        ) {
+          throw new UserError(
+            `--resume needs a run id (a folder name under <out>/<benchmark>/) or "latest" (got "${resume}")`,
+            2,
+          );
+        }
       }
       const jobs = parseIntFlag("--jobs", values.jobs, 1) ?? navigator.hardwareConcurrency;
       const methods = parseList("--methods", values.methods);
@@ -115,9 +170,26 @@ export function makeRunCommand(options: RunCommandOptions): Command {
 
       const dataRoot = toolkit.resolveDataRoot(values["data-root"]);
       const log = (options.logger ?? cliLogger)();
+      const interrupts = options.interrupts ?? new Interrupter();
+      const unlisten = options.interrupts ? () => {} : interrupts.listen();
+      const exit = options.exit ?? ((code: number) => Deno.exit(code));
+      let current: { file: string; runId: string } | undefined;
+      // Before the jobs start (data, teachers) and on a second Ctrl-C: exit at once.
+      const offAbort = interrupts.onAbort(() => {
+        log.close();
+        console.error(
+          current === undefined
+            ? "\nInterrupted before any job started; nothing to resume."
+            : `\nStopped at once. Jobs resume from their last checkpoints:\n  ${
+              resumeCommand(current.file, current.runId, values)
+            }`,
+        );
+        exit(INTERRUPTED_EXIT_CODE);
+      });
       let exitCode = 0;
       try {
         for (const benchmark of benchmarks) {
+          if (interrupts.stopping) break;
           const outcome = await runBenchmark(benchmark, {
             backend: backend as BackendRequest,
             dataRoot,
@@ -129,13 +201,31 @@ export function makeRunCommand(options: RunCommandOptions): Command {
             log,
             toolkit,
             ...(options.toolkitModule ? { toolkitModule: options.toolkitModule } : {}),
+            ...(resume !== undefined ? { resume } : {}),
+            interrupts,
+            onRunFolder: (_dir, runId) => current = { file: benchmark.file, runId },
           });
           log.close();
+          if (outcome.interrupted) {
+            const later = benchmarks.slice(benchmarks.indexOf(benchmark) + 1);
+            console.error(
+              `\nInterrupted: every running job saved a checkpoint. Results so far: ${outcome.runDir}` +
+                ` (deno task dfkd report ${shellWord(outcome.runDir)} shows them).\nTo resume:\n  ${
+                  resumeCommand(benchmark.file, outcome.runId, values)
+                }${
+                  later.length > 0 ? `\nNot started: ${later.map((b) => b.file).join(", ")}` : ""
+                }`,
+            );
+            return INTERRUPTED_EXIT_CODE;
+          }
           console.log(`\n${outcome.summary}\n`);
           console.log(`Reports: ${outcome.reportFiles.join(", ")}`);
           exitCode = Math.max(exitCode, outcome.exitCode);
+          current = undefined;
         }
       } finally {
+        offAbort();
+        unlisten();
         log.close();
       }
       return exitCode;

@@ -6,7 +6,8 @@
  * @module
  */
 import { expandJobs } from "../bench/jobs.ts";
-import { readBenchmark, resolveBenchmark } from "../bench/spec.ts";
+import { checkMethodSettings } from "../bench/runner.ts";
+import { applySmoke, type BenchmarkFile, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
@@ -35,7 +36,9 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
       if (positionals.length === 0) {
         throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`, 2);
       }
-      const catalogue = (await loadToolkit()).catalogue();
+      const toolkit = await loadToolkit();
+      const catalogue = toolkit.catalogue();
+      let backendReady = false;
       const problems: string[] = [];
       for (const path of positionals) {
         const r = await readBenchmark(path, catalogue);
@@ -44,6 +47,24 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
           continue;
         }
         const b = resolveBenchmark(r.file, path, catalogue, r.source);
+        // The methods' own checks (ranges, sizes), as a run makes before it starts.
+        if (!backendReady) {
+          await toolkit.initBackend("cpu");
+          backendReady = true;
+        }
+        const before = problems.length;
+        for (const variant of [b, applySmoke(b, r.file as BenchmarkFile, catalogue)]) {
+          try {
+            await checkMethodSettings(variant, toolkit);
+          } catch (error) {
+            if (!(error instanceof UserError)) throw error;
+            const lines = error.message.split("\n").map((l) =>
+              variant.smoke ? l.replace(`${path}: `, `${path}: (smoke) `) : l
+            );
+            problems.push(...lines.filter((l) => !problems.includes(l)));
+          }
+        }
+        if (problems.length > before) continue;
         const jobs = expandJobs(b).length;
         const bud = b.budget;
         console.log(

@@ -25,6 +25,7 @@ import { fromTensorData, tensorData } from "./blocks/params.ts";
 import { type HyperReader, type HyperTable } from "./hyper.ts";
 import {
   DivergenceError,
+  type EpochControl,
   type EpochReport,
   type MethodContext,
   type MethodInstance,
@@ -122,8 +123,8 @@ export function readAdversarialSettings(h: HyperReader): AdversarialSettings {
   const nonNegative = { min: 0 };
   const schedule = h.choice("studentLrSchedule", ["cosine", "constant"] as const);
   return {
-    latentDim: h.number("latentDim", { min: 1, integer: true }),
-    generatorWidth: h.number("generatorWidth", positive),
+    latentDim: h.number("latentDim", { min: 1, max: 65536, integer: true }),
+    generatorWidth: h.number("generatorWidth", { ...positive, max: 64 }),
     generatorLr: h.number("generatorLr", nonNegative),
     generatorSteps: h.number("generatorSteps", { min: 0, integer: true }),
     oneHotWeight: h.number("oneHotWeight"),
@@ -156,6 +157,14 @@ export interface StepInfo {
   lastOfEpoch: boolean;
 }
 
+/** The JSON state of an {@linkcode EpochMeter} (sums in insertion order, counters). */
+export interface EpochMeterState {
+  /** `[loss name, sum, count]` in the order the losses were first recorded. */
+  sums: [string, number, number][];
+  /** Counters. */
+  counters: Record<string, number>;
+}
+
 /** Mean losses and counters of one epoch, filled by the loop and its replay. */
 export class EpochMeter {
   readonly #epoch: number;
@@ -163,9 +172,19 @@ export class EpochMeter {
   /** Counters of the epoch. */
   readonly counters: Record<string, number> = {};
 
-  /** Starts the meter of `epoch`. */
-  constructor(epoch: number) {
+  /** Starts the meter of `epoch` (empty, or continuing a saved {@linkcode EpochMeter.state}). */
+  constructor(epoch: number, state?: EpochMeterState) {
     this.#epoch = epoch;
+    for (const [name, sum, n] of state?.sums ?? []) this.#sums.set(name, { sum, n });
+    Object.assign(this.counters, state?.counters ?? {});
+  }
+
+  /** The meter's state (JSON numbers are float64, so the sums round-trip exactly). */
+  state(): EpochMeterState {
+    return {
+      sums: [...this.#sums].map(([name, s]) => [name, s.sum, s.n]),
+      counters: { ...this.counters },
+    };
   }
 
   /** Records one value of loss `name`; a NaN or infinite value throws {@linkcode DivergenceError}. */
@@ -282,12 +301,20 @@ export function randomCodes(rng: Rng, n: number, latentDim: number): tf.Tensor2D
   return tf.randomNormal([n, latentDim], 0, 1, "float32", rng.seed()) as tf.Tensor2D;
 }
 
+/** Where an epoch stopped early: its next iteration and its meter so far. */
+interface PartialEpoch {
+  epoch: number;
+  nextIteration: number;
+  meter: EpochMeterState;
+}
+
 interface LoopJson {
   rng: RngState;
   epochsDone: number;
   generatorOptimizer: string[];
   studentOptimizer: string[];
   replay: unknown;
+  partial?: PartialEpoch;
 }
 
 /**
@@ -314,6 +341,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
   readonly #studentOpt: Optimizer;
   readonly #studentVars: tf.Variable[];
   #epochsDone = 0;
+  #partial: PartialEpoch | undefined;
   /**
    * Wall seconds of the last epoch by phase (`generator`, `novel` generation, replay `sample`,
    * `student` update, replay `update`); for profiling, not part of the report.
@@ -385,10 +413,26 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     return this.#rng;
   }
 
-  /** Trains one epoch. */
-  async runEpoch(epoch: number, onStep?: StepProgress): Promise<EpochReport> {
+  /**
+   * Trains one epoch, or its rest when an earlier call stopped it early (see
+   * {@linkcode EpochControl}); `control.shouldStop` is polled after each iteration.
+   */
+  async runEpoch(
+    epoch: number,
+    onStep?: StepProgress,
+    control?: EpochControl,
+  ): Promise<EpochReport> {
     const { budget } = this.#context;
-    const meter = new EpochMeter(epoch);
+    const partial = this.#partial;
+    if (partial !== undefined && partial.epoch !== epoch) {
+      throw new Error(
+        `Epoch ${partial.epoch + 1} stopped after iteration ${partial.nextIteration} and must ` +
+          `be finished before epoch ${epoch + 1} starts`,
+      );
+    }
+    this.#partial = undefined;
+    const meter = new EpochMeter(epoch, partial?.meter);
+    const start = partial?.nextIteration ?? 0;
     const s = this.settings;
     this.#studentOpt.setLearningRate(learningRateAt(s.studentLrSchedule, s.studentLr, epoch));
     const phases: Record<string, number> = {};
@@ -401,7 +445,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       }
     };
     this.phaseSeconds = phases;
-    for (let i = 0; i < budget.iterationsPerEpoch; i++) {
+    for (let i = start; i < budget.iterationsPerEpoch; i++) {
       for (let k = 0; k < s.generatorSteps; k++) {
         timed("generator", () => this.#generatorStep(meter));
       }
@@ -437,6 +481,15 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       onStep?.(i + 1, budget.iterationsPerEpoch);
       // Let timers and signal handlers run between iterations.
       await new Promise((resolve) => setTimeout(resolve, 0));
+      if (i + 1 < budget.iterationsPerEpoch && control?.shouldStop?.() === true) {
+        this.#partial = { epoch, nextIteration: i + 1, meter: meter.state() };
+        return {
+          losses: meter.means(),
+          replayBytes: this.replayBytes(),
+          counters: { ...meter.counters },
+          stoppedAfterIteration: i + 1,
+        };
+      }
     }
     this.#epochsDone = epoch + 1;
     return {
@@ -540,6 +593,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       generatorOptimizer,
       studentOptimizer,
       replay: replay.json,
+      ...(this.#partial !== undefined ? { partial: structuredClone(this.#partial) } : {}),
     };
     return { json, tensors };
   }
@@ -571,6 +625,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     await this.#replay.restore(json.replay, replayTensors);
     this.#rng = Rng.fromState(json.rng);
     this.#epochsDone = json.epochsDone;
+    this.#partial = json.partial === undefined ? undefined : structuredClone(json.partial);
   }
 
   /** Frees the generator, the optimisers' slots and the replay (not the teacher or student). */

@@ -55,6 +55,30 @@ export interface EpochReport {
   replayBytes: number;
   /** Counters (e.g. `novelImages`, `replayImages`, `generatorSteps`). */
   counters: Record<string, number>;
+  /**
+   * Set when the epoch stopped early because {@linkcode EpochControl.shouldStop}
+   * said so: the iterations done (fewer than the budget's). Losses and counters
+   * then cover only those. {@linkcode MethodInstance.saveState} records the
+   * position, and `runEpoch(epoch)` (on this instance, or on one restored from
+   * that state) finishes the epoch; its report then covers the whole epoch,
+   * exactly as if it had never stopped.
+   */
+  stoppedAfterIteration?: number;
+}
+
+/**
+ * How the runner may cut an epoch short (the first Ctrl-C finishes the
+ * current iteration, checkpoints and exits). A method that ignores it simply
+ * finishes the epoch.
+ */
+export interface EpochControl {
+  /**
+   * Polled after each iteration (after yielding to the event loop, so signal
+   * handlers have run); once it returns true the method returns a report with
+   * {@linkcode EpochReport.stoppedAfterIteration} instead of starting the next
+   * iteration.
+   */
+  shouldStop?: () => boolean;
 }
 
 /** Tensor data in a checkpoint. */
@@ -116,13 +140,17 @@ export interface MethodInstance {
    * Trains for one epoch (`epoch` counts from 0) and reports. A NaN or
    * infinite loss throws {@linkcode DivergenceError}: the runner records the
    * job as `diverged` at that epoch and keeps the epochs reported before it.
+   * `control` may stop the epoch early (see {@linkcode EpochControl}).
    */
-  runEpoch(epoch: number, onStep?: StepProgress): Promise<EpochReport>;
+  runEpoch(epoch: number, onStep?: StepProgress, control?: EpochControl): Promise<EpochReport>;
   /** Replay memory in bytes right now. */
   replayBytes(): number;
   /**
    * Everything needed to continue later (including the student's weights and
-   * optimiser). Asynchronous because optimiser slots are read asynchronously.
+   * optimiser, every random generator's state, and the position inside an
+   * epoch that stopped early). Saving changes nothing: a run that saves
+   * continues exactly like one that does not. Asynchronous because optimiser
+   * slots are read asynchronously.
    */
   saveState(): Promise<MethodState>;
   /**

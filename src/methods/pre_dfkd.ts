@@ -112,7 +112,7 @@ interface VaeSettings {
 function readVaeSettings(h: HyperReader, batchSize: number): VaeSettings {
   const whole = { min: 0, integer: true };
   const s: VaeSettings = {
-    vaeWidth: h.number("vaeWidth", { min: 0, exclusiveMin: true }),
+    vaeWidth: h.number("vaeWidth", { min: 0, exclusiveMin: true, max: 64 }),
     vaeLr: h.number("vaeLr", { min: 0 }),
     vaeStepsPerIteration: h.number("vaeStepsPerIteration", whole),
     vaeUpdatePeriod: h.number("vaeUpdatePeriod", { min: 1, integer: true }),

@@ -13,7 +13,7 @@ import { curveSpec, renderSvg } from "./charts.ts";
 import { reportHtml } from "./html.ts";
 import { reportMarkdown, resultsMarkdown } from "./markdown.ts";
 import { loadRunResults, type RunResults } from "./results.ts";
-import { summaryCsv } from "./summary.ts";
+import { epochsCsv, summaryCsv } from "./summary.ts";
 import { buildReportModel, scaledNote } from "./tables.ts";
 
 /** What {@linkcode writeReports} wrote. */
@@ -43,6 +43,16 @@ export async function writeReports(results: RunResults): Promise<WrittenReports>
     files.push(path);
   };
   await write(RUN_LAYOUT.summaryCsv, summaryCsv(results));
+  // Per-epoch CSVs that are missing (deleted, or never written) are rebuilt from the records
+  // (data files, not reports: not in `files`).
+  for (const job of results.jobs) {
+    const path = join(results.dir, RUN_LAYOUT.jobsDir, `${job.id}.csv`);
+    try {
+      await Deno.stat(path);
+    } catch {
+      await writeTextFileAtomic(path, epochsCsv(job));
+    }
+  }
   const charts = new Map<string, string>();
   const note = scaledNote(results);
   for (const section of model.pairs) {

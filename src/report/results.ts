@@ -16,6 +16,7 @@ import {
 } from "../bench/record.ts";
 import { describeIssues } from "../bench/spec.ts";
 import { UserError } from "../util/errors.ts";
+import { epochsCsv } from "./summary.ts";
 
 const finite = z.number();
 const epochSchema = z.looseObject({
@@ -166,7 +167,32 @@ export async function loadRunResults(dir: string): Promise<RunResults> {
     if (job.id !== id) {
       throw new UserError(`${path}: id: expected "${id}" (got ${JSON.stringify(job.id)})`, 2);
     }
+    await checkEpochsCsv(dir, job, path);
     jobs.push(job);
   }
   return { dir, run, jobs, missing };
+}
+
+/**
+ * A finished job's per-epoch CSV (when present) must say what its record
+ * says: the runner writes both from the same record, so a difference means
+ * the CSV was truncated or edited. (A job that was running when its process
+ * died may be one epoch apart; it is not checked.)
+ */
+async function checkEpochsCsv(dir: string, job: JobRecord, recordPath: string): Promise<void> {
+  if (job.status === "running" || job.status === "pending") return;
+  const path = join(dir, RUN_LAYOUT.jobsDir, `${job.id}.csv`);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return; // Missing: the report rebuilds it.
+  }
+  if (text !== epochsCsv(job)) {
+    throw new UserError(
+      `${path} does not match its record ${recordPath} (truncated or edited?); delete the CSV ` +
+        `and run "deno task dfkd report ${dir}" to rebuild it from the record`,
+      2,
+    );
+  }
 }

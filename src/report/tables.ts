@@ -109,6 +109,24 @@ export function buildReportModel(results: RunResults): ReportModel {
         "statistics use completed jobs only.",
     );
   }
+  if (run.finishedAt === undefined) {
+    const open = [
+      ...jobs.filter((j) => !["completed", "diverged", "failed"].includes(j.status)).map((j) =>
+        `${j.id} (${j.status}${
+          j.checkpoint ? `, checkpoint after epoch ${j.checkpoint.epochsDone}` : ""
+        })`
+      ),
+      ...results.missing.map((id) => `${id} (no record)`),
+    ];
+    notices.push(
+      `Unfinished run${
+        run.interruptedAt ? ` (interrupted ${run.interruptedAt})` : " (still running, or stopped)"
+      }${open.length > 0 ? `; unfinished jobs: ${open.join(", ")}` : ""}. Resume it with ` +
+        `\`deno task dfkd run ${run.benchmarkFile}${
+          run.smoke ? " --smoke" : ""
+        } --resume ${run.runId}\`.`,
+    );
+  }
   const facts: [string, string][] = [];
   facts.push(["Benchmark", `${run.benchmark} (${run.benchmarkFile})`]);
   facts.push(["Run", run.runId]);

@@ -106,6 +106,8 @@ export class Optimizer {
       data: tensor.dataSync() as Float32Array | Int32Array,
     });
     for (const { name, tensor } of weights) out[name] = toData(tensor);
+    // The iteration count comes as a fresh scalar (the slots are the optimiser's own variables).
+    for (const { name, tensor } of weights) if (name === "iter") tensor.dispose();
     // TensorFlow.js's Adam restores beta^t as pow(beta, t), which differs in the last bits from
     // the running product it keeps; saving the products makes a restored run continue exactly.
     for (const [key, field] of ADAM_POWERS) {
@@ -124,7 +126,12 @@ export class Optimizer {
       name,
       tensor: tf.tensor(t.data, t.shape, t.dtype),
     }));
-    await this.#opt.setWeights(named);
+    try {
+      await this.#opt.setWeights(named);
+    } finally {
+      // The optimiser makes its own variables from these (sharing their data) and keeps no reference.
+      for (const { tensor } of named) tensor.dispose();
+    }
     for (const [key, field] of ADAM_POWERS) {
       const saved = state[key];
       const v = (this.#opt as unknown as Record<string, tf.Variable | undefined>)[field];

@@ -7,7 +7,11 @@
  * - `steady`: accuracy rises 0.5, 0.6, ... with a per-seed offset;
  * - `crash`: throws in its second epoch;
  * - `nan`: reports a NaN loss in its second epoch;
- * - `die`: exits the process with code 7 in its second epoch (a hard crash).
+ * - `die`: exits the process with code 7 in its second epoch (a hard crash);
+ * - `walk`: a random walk with real state (its own `Rng`, a running sum, the
+ *   position inside an epoch): 4 iterations of 100 ms per epoch, stoppable
+ *   after any iteration, saved and restored, so interrupted and resumed runs
+ *   can be compared with uninterrupted ones.
  *
  * @module
  */
@@ -17,6 +21,7 @@ import type { Toolkit } from "../../src/bench/toolkit.ts";
 import type { MethodPlugin } from "../../src/methods/method.ts";
 import type { Classifier } from "../../src/models/classifier.ts";
 import { UserError } from "../../src/util/errors.ts";
+import { Rng, type RngState } from "../../src/util/rng.ts";
 
 type ToyStudent = Classifier & { score: number };
 
@@ -54,7 +59,71 @@ function toyMethod(name: string, behaviour: (epoch: number) => void): MethodPlug
   };
 }
 
+interface WalkState {
+  rng: RngState;
+  sum: number;
+  partial?: { epoch: number; next: number; loss: number };
+}
+
+const walk: MethodPlugin = {
+  name: "walk",
+  description: "Toy random walk with state.",
+  hyperparameters: { step: { default: 0.1, description: "Step size" } },
+  create(ctx) {
+    const student = ctx.student as ToyStudent;
+    let rng = ctx.rng.fork("walk");
+    let sum = 0;
+    let partial: WalkState["partial"];
+    return {
+      async runEpoch(epoch, onStep, control) {
+        if (partial !== undefined && partial.epoch !== epoch) throw new Error("unfinished epoch");
+        let loss = partial?.loss ?? 0;
+        const start = partial?.next ?? 0;
+        partial = undefined;
+        for (let i = start; i < 4; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          const x = rng.next();
+          sum += Number(ctx.hyper.step) * (x - 0.4);
+          loss += x;
+          onStep?.(i + 1, 4);
+          if (i < 3 && control?.shouldStop?.()) {
+            partial = { epoch, next: i + 1, loss };
+            return {
+              losses: { walk: loss },
+              replayBytes: 0,
+              counters: {},
+              stoppedAfterIteration: i + 1,
+            };
+          }
+        }
+        student.score = Math.min(1, Math.max(0, 0.5 + sum));
+        return { losses: { walk: loss }, replayBytes: 0, counters: { novelImages: 4 } };
+      },
+      replayBytes: () => 0,
+      saveState: () => {
+        const state: WalkState = { rng: rng.state(), sum, ...(partial ? { partial } : {}) };
+        return Promise.resolve({
+          json: state,
+          tensors: {
+            score: { shape: [1], dtype: "float32", data: new Float32Array([student.score]) },
+          },
+        });
+      },
+      restoreState: (state) => {
+        const json = state.json as WalkState;
+        rng = Rng.fromState(json.rng);
+        sum = json.sum;
+        partial = json.partial;
+        student.score = state.tensors.score?.data[0] ?? NaN;
+        return Promise.resolve();
+      },
+      dispose() {},
+    };
+  },
+};
+
 const METHODS: Record<string, MethodPlugin> = {
+  walk,
   steady: toyMethod("steady", () => {}),
   crash: toyMethod("crash", (e) => {
     if (e === 1) throw new Error("Toy crash in epoch 2");

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { JobRecord, RunRecord } from "../../src/bench/record.ts";
 import { runBenchmark, type RunOptions } from "../../src/bench/runner.ts";
-import { acquireRunLock, claimRunFolder, releaseRunLock } from "../../src/bench/run_folder.ts";
+import { acquireRunLock, claimRunFolder } from "../../src/bench/run_folder.ts";
 import { resolveBenchmark, validateBenchmark } from "../../src/bench/spec.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { silentLogger } from "../../src/util/logger.ts";
@@ -155,22 +155,32 @@ Deno.test("two runs in the same second get distinct folders; a live lock is refu
   const b = await claimRunFolder(out, "b", "20260101T000000Z-abc1234");
   assert.notEqual(a.dir, b.dir);
   assert.equal(b.runId, "20260101T000000Z-abc1234-2");
-  await acquireRunLock(a.dir);
-  // A lock held by a live process (here: the test runner's parent, pid 1) is refused.
+  // Many claims at once (as from parallel processes) never share a folder.
+  const many = await Promise.all(
+    Array.from({ length: 12 }, () => claimRunFolder(out, "b", "20260101T000000Z-abc1234")),
+  );
+  assert.equal(new Set(many.map((c) => c.dir)).size, 12);
+  assert.ok(!many.some((c) => c.dir === a.dir || c.dir === b.dir));
+  const lockA = await acquireRunLock(a.dir);
+  // A lock held by a live process (here: pid 1) is refused with exit code 2.
   await Deno.writeTextFile(
     join(b.dir, "run.lock"),
     JSON.stringify({ pid: 1, hostname: Deno.hostname(), since: "then" }),
   );
   const error = await acquireRunLock(b.dir).then(() => undefined, (e) => e);
   assert.ok(error instanceof UserError);
-  assert.match(error.message, /is locked by another run \(pid 1 on /);
+  assert.equal(error.exitCode, 2);
+  assert.match(error.message, /is locked by a live run \(process 1 on /);
   // A stale lock (its process is gone) is taken over.
   await Deno.writeTextFile(
     join(b.dir, "run.lock"),
     JSON.stringify({ pid: 999_999_999, hostname: Deno.hostname(), since: "then" }),
   );
-  await acquireRunLock(b.dir);
+  let tookOver = false;
+  const lockB = await acquireRunLock(b.dir, { onTakeOver: () => tookOver = true });
+  assert.ok(tookOver);
   assert.equal(JSON.parse(await Deno.readTextFile(join(b.dir, "run.lock"))).pid, Deno.pid);
-  await releaseRunLock(a.dir);
-  await releaseRunLock(b.dir);
+  await lockA.release();
+  await lockB.release();
+  await assert.rejects(Deno.stat(join(b.dir, "run.lock")));
 });

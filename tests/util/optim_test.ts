@@ -53,12 +53,18 @@ for (const kind of ["sgd", "adam"] as const) {
     got.forEach((g, i) => assert.ok(Math.abs(g - want[i]!) < 1e-5, `${g} vs ${want[i]}`));
 
     // Saving and restoring the slots (into a fresh optimiser on a copy) continues identically.
+    const beforeSave = tf.memory().numTensors;
     const state = await opt.saveState();
+    assert.equal(tf.memory().numTensors, beforeSave, "saving leaves no tensor behind");
     assert.ok(Object.keys(state).length >= 2, "slots and the iteration count are saved");
     const w2 = tf.variable(w.clone());
     const opt2 = new Optimizer(opt.spec);
     opt2.setLearningRate(0.02);
+    const beforeRestore = tf.memory().numTensors;
     await opt2.restoreState(state);
+    // The restored optimiser holds exactly the slot variables the original holds (1 for SGD's
+    // momentum, 2 for Adam's moments), and nothing else is left behind.
+    assert.equal(tf.memory().numTensors - beforeRestore, kind === "sgd" ? 1 : 2);
     opt.minimize(() => w.square().mul(c).sum() as tf.Scalar, [w]);
     opt2.minimize(() => w2.square().mul(c).sum() as tf.Scalar, [w2]);
     assert.deepEqual(Array.from(w2.dataSync()), Array.from(w.dataSync()));
