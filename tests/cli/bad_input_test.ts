@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { epochsCsv } from "../../src/report/summary.ts";
 import { main } from "../../src/cli/main.ts";
 import { makeRun, writeResults } from "../bench/results_fixture.ts";
+import { runCli } from "./run_cli.ts";
 
-const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const SMOKE = JSON.parse(
   Deno.readTextFileSync(new URL("../../benchmarks/smoke.json", import.meta.url)),
 ) as Record<string, unknown>;
@@ -58,14 +58,8 @@ async function inProcess(args: string[]): Promise<{ code: number; out: string; e
 }
 
 async function subprocess(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+  const r = await runCli(args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 interface Case {

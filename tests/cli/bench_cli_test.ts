@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { runCli } from "./run_cli.ts";
 
-const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const BENCHMARKS = new URL("../../benchmarks/", import.meta.url).pathname;
 
-async function dfkd(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
+const dfkd = runCli;
 
 Deno.test("validate: every problem as file: field: message (got X), exit 2, no stack trace", async () => {
   const dir = await Deno.makeTempDir();

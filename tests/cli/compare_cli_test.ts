@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jobs, testEnvironment, writeResults } from "../bench/results_fixture.ts";
+import { runCli } from "./run_cli.ts";
 
-const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
-
-async function dfkd(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const dfkd = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 function noStack(stderr: string) {
   assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");

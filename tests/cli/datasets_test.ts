@@ -2,17 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { digests, serveArchives, tarGz } from "../data/archive_server.ts";
 import { cifarFile, writeCifar10, writeTinyImageNet } from "../data/fixtures.ts";
+import { runCli } from "./run_cli.ts";
 
-async function dfkd(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/main.ts", ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const dfkd = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 /** Exit code 1, one `error:` line on stderr, no stack trace. */
 function assertCleanFailure(r: { code: number; stderr: string }, pattern: RegExp) {

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
+import { runCli } from "./run_cli.ts";
 
-async function dfkd(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/main.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const dfkd = (...args: string[]) => runCli(args);
 
 Deno.test("doctor --json reports versions, every backend and a throughput probe", async () => {
   const { code, stdout } = await dfkd("doctor", "--backend", "wasm", "--json");

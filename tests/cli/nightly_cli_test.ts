@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jobs, testEnvironment, writeResults } from "../bench/results_fixture.ts";
+import { runCli } from "./run_cli.ts";
 
-const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
-
-async function dfkd(args: string[], cwd?: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    ...(cwd === undefined ? {} : { cwd }),
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const dfkd = (args: string[], cwd?: string) => runCli(args, cwd === undefined ? {} : { cwd });
 
 const MU = [0.90, 0.905, 0.895];
 
