@@ -14,22 +14,10 @@ import {
   type RunRecord,
 } from "../../src/bench/record.ts";
 import type { Environment } from "../../src/util/environment.ts";
+import { testEnvironment } from "../bench/results_fixture.ts";
 
 /** A fixed environment (no machine facts, so outputs are reproducible). */
-export const FIXED_ENVIRONMENT: Environment = {
-  deno: "2.9.6",
-  tfjs: "4.22.0",
-  tfjsBackendWasm: "4.22.0",
-  backend: "wasm",
-  threads: 1,
-  simd: true,
-  cpuModel: "Test CPU",
-  cpus: 2,
-  hostname: "testhost",
-  os: "linux-x86_64",
-  gitCommit: "0123456789abcdef0123456789abcdef01234567",
-  gitDirty: false,
-};
+export const FIXED_ENVIRONMENT: Environment = testEnvironment({ hostname: "testhost" });
 
 /** One hand-made job: its method, seed, curve and status. */
 export interface FakeJob {
