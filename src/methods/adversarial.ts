@@ -315,6 +315,8 @@ interface LoopJson {
   studentOptimizer: string[];
   replay: unknown;
   partial?: PartialEpoch;
+  /** Positions of the student's random sources (dropout), in order. */
+  studentRandom?: RngState[];
 }
 
 /**
@@ -594,6 +596,9 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       studentOptimizer,
       replay: replay.json,
       ...(this.#partial !== undefined ? { partial: structuredClone(this.#partial) } : {}),
+      ...(this.#context.student.randomSources !== undefined
+        ? { studentRandom: this.#context.student.randomSources.map((r) => r.state()) }
+        : {}),
     };
     return { json, tensors };
   }
@@ -623,6 +628,14 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       if (k.startsWith("replay/")) replayTensors[k.slice("replay/".length)] = v;
     }
     await this.#replay.restore(json.replay, replayTensors);
+    const sources = this.#context.student.randomSources ?? [];
+    const saved = json.studentRandom ?? [];
+    if (saved.length !== sources.length) {
+      throw new Error(
+        `Checkpoint holds ${saved.length} student random source(s), the student has ${sources.length}`,
+      );
+    }
+    sources.forEach((r, i) => r.restore(saved[i]!));
     this.#rng = Rng.fromState(json.rng);
     this.#epochsDone = json.epochsDone;
     this.#partial = json.partial === undefined ? undefined : structuredClone(json.partial);

@@ -23,6 +23,8 @@ export interface BuiltModel {
   model: tf.LayersModel;
   /** Size of the feature vector (the second output). */
   featureSize: number;
+  /** Generators the training-mode forward pass draws from (see `Classifier.randomSources`). */
+  randomSources?: readonly Rng[];
 }
 
 /**

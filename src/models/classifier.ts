@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../util/rng.ts";
 
 /**
  * A classifier built from the model zoo (or loaded from disk).
@@ -24,6 +25,14 @@ export interface Classifier {
   featureSize: number;
   /** The layers model: input images, outputs `[logits, features]`. */
   model: tf.LayersModel;
+  /**
+   * Generators the training-mode forward pass draws from (MobileNetV2's
+   * dropout masks), in a fixed order. They are part of a training run's
+   * state: a method's checkpoint saves and restores their positions, so a
+   * resumed student draws the same masks as an uninterrupted one. Absent
+   * when the forward pass is deterministic.
+   */
+  randomSources?: readonly Rng[];
 }
 
 /**

@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../util/rng.ts";
 import { type ArchitectureSpec, type BuildContext, LAYERS_SOURCE } from "./architecture.ts";
 import { add, batchNorm, conv2d, globalAvgPool, linear, relu, type Sym } from "./layers.ts";
+import { seededDropout } from "./seeded_dropout.ts";
 
 const SETTINGS = [
   [1, 16, 1, 1],
@@ -25,33 +26,6 @@ const SETTINGS = [
   [6, 160, 3, 2],
   [6, 320, 1, 1],
 ] as const;
-
-type DropoutCtor = new (args: Record<string, unknown>) => tf.layers.Layer;
-const BuiltinDropout = (tf.layers.dropout({ rate: 0.5 }) as object).constructor as DropoutCtor;
-
-/**
- * Dropout whose mask comes from a seeded generator: each training call draws
- * a fresh seed (TensorFlow.js's own layer either reuses one seed, giving the
- * same mask every step, or uses `Math.random`). It serialises as the built-in
- * `Dropout`. The generator's position is not part of saved weights.
- */
-class SeededDropout extends BuiltinDropout {
-  static className = "Dropout";
-  #rng: Rng;
-  #rate: number;
-
-  constructor(args: { name: string; rate: number; rng: Rng }) {
-    super({ name: args.name, rate: args.rate });
-    this.#rng = args.rng;
-    this.#rate = args.rate;
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
-    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
-    if (kwargs["training"] !== true) return x.clone();
-    return tf.dropout(x, this.#rate, undefined, this.#rng.seed());
-  }
-}
 
 function convBnRelu(
   x: Sym,
@@ -108,8 +82,8 @@ function buildMobileNetV2(ctx: BuildContext) {
   }
   x = convBnRelu(x, { name: `features.${index}`, filters: 1280, kernel: 1 }, rng);
   const features = globalAvgPool(x, "avgpool");
-  const dropped = new SeededDropout({ name: "classifier.0", rate: 0.2, rng: rng.fork("dropout") })
-    .apply(features) as Sym;
+  const dropoutRng = rng.fork("dropout");
+  const dropped = seededDropout(features, { name: "classifier.0", rate: 0.2 }, dropoutRng);
   const logits = linear(dropped, {
     name: "classifier.1",
     units: classes,
@@ -118,6 +92,7 @@ function buildMobileNetV2(ctx: BuildContext) {
   return {
     model: tf.model({ inputs: input, outputs: [logits, features], name: "mobilenetv2" }),
     featureSize: 1280,
+    randomSources: [dropoutRng],
   };
 }
 
@@ -126,7 +101,11 @@ export const mobilenetV2: ArchitectureSpec = {
   name: "mobilenetv2",
   description: "MobileNetV2 with a stride-1 stem for 32x32 input (PRE-DFKD mobilenet.py)",
   datasets: ["cifar10", "cifar100"],
-  sources: [new URL(import.meta.url), LAYERS_SOURCE],
+  sources: [
+    new URL(import.meta.url),
+    LAYERS_SOURCE,
+    new URL("./seeded_dropout.ts", import.meta.url),
+  ],
   checkInput(shape) {
     const [h, w] = shape;
     return h >= 16 && w >= 16 && h % 16 === 0 && w % 16 === 0

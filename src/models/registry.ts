@@ -98,6 +98,13 @@ export function buildClassifier(arch: string, options: BuildOptions): Classifier
   const problem = spec.checkInput(inputShape);
   if (problem !== undefined) throw new UserError(`${arch}: ${problem}`, 2);
   const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed);
-  const { model, featureSize } = spec.build({ inputShape, classes, rng });
-  return { arch, inputShape: [...inputShape], classes, featureSize, model };
+  const { model, featureSize, randomSources } = spec.build({ inputShape, classes, rng });
+  return {
+    arch,
+    inputShape: [...inputShape],
+    classes,
+    featureSize,
+    model,
+    ...(randomSources === undefined ? {} : { randomSources }),
+  };
 }

@@ -55,8 +55,26 @@ export class Rng {
   /** Recreates a generator from {@linkcode Rng.state}. */
   static fromState(state: RngState): Rng {
     const rng = new Rng(0);
-    rng.#prng = makePrng("", { state: { i: state.i, j: state.j, S: [...state.S] } });
+    rng.restore(state);
     return rng;
+  }
+
+  /**
+   * Moves this generator to a saved {@linkcode Rng.state} in place (for
+   * generators other objects hold, such as a dropout layer's).
+   *
+   * @example
+   * ```ts
+   * import { Rng } from "./rng.ts";
+   * const rng = new Rng(3);
+   * const saved = rng.state();
+   * const a = rng.next();
+   * rng.restore(saved);
+   * console.log(rng.next() === a); // true
+   * ```
+   */
+  restore(state: RngState): void {
+    this.#prng = makePrng("", { state: { i: state.i, j: state.j, S: [...state.S] } });
   }
 
   /** A copy of the generator's state. */

@@ -10,14 +10,20 @@ import type { Classifier } from "../../src/models/classifier.ts";
 import type { Hyperparameters, MethodContext } from "../../src/methods/method.ts";
 import { silentLogger } from "../../src/util/logger.ts";
 import { Rng } from "../../src/util/rng.ts";
+import { seededDropout } from "../../src/models/seeded_dropout.ts";
 
-/** A small CNN classifier (conv, pool, dense features, dense logits), seeded. */
+/**
+ * A small CNN classifier (conv, pool, dense features, dense logits), seeded;
+ * with `dropoutRng`, dropout (rate 0.5) before the logits draws its masks
+ * from it (listed in `randomSources`, as MobileNetV2's).
+ */
 export function tinyClassifier(
   inputShape: [number, number, number],
   classes: number,
   seed: number,
   filters = 4,
   featureSize = 16,
+  dropoutRng?: Rng,
 ): Classifier {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 10 + k });
   const input = tf.input({ shape: inputShape });
@@ -34,10 +40,20 @@ export function tinyClassifier(
     activation: "relu",
     kernelInitializer: init(2),
   }).apply(h) as tf.SymbolicTensor;
+  const head = dropoutRng === undefined
+    ? features
+    : seededDropout(features, { name: "dropout", rate: 0.5 }, dropoutRng);
   const logits = tf.layers.dense({ units: classes, kernelInitializer: init(3) })
-    .apply(features) as tf.SymbolicTensor;
+    .apply(head) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: [logits, features] });
-  return { arch: "tiny", inputShape, classes, featureSize, model };
+  return {
+    arch: "tiny",
+    inputShape,
+    classes,
+    featureSize,
+    model,
+    ...(dropoutRng === undefined ? {} : { randomSources: [dropoutRng] }),
+  };
 }
 
 /** Hyperparameters that make a method tiny (narrow generator and VAE, short latent). */

@@ -9,14 +9,18 @@ import { initBackend } from "../../src/backends/init_backend.ts";
 import type { EpochReport } from "../../src/methods/method.ts";
 import { getMethod, METHODS } from "../../src/methods/registry.ts";
 import { tinyClassifier, tinyContext } from "./helpers.ts";
+import { Rng } from "../../src/util/rng.ts";
 
 // tinyContext: 2 iterations of 3 student steps per epoch.
 for (const name of Object.keys(METHODS)) {
   Deno.test(`${name}: an epoch stopped after an iteration and restored elsewhere ends identically`, async () => {
     await initBackend("wasm");
     const hyper = name === "memory-bank" ? { bankPushPeriod: 1 } : {};
-    const a = getMethod(name).create(tinyContext(name, 7, hyper));
-    const b = getMethod(name).create(tinyContext(name, 7, hyper));
+    // Students with dropout: its generator's position is part of the state.
+    const student = (seed: number, dropoutSeed: number) =>
+      tinyClassifier([8, 8, 1], 3, seed, 2, 8, new Rng(dropoutSeed));
+    const a = getMethod(name).create(tinyContext(name, 7, hyper, student(2, 5)));
+    const b = getMethod(name).create(tinyContext(name, 7, hyper, student(2, 5)));
     await a.runEpoch(0);
     await b.runEpoch(0);
     const full: EpochReport = await a.runEpoch(1);
@@ -25,10 +29,9 @@ for (const name of Object.keys(METHODS)) {
     assert.equal(part.stoppedAfterIteration, 1);
     assert.equal(part.counters.studentSteps, 3, "one iteration of 3 student steps");
     const state = await b.saveState();
-    // Finishing on a fresh instance (another student init) restored from the state.
-    const c = getMethod(name).create(
-      tinyContext(name, 7, hyper, tinyClassifier([8, 8, 1], 3, 42, 2, 8)),
-    );
+    // Finishing on a fresh instance (another student init and dropout position) restored from
+    // the state.
+    const c = getMethod(name).create(tinyContext(name, 7, hyper, student(42, 6)));
     await c.restoreState(state);
     const rest = await c.runEpoch(1);
     assert.equal(rest.stoppedAfterIteration, undefined);

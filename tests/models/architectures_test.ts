@@ -232,3 +232,30 @@ Deno.test("a training-mode forward outside a gradient leaves no tensors behind",
   x.dispose();
   c.model.dispose();
 });
+
+Deno.test("mobilenetv2 lists its dropout generator; training-mode masks follow its position", async () => {
+  await initBackend("wasm");
+  const c = buildClassifier("mobilenetv2", { inputShape: [32, 32, 3], classes: 10, seed: 0 });
+  assert.equal(c.randomSources?.length, 1);
+  assert.equal(
+    buildClassifier("lenet5", { inputShape: [32, 32, 1], classes: 10, seed: 0 })
+      .randomSources,
+    undefined,
+  );
+  const dropout = c.randomSources![0]!;
+  const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+  const saved = dropout.state();
+  const logits = () => {
+    const out = tf.tidy(() => forward(c, x, true).logits);
+    const values = out.arraySync();
+    out.dispose();
+    return values;
+  };
+  const first = logits();
+  const second = logits();
+  assert.notDeepStrictEqual(second, first, "a fresh mask at every training call");
+  dropout.restore(saved);
+  assert.deepStrictEqual(logits(), first, "the same position gives the same mask");
+  x.dispose();
+  c.model.dispose();
+});

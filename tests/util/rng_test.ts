@@ -20,6 +20,9 @@ Deno.test("a restored state continues the exact stream", () => {
     [restored.next(), restored.int(1000), restored.normal(), restored.seed()],
     expected,
   );
+  // In place: a generator held elsewhere (a dropout layer's) moves back to the saved position.
+  rng.restore(saved);
+  assert.deepEqual([rng.next(), rng.int(1000), rng.normal(), rng.seed()], expected);
 });
 
 Deno.test("permutation is a permutation and depends on the seed", () => {
