@@ -18,6 +18,9 @@ import { cliLogger, type ClosableLogger } from "../util/terminal_logger.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs, parseIntFlag } from "./parse_args.ts";
 
+/** After a second Ctrl-C, how long the runner may take to record its killed jobs before the process exits anyway. */
+const ABORT_GRACE_MS = 10_000;
+
 const USAGE = `run <benchmark.json...> [--jobs N] [--methods a,b] [--seeds 0,1]
     [--backend auto|${BACKEND_NAMES.join("|")}] [--data-root DIR] [--out DIR]
     [--cache-dir DIR] [--smoke] [--resume <run-id>|latest]`;
@@ -174,16 +177,26 @@ export function makeRunCommand(options: RunCommandOptions): Command {
       const unlisten = options.interrupts ? () => {} : interrupts.listen();
       const exit = options.exit ?? ((code: number) => Deno.exit(code));
       let current: { file: string; runId: string } | undefined;
-      // Before the jobs start (data, teachers) and on a second Ctrl-C: exit at once.
+      // Before the jobs start (data, teachers): a Ctrl-C exits at once. Once jobs run, the
+      // runner's own handler (registered later, so called first) kills them at once; the runner
+      // then records them as interrupted and releases the run's lock, which takes well under a
+      // second. Exit anyway if that bookkeeping hangs.
+      let forceExit: ReturnType<typeof setTimeout> | undefined;
       const offAbort = interrupts.onAbort(() => {
+        if (current !== undefined) {
+          forceExit = setTimeout(() => {
+            log.close();
+            console.error(
+              `\nStopped at once. Jobs resume from their last checkpoints:\n  ${
+                resumeCommand(current!.file, current!.runId, values)
+              }`,
+            );
+            exit(INTERRUPTED_EXIT_CODE);
+          }, ABORT_GRACE_MS);
+          return;
+        }
         log.close();
-        console.error(
-          current === undefined
-            ? "\nInterrupted before any job started; nothing to resume."
-            : `\nStopped at once. Jobs resume from their last checkpoints:\n  ${
-              resumeCommand(current.file, current.runId, values)
-            }`,
-        );
+        console.error("\nInterrupted before any job started; nothing to resume.");
         exit(INTERRUPTED_EXIT_CODE);
       });
       let exitCode = 0;
@@ -208,8 +221,11 @@ export function makeRunCommand(options: RunCommandOptions): Command {
           log.close();
           if (outcome.interrupted) {
             const later = benchmarks.slice(benchmarks.indexOf(benchmark) + 1);
+            const how = interrupts.aborting
+              ? "Stopped at once: the running jobs were killed and resume from their last checkpoints."
+              : "Interrupted: every running job saved a checkpoint.";
             console.error(
-              `\nInterrupted: every running job saved a checkpoint. Results so far: ${outcome.runDir}` +
+              `\n${how} Results so far: ${outcome.runDir}` +
                 ` (deno task dfkd report ${shellWord(outcome.runDir)} shows them).\nTo resume:\n  ${
                   resumeCommand(benchmark.file, outcome.runId, values)
                 }${
@@ -224,6 +240,7 @@ export function makeRunCommand(options: RunCommandOptions): Command {
           current = undefined;
         }
       } finally {
+        clearTimeout(forceExit);
         offAbort();
         unlisten();
         log.close();

@@ -166,6 +166,53 @@ Deno.test("first interrupt: the running job checkpoints mid-epoch, no new job st
   assert.ok(after.finishedAt && !after.interruptedAt && after.resumedAt?.length === 1);
 });
 
+Deno.test("second interrupt: running jobs are killed at once, recorded as interrupted, the lock released, exit 130", async () => {
+  const { out, dataRoot, file } = await setup();
+  const interrupts = new Interrupter();
+  const command = makeRunCommand({
+    loadToolkit: () => Promise.resolve(toolkit),
+    toolkitModule: TOOLKIT_MODULE,
+    logger: () => ({ ...silentLogger, close() {} }),
+    interrupts,
+    exit: (code) => {
+      throw new Error(`unexpected exit ${code}: the run should end by itself`);
+    },
+  });
+  const running = captureStderr(() =>
+    command.run([file, "--data-root", dataRoot, "--backend", "cpu", "--out", out, "--jobs", "2"])
+  );
+  let runDir: string | undefined;
+  for (let i = 0; i < 400 && runDir === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      const name = [...Deno.readDirSync(join(out, "walk"))][0]?.name;
+      if (name === undefined) continue;
+      const r = await readRecord(join(out, "walk", name), S0);
+      if (r.epochs.length >= 1) runDir = join(out, "walk", name);
+    } catch {
+      // Not written yet.
+    }
+  }
+  assert.ok(runDir, "the first job reached epoch 2");
+  interrupts.interrupt();
+  interrupts.interrupt();
+  const { value: code, stderr } = await running;
+  assert.equal(code, 130);
+  assert.match(stderr, /Stopped at once: the running jobs were killed/);
+  assert.match(stderr, /--resume /);
+  for (const id of [S0, S1]) {
+    const r = await readRecord(runDir, id);
+    assert.equal(r.status, "interrupted", id);
+    assert.match(
+      r.error!,
+      /^Stopped at once by a second interrupt; it resumes from its last checkpoint/,
+    );
+  }
+  const run = JSON.parse(await Deno.readTextFile(join(runDir, "run.json"))) as RunRecord;
+  assert.ok(run.interruptedAt && !run.finishedAt);
+  await assert.rejects(Deno.stat(join(runDir, "run.lock")), "the lock is released");
+});
+
 Deno.test("resume: a live run's folder is refused, a stale lock is taken over, a changed file or mode is refused", async () => {
   const { out, dataRoot } = await setup();
   const json = walkFile({
