@@ -140,20 +140,8 @@ export function encodeCheckpoint(checkpoint: JobCheckpoint): Uint8Array {
     datas.push(bytes);
     offset += bytes.length;
   }
-  const header: Header = {
-    jobId: checkpoint.jobId,
-    configHash: checkpoint.configHash,
-    seed: checkpoint.seed,
-    epochsDone: checkpoint.epochsDone,
-    ...(checkpoint.partialIterations !== undefined
-      ? { partialIterations: checkpoint.partialIterations }
-      : {}),
-    epochs: checkpoint.epochs,
-    runner: checkpoint.runner,
-    methodJson: checkpoint.method.json,
-    tensors: entries,
-    savedAt: checkpoint.savedAt,
-  };
+  const { method, ...rest } = checkpoint;
+  const header: Header = { ...rest, methodJson: method.json, tensors: entries };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
   const dataStart = align4(12 + headerBytes.length);
   const total = dataStart + offset + 32;
@@ -215,19 +203,8 @@ export function decodeCheckpoint(bytes: Uint8Array): JobCheckpoint {
     const data = e.dtype === "int32" ? new Int32Array(buffer) : new Float32Array(buffer);
     tensors[e.name] = { shape: e.shape, dtype: e.dtype, data };
   }
-  return {
-    jobId: header.jobId,
-    configHash: header.configHash,
-    seed: header.seed,
-    epochsDone: header.epochsDone,
-    ...(header.partialIterations !== undefined
-      ? { partialIterations: header.partialIterations }
-      : {}),
-    epochs: header.epochs,
-    runner: header.runner,
-    method: { json: header.methodJson, tensors },
-    savedAt: header.savedAt,
-  };
+  const { methodJson, tensors: _table, ...rest } = header;
+  return { ...rest, method: { json: methodJson, tensors } };
 }
 
 /** The checkpoints in `dir`, newest first, and the highest sequence number in use. */

@@ -125,12 +125,8 @@ export class Conv3x3 {
  * console.log(conv.apply(tf.ones([2, 4, 4, 4]), true).shape); // [2, 8, 8, 8]
  * ```
  */
-export class UpConv3x3 {
-  readonly w: tf.Variable;
-  readonly b: tf.Variable;
-  readonly sn: SpectralNorm | null;
-
-  /** Creates the layer's variables in `params`. */
+export class UpConv3x3 extends Conv3x3 {
+  /** Creates the layer's variables in `params` (those of a stride-1 {@linkcode Conv3x3}). */
   constructor(
     params: ParamSet,
     name: string,
@@ -139,9 +135,7 @@ export class UpConv3x3 {
     rng: Rng,
     options: { spectralNorm?: boolean } = {},
   ) {
-    this.w = params.add(`${name}/weight`, uniformInit([3, 3, inChannels, outChannels], rng), true);
-    this.b = params.add(`${name}/bias`, tf.zeros([outChannels]), true);
-    this.sn = options.spectralNorm ? new SpectralNorm(params, name, this.w, rng) : null;
+    super(params, name, inChannels, outChannels, rng, options);
   }
 
   /**
@@ -149,7 +143,7 @@ export class UpConv3x3 {
    * when training). With `weightGradient` false the weights are constants for
    * differentiation (only `x` gets a gradient).
    */
-  apply(x: tf.Tensor4D, training: boolean, weightGradient = true): tf.Tensor4D {
+  override apply(x: tf.Tensor4D, training: boolean, weightGradient = true): tf.Tensor4D {
     if (this.sn !== null && training) this.sn.powerIteration();
     return tf.tidy(() => {
       const filter = (this.sn === null ? this.w : this.sn.weight()) as tf.Tensor4D;
