@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jobs, testEnvironment, writeResults } from "../bench/results_fixture.ts";
 import { runCli } from "./run_cli.ts";
+import { withTempDir } from "../temp_dir.ts";
 
 const dfkd = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
@@ -11,17 +12,8 @@ function noStack(stderr: string) {
 
 const MU = [0.90, 0.905, 0.895];
 
-async function withTemp(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("compare CLI: identical runs exit 0, a regression exits 1 and names pair and method", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     const base = await writeResults(root, {
       runId: "r1",
       jobs: jobs(["pre-dfkd", "no-replay"], MU),
@@ -66,7 +58,7 @@ Deno.test("compare CLI: identical runs exit 0, a regression exits 1 and names pa
 });
 
 Deno.test("compare CLI: unusable input exits 2 with a clear message and no stack trace", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     const base = await writeResults(root, { runId: "r1", jobs: jobs(["pre-dfkd"], MU) });
     const other = await writeResults(root, {
       runId: "r2",
@@ -122,7 +114,7 @@ Deno.test("compare CLI: unusable input exits 2 with a clear message and no stack
 });
 
 Deno.test("compare CLI: different machines are refused unless --allow-different-env", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     const base = await writeResults(root, { runId: "r1", jobs: jobs(["pre-dfkd"], MU) });
     const there = await writeResults(root, {
       runId: "r2",
@@ -141,7 +133,7 @@ Deno.test("compare CLI: different machines are refused unless --allow-different-
 });
 
 Deno.test("history CLI: add is idempotent, compare accepts history entries, show writes a chart", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     const hist = join(root, "history");
     const r1 = await writeResults(root, {
       runId: "r1",

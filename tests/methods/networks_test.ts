@@ -152,8 +152,8 @@ function generatorMap(): [string, string, (d: number[]) => number[]][] {
   ];
 }
 
-Deno.test("novel generator matches the release's PyTorch generator (train, eval, gradients)", async () => {
-  await initBackend("wasm");
+/** The fixture's generator (spectral norm) holding the release's PyTorch parameters. */
+function fixtureGenerator(): Generator {
   const g = new Generator({
     latentDim: C.latent,
     imageShape: [C.img, C.img, C.ch],
@@ -161,9 +161,17 @@ Deno.test("novel generator matches the release's PyTorch generator (train, eval,
     spectralNorm: true,
     rng: new Rng(1),
   });
+  for (const [ours, pt, convert] of generatorMap()) {
+    assign(g.params, ours, convert(FIXTURE.generator.params[pt]!.data));
+  }
+  return g;
+}
+
+Deno.test("novel generator matches the release's PyTorch generator (train, eval, gradients)", async () => {
+  await initBackend("wasm");
+  const g = fixtureGenerator();
   const ref = FIXTURE.generator;
   const map = generatorMap();
-  for (const [ours, pt, convert] of map) assign(g.params, ours, convert(ref.params[pt]!.data));
   const z = tf.tensor2d(ref.z, [C.n, C.latent]);
   const r = tf.tensor(nchwToNhwc(ref.r, C.n, C.ch, C.img), [C.n, C.img, C.img, C.ch]);
 
@@ -210,16 +218,7 @@ Deno.test("novel generator matches the release's PyTorch generator (train, eval,
 
 Deno.test("training-mode generator output matches PyTorch elementwise", async () => {
   await initBackend("wasm");
-  const g = new Generator({
-    latentDim: C.latent,
-    imageShape: [C.img, C.img, C.ch],
-    width: C.c1 / 128,
-    spectralNorm: true,
-    rng: new Rng(1),
-  });
-  for (const [ours, pt, convert] of generatorMap()) {
-    assign(g.params, ours, convert(FIXTURE.generator.params[pt]!.data));
-  }
+  const g = fixtureGenerator();
   const out = tf.tidy(() => g.forward(tf.tensor2d(FIXTURE.generator.z, [C.n, C.latent]), true));
   assertClose(
     out.dataSync(),

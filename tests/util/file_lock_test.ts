@@ -2,22 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { acquireFileLock, readLockHolder, withFileLock } from "../../src/util/file_lock.ts";
 import { UserError } from "../../src/util/errors.ts";
-
-async function withTemp(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../temp_dir.ts";
 
 function holder(pid: number, hostname = Deno.hostname()) {
   return JSON.stringify({ pid, hostname, since: "2026-01-01T00:00:00.000Z" });
 }
 
 Deno.test("a lock records its holder and is removed on release", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "x.lock");
     const lock = await acquireFileLock(path);
     const h = await readLockHolder(path);
@@ -31,7 +23,7 @@ Deno.test("a lock records its holder and is removed on release", async () => {
 });
 
 Deno.test("a lock held by a live process is refused with its holder named", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "x.lock");
     // pid 1 is alive on every Linux host.
     await Deno.writeTextFile(path, holder(1));
@@ -55,7 +47,7 @@ Deno.test("a lock held by a live process is refused with its holder named", asyn
 });
 
 Deno.test("a stale lock (dead process on this host) is taken over", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "x.lock");
     await Deno.writeTextFile(path, holder(999_999_999));
     let takenFrom: number | undefined;
@@ -67,7 +59,7 @@ Deno.test("a stale lock (dead process on this host) is taken over", async () => 
 });
 
 Deno.test("another host's lock is respected until it is older than staleMs", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "x.lock");
     await Deno.writeTextFile(path, holder(999_999_999, "elsewhere"));
     await assert.rejects(acquireFileLock(path), /locked by process 999999999 on elsewhere/);
@@ -83,7 +75,7 @@ Deno.test("another host's lock is respected until it is older than staleMs", asy
 });
 
 Deno.test("wait: the second holder waits for the first, and a wait can time out", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "x.lock");
     const first = await acquireFileLock(path);
     let notified = 0;
@@ -105,7 +97,7 @@ Deno.test("wait: the second holder waits for the first, and a wait can time out"
 });
 
 Deno.test("release never removes a lock that is no longer this acquisition's", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "x.lock");
     const lock = await acquireFileLock(path);
     // Someone judged it stale and took it over.
@@ -116,7 +108,7 @@ Deno.test("release never removes a lock that is no longer this acquisition's", a
 });
 
 Deno.test("withFileLock releases the lock when the work throws", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "x.lock");
     await assert.rejects(withFileLock(path, () => Promise.reject(new Error("boom"))), /boom/);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
@@ -124,7 +116,7 @@ Deno.test("withFileLock releases the lock when the work throws", async () => {
 });
 
 Deno.test("processes updating one file under the lock lose no update", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const counter = join(dir, "counter.txt");
     await Deno.writeTextFile(counter, "0");
     const module = new URL("../../src/util/file_lock.ts", import.meta.url).href;
