@@ -365,6 +365,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
         losses: report.losses,
         replayBytes: report.replayBytes,
         counters: report.counters,
+        teacherForwardImages: report.teacherForwardImages,
+        teacherBackwardImages: report.teacherBackwardImages,
         trainSeconds: epochTrainSeconds,
         evalSeconds: (t2 - t1) / 1000,
       };

@@ -37,6 +37,13 @@ export interface EpochRecord {
   replayBytes: number;
   /** Method counters for the epoch. */
   counters: Record<string, number>;
+  /**
+   * Teacher compute of the epoch: images x forward passes through the teacher
+   * (absent in records written before it was counted).
+   */
+  teacherForwardImages?: number;
+  /** Images x backward passes through the teacher (a gradient sent back through it). */
+  teacherBackwardImages?: number;
   /** Wall seconds of the epoch's training (evaluation excluded). */
   trainSeconds: number;
   /** Wall seconds of the epoch's evaluation. */

@@ -163,20 +163,27 @@ export interface EpochMeterState {
   sums: [string, number, number][];
   /** Counters. */
   counters: Record<string, number>;
+  /** Teacher images forward and backward so far (absent in checkpoints before they were counted). */
+  teacher?: [number, number];
 }
 
-/** Mean losses and counters of one epoch, filled by the loop and its replay. */
+/** Mean losses, counters and teacher compute of one epoch, filled by the loop and its replay. */
 export class EpochMeter {
   readonly #epoch: number;
   readonly #sums = new Map<string, { sum: number; n: number }>();
   /** Counters of the epoch. */
   readonly counters: Record<string, number> = {};
+  /** Images through the teacher's forward pass this epoch. */
+  teacherForwardImages = 0;
+  /** Images whose gradient went back through the teacher this epoch. */
+  teacherBackwardImages = 0;
 
   /** Starts the meter of `epoch` (empty, or continuing a saved {@linkcode EpochMeter.state}). */
   constructor(epoch: number, state?: EpochMeterState) {
     this.#epoch = epoch;
     for (const [name, sum, n] of state?.sums ?? []) this.#sums.set(name, { sum, n });
     Object.assign(this.counters, state?.counters ?? {});
+    [this.teacherForwardImages, this.teacherBackwardImages] = state?.teacher ?? [0, 0];
   }
 
   /** The meter's state (JSON numbers are float64, so the sums round-trip exactly). */
@@ -184,6 +191,28 @@ export class EpochMeter {
     return {
       sums: [...this.#sums].map(([name, s]) => [name, s.sum, s.n]),
       counters: { ...this.counters },
+      teacher: [this.teacherForwardImages, this.teacherBackwardImages],
+    };
+  }
+
+  /**
+   * Counts one teacher pass over `images` images: forward, and backward too
+   * when its gradient is propagated (`backward` true).
+   */
+  teacherPass(images: number, backward: boolean): void {
+    this.teacherForwardImages += images;
+    if (backward) this.teacherBackwardImages += images;
+  }
+
+  /** The epoch's report so far (`stoppedAfterIteration` set when it stopped early). */
+  report(replayBytes: number, stoppedAfterIteration?: number): EpochReport {
+    return {
+      losses: this.means(),
+      replayBytes,
+      counters: { ...this.counters },
+      teacherForwardImages: this.teacherForwardImages,
+      teacherBackwardImages: this.teacherBackwardImages,
+      ...(stoppedAfterIteration !== undefined ? { stoppedAfterIteration } : {}),
     };
   }
 
@@ -485,20 +514,11 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       await new Promise((resolve) => setTimeout(resolve, 0));
       if (i + 1 < budget.iterationsPerEpoch && control?.shouldStop?.() === true) {
         this.#partial = { epoch, nextIteration: i + 1, meter: meter.state() };
-        return {
-          losses: meter.means(),
-          replayBytes: this.replayBytes(),
-          counters: { ...meter.counters },
-          stoppedAfterIteration: i + 1,
-        };
+        return meter.report(this.replayBytes(), i + 1);
       }
     }
     this.#epochsDone = epoch + 1;
-    return {
-      losses: meter.means(),
-      replayBytes: this.replayBytes(),
-      counters: meter.counters,
-    };
+    return meter.report(this.replayBytes());
   }
 
   #generatorStep(meter: EpochMeter): void {
@@ -524,6 +544,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       ]) as tf.Scalar;
     }, vars);
     z.dispose();
+    meter.teacherPass(budget.batchSize, true);
     const total = value.dataSync()[0] as number;
     const [oh, ie, act, adv] = (held.parts as tf.Tensor).dataSync();
     tf.dispose([value, held.parts as tf.Tensor]);
@@ -546,6 +567,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     const x = replay === null ? novel : tf.concat([novel, replay], 0);
     try {
       const target = tf.tidy(() => forward(teacher, x, false).logits);
+      meter.teacherPass(x.shape[0], false);
       const { value, grads } = tf.variableGrads(
         () => l1LogitLoss(forward(student, x, true).logits, target),
         this.#studentVars,

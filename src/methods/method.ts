@@ -56,6 +56,17 @@ export interface EpochReport {
   /** Counters (e.g. `novelImages`, `replayImages`, `generatorSteps`). */
   counters: Record<string, number>;
   /**
+   * Teacher compute of the epoch, forward: images x passes through the
+   * teacher's forward pass (a batch of 64 forwarded twice counts 128).
+   */
+  teacherForwardImages: number;
+  /**
+   * Teacher compute of the epoch, backward: images x passes whose gradient
+   * went back through the teacher (to a generator, to codes or images being
+   * optimised); a forward pass under no gradient counts only as forward.
+   */
+  teacherBackwardImages: number;
+  /**
    * Set when the epoch stopped early because {@linkcode EpochControl.shouldStop}
    * said so: the iterations done (fewer than the budget's). Losses and counters
    * then cover only those. {@linkcode MethodInstance.saveState} records the

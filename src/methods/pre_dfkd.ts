@@ -230,6 +230,7 @@ export class VaeReplay implements Replay {
     };
     for (let t = 1; t <= s.latentSteps; t++) {
       const { value, grad } = tf.valueAndGrad(objective)(z);
+      meter.teacherPass(n, true);
       const loss = value.dataSync()[0] as number;
       value.dispose();
       try {
@@ -293,6 +294,9 @@ export class VaeReplay implements Replay {
       meter.count("replayImagesVae", this.memorySamples);
     }
     const target = tf.tidy(() => forward(teacher, x, false).logits);
+    // The target, then the reconstruction (whose gradient reaches the decoder through the teacher).
+    meter.teacherPass(x.shape[0], false);
+    meter.teacherPass(x.shape[0], true);
     const held: { parts?: tf.Tensor } = {};
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.forward(x, true);

@@ -65,3 +65,34 @@ export function formatPercent(x: number | undefined, digits = 2): string {
 export function formatDuration(seconds: number | undefined): string {
   return seconds === undefined ? "–" : formatSeconds(seconds);
 }
+
+/**
+ * A count as `950`, `12.3k`, `4.56M` or `1.20G` (`–` when absent).
+ *
+ * @example
+ * ```ts
+ * import { formatCount } from "./format.ts";
+ * console.log(formatCount(12_345)); // 12.3k
+ * ```
+ */
+export function formatCount(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return "–";
+  if (n < 1e3) return `${Math.round(n)}`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)}k`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(2)}M`;
+  return `${(n / 1e9).toFixed(2)}G`;
+}
+
+/**
+ * Teacher compute per epoch as `forward + backward` image counts (`–` when absent).
+ *
+ * @example
+ * ```ts
+ * import { formatTeacherPasses } from "./format.ts";
+ * console.log(formatTeacherPasses(23_040, 2_304)); // 23.0k + 2.3k
+ * ```
+ */
+export function formatTeacherPasses(forward?: number, backward?: number): string {
+  if (forward === undefined || backward === undefined) return "–";
+  return `${formatCount(forward)} + ${formatCount(backward)}`;
+}

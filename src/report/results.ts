@@ -25,6 +25,8 @@ const epochSchema = z.looseObject({
   losses: z.record(z.string(), z.number().or(z.null())),
   replayBytes: finite.min(0),
   counters: z.record(z.string(), z.number()),
+  teacherForwardImages: finite.min(0).optional(),
+  teacherBackwardImages: finite.min(0).optional(),
   trainSeconds: finite.min(0),
   evalSeconds: finite.min(0),
 });

@@ -43,6 +43,12 @@ export interface MethodSummary {
   wallSeconds?: SeedStats;
   /** Student images per wall second, across completed seeds. */
   imagesPerSecond?: SeedStats;
+  /**
+   * Teacher compute per epoch (images x passes, each job's mean over its
+   * epochs), forward and backward, across completed seeds; absent when the
+   * records predate the count.
+   */
+  teacherImagesPerEpoch?: { forward: SeedStats; backward: SeedStats };
   /** Configuration hash shared by the group's jobs (the first job's). */
   configHash: string;
 }
@@ -121,6 +127,13 @@ export function summariseRun(results: RunResults): PairSummary[] {
     group.replayBytes = seedStats(group.completed.map((j) => j.replayBytes));
     group.wallSeconds = seedStats(group.completed.map((j) => j.wallSeconds));
     group.imagesPerSecond = seedStats(group.completed.map((j) => j.imagesPerSecond));
+    const perEpoch = (j: JobRecord, key: "teacherForwardImages" | "teacherBackwardImages") =>
+      j.epochs.reduce((n, e) => n + (e[key] ?? NaN), 0) / j.epochs.length;
+    const forward = group.completed.map((j) => perEpoch(j, "teacherForwardImages"));
+    const backward = group.completed.map((j) => perEpoch(j, "teacherBackwardImages"));
+    if (forward.every(Number.isFinite) && backward.every(Number.isFinite)) {
+      group.teacherImagesPerEpoch = { forward: seedStats(forward), backward: seedStats(backward) };
+    }
   }
   return [...pairs.values()];
 }
@@ -157,6 +170,8 @@ export const SUMMARY_COLUMNS: readonly string[] = [
   "replay_bytes_mean",
   "wall_seconds_mean",
   "images_per_second_mean",
+  "teacher_forward_images_per_epoch_mean",
+  "teacher_backward_images_per_epoch_mean",
   "scaled",
   "smoke",
   "config_hash",
@@ -204,6 +219,8 @@ export function summaryCsv(results: RunResults): string {
         g.replayBytes?.mean ?? "",
         g.wallSeconds?.mean ?? "",
         g.imagesPerSecond?.mean ?? "",
+        g.teacherImagesPerEpoch?.forward.mean ?? "",
+        g.teacherImagesPerEpoch?.backward.mean ?? "",
         String(g.jobs.some((j) => j.scaled)),
         String(results.run.smoke),
         g.configHash,
@@ -226,11 +243,14 @@ export const EPOCH_COLUMNS: readonly string[] = [
   "replay_bytes",
   "train_seconds",
   "eval_seconds",
+  "teacher_forward_images",
+  "teacher_backward_images",
 ];
 
 /**
  * A job's per-epoch CSV: epoch, accuracy (in [0, 1]), replay bytes, train and
- * eval seconds, then one `loss_<name>` column per loss and one
+ * eval seconds, teacher forward and backward images (empty in records that
+ * predate them), then one `loss_<name>` column per loss and one
  * `count_<name>` column per counter (names sorted).
  *
  * @example
@@ -255,6 +275,8 @@ export function epochsCsv(job: Pick<JobRecord, "epochs">): string {
     e.replayBytes,
     e.trainSeconds,
     e.evalSeconds,
+    e.teacherForwardImages ?? "",
+    e.teacherBackwardImages ?? "",
     ...losses.map((l) => e.losses[l] ?? ""),
     ...counters.map((c) => e.counters[c] ?? ""),
   ]);

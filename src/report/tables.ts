@@ -7,7 +7,13 @@
 import type { JobConfig } from "../bench/jobs.ts";
 import { curveMetrics } from "../bench/metrics.ts";
 import type { JobRecord } from "../bench/record.ts";
-import { formatBytes, formatDuration, formatPercent, formatStat } from "./format.ts";
+import {
+  formatBytes,
+  formatDuration,
+  formatPercent,
+  formatStat,
+  formatTeacherPasses,
+} from "./format.ts";
 import { publishedFor } from "./published.ts";
 import type { RunResults } from "./results.ts";
 import { type PairSummary, summariseRun } from "./summary.ts";
@@ -185,6 +191,10 @@ export function buildReportModel(results: RunResults): ReportModel {
       formatBytes(g.replayBytes?.mean),
       formatDuration(g.wallSeconds?.mean),
       g.imagesPerSecond === undefined ? "–" : g.imagesPerSecond.mean.toFixed(0),
+      formatTeacherPasses(
+        g.teacherImagesPerEpoch?.forward.mean,
+        g.teacherImagesPerEpoch?.backward.mean,
+      ),
       `${g.completed.length}/${g.jobs.length}`,
     ]);
     const section: PairSection = {
@@ -204,6 +214,7 @@ export function buildReportModel(results: RunResults): ReportModel {
           "replay memory",
           "wall / job",
           "images/s",
+          "teacher / epoch",
           "seeds",
         ],
         rows,
@@ -259,7 +270,9 @@ export function buildReportModel(results: RunResults): ReportModel {
       "reports); best: the peak; drop: best - final; monotone: share of epochs not below the " +
       "previous one. Each cell is the mean across completed seeds ± the half-width of its " +
       "95% confidence interval (Student t). Replay memory: bytes held for replay at the end " +
-      "(VAE parameters for pre-dfkd, stored images for memory-bank).",
+      "(VAE parameters for pre-dfkd, stored images for memory-bank). Teacher / epoch: " +
+      "images x passes through the teacher per epoch, forward + backward (k = 10^3, " +
+      "M = 10^6), to read a comparison per unit of teacher compute as well as per epoch.",
     jobs: {
       header: [
         "job",

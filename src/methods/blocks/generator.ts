@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../../util/rng.ts";
 import { BatchNorm } from "./batch_norm.ts";
-import { Conv3x3, Dense, UpConv3x3 } from "./layers.ts";
+import { Conv3x3, Dense, type LayerInit, UpConv3x3 } from "./layers.ts";
 import { leakyRelu } from "./ops.ts";
 import { ParamSet } from "./params.ts";
 
@@ -24,6 +24,17 @@ export interface GeneratorOptions {
   spectralNorm: boolean;
   /** Seeds the initialisation. */
   rng: Rng;
+  /**
+   * Initialisation of the linear and conv layers (default `uniform`, the
+   * PRE-DFKD release's; `pytorch` for the DAFL and DFAD releases).
+   */
+  init?: LayerInit;
+  /**
+   * Epsilon of the two BatchNorms after the upsampling convolutions (default
+   * 0.8: PRE-DFKD and DAFL pass it as `BatchNorm2d(c, 0.8)`; DFAD's
+   * `GeneratorA` keeps PyTorch's 1e-5).
+   */
+  convBnEps?: number;
 }
 
 /** The generator's channel widths for a width multiplier (128 and 64 at 1). */
@@ -38,7 +49,9 @@ export function generatorChannels(width: number): [number, number] {
  * Conv3x3(c1 -> c2) -> BatchNorm(c2, eps 0.8) -> LeakyReLU(0.2) ->
  * Conv3x3(c2 -> C) -> tanh -> BatchNorm(C, no affine parameters); with
  * c1 = 128 and c2 = 64 at width 1. Conv and linear weights are uniform in
- * [-0.08, 0.08] and biases zero. The release reshapes the linear output in
+ * [-0.08, 0.08] and biases zero (`init: "pytorch"`: PyTorch's defaults). The
+ * same network without spectral normalisation is DAFL's generator, and with
+ * `convBnEps: 1e-5` DFAD's `GeneratorA`. The release reshapes the linear output in
  * NCHW order; here it is NHWC, a fixed permutation of the linear layer's
  * (independently initialised) outputs, so the two are the same model.
  *
@@ -68,7 +81,9 @@ export class Generator {
   /** Creates and initialises the generator. */
   constructor(options: GeneratorOptions) {
     const { latentDim, imageShape, width, spectralNorm, rng } = options;
-    this.options = { latentDim, imageShape, width, spectralNorm };
+    const init = options.init ?? "uniform";
+    const eps = options.convBnEps ?? 0.8;
+    this.options = { latentDim, imageShape, width, spectralNorm, init, convBnEps: eps };
     const [h, w, c] = imageShape;
     if (h % 4 !== 0 || w % 4 !== 0) {
       throw new Error(`Generator needs image height and width divisible by 4 (got ${h}x${w})`);
@@ -77,13 +92,13 @@ export class Generator {
     this.#c1 = c1;
     this.#init = [h / 4, w / 4];
     const p = this.params;
-    const sn = { spectralNorm };
-    this.#fc = new Dense(p, "l1", latentDim, c1 * (h / 4) * (w / 4), rng);
+    const sn = { spectralNorm, init };
+    this.#fc = new Dense(p, "l1", latentDim, c1 * (h / 4) * (w / 4), rng, init);
     this.#bn0 = new BatchNorm(p, "bn0", c1);
     this.#conv1 = new UpConv3x3(p, "conv1", c1, c1, rng, sn);
-    this.#bn1 = new BatchNorm(p, "bn1", c1, { eps: 0.8 });
+    this.#bn1 = new BatchNorm(p, "bn1", c1, { eps });
     this.#conv2 = new UpConv3x3(p, "conv2", c1, c2, rng, sn);
-    this.#bn2 = new BatchNorm(p, "bn2", c2, { eps: 0.8 });
+    this.#bn2 = new BatchNorm(p, "bn2", c2, { eps });
     this.#conv3 = new Conv3x3(p, "conv3", c2, c, rng, sn);
     this.#bn3 = new BatchNorm(p, "bn3", c, { affine: false });
   }

@@ -29,10 +29,18 @@ export class Dense {
   readonly w: tf.Variable;
   readonly b: tf.Variable;
 
-  /** Creates the layer's weight and bias in `params`. */
-  constructor(params: ParamSet, name: string, inSize: number, outSize: number, rng: Rng) {
-    this.w = params.add(`${name}/weight`, uniformInit([inSize, outSize], rng), true);
-    this.b = params.add(`${name}/bias`, tf.zeros([outSize]), true);
+  /** Creates the layer's weight and bias in `params` (initialised as `init` says). */
+  constructor(
+    params: ParamSet,
+    name: string,
+    inSize: number,
+    outSize: number,
+    rng: Rng,
+    init: LayerInit = "uniform",
+  ) {
+    const [w, b] = initialWeights([inSize, outSize], [outSize], inSize, rng, init);
+    this.w = params.add(`${name}/weight`, w, true);
+    this.b = params.add(`${name}/bias`, b, true);
   }
 
   /**
@@ -44,8 +52,32 @@ export class Dense {
   }
 }
 
+/**
+ * How a layer's weights start: `uniform`, the PRE-DFKD release's (weights
+ * uniform in [-0.08, 0.08], biases zero); `pytorch`, PyTorch's default for
+ * `nn.Linear` and `nn.Conv2d` (weights and biases uniform in
+ * [-1/sqrt(fanIn), 1/sqrt(fanIn)], fanIn = inputs x kernel area), which the
+ * DAFL and DFAD releases keep.
+ */
+export type LayerInit = "uniform" | "pytorch";
+
+/** A layer's initial weight and bias (taken over by the caller). */
+function initialWeights(
+  wShape: number[],
+  bShape: number[],
+  fanIn: number,
+  rng: Rng,
+  init: LayerInit,
+): [tf.Tensor, tf.Tensor] {
+  if (init === "uniform") return [uniformInit(wShape, rng), tf.zeros(bShape)];
+  const bound = 1 / Math.sqrt(fanIn);
+  return [uniformInit(wShape, rng, bound), uniformInit(bShape, rng, bound)];
+}
+
 /** Options of {@linkcode Conv3x3}. */
 export interface Conv3x3Options {
+  /** Initialisation (default `uniform`, see {@linkcode LayerInit}). */
+  init?: LayerInit;
   /** Stride (default 1); the padding is always 1 on every side, as PyTorch's `padding=1`. */
   stride?: number;
   /** Spectral normalisation of the weight (default false). */
@@ -84,8 +116,15 @@ export class Conv3x3 {
     options: Conv3x3Options = {},
   ) {
     this.stride = options.stride ?? 1;
-    this.w = params.add(`${name}/weight`, uniformInit([3, 3, inChannels, outChannels], rng), true);
-    this.b = params.add(`${name}/bias`, tf.zeros([outChannels]), true);
+    const [w, b] = initialWeights(
+      [3, 3, inChannels, outChannels],
+      [outChannels],
+      9 * inChannels,
+      rng,
+      options.init ?? "uniform",
+    );
+    this.w = params.add(`${name}/weight`, w, true);
+    this.b = params.add(`${name}/bias`, b, true);
     this.sn = options.spectralNorm ? new SpectralNorm(params, name, this.w, rng) : null;
   }
 
@@ -133,7 +172,7 @@ export class UpConv3x3 extends Conv3x3 {
     inChannels: number,
     outChannels: number,
     rng: Rng,
-    options: { spectralNorm?: boolean } = {},
+    options: { spectralNorm?: boolean; init?: LayerInit } = {},
   ) {
     super(params, name, inChannels, outChannels, rng, options);
   }
