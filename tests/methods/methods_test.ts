@@ -143,7 +143,8 @@ Deno.test("bad hyperparameters and unknown methods are UserErrors naming the fie
     (e: unknown) => e instanceof UserError && /bankCapacity/.test(e.message),
   );
   assert.throws(
-    () => getMethod("dafl"),
-    (e: unknown) => e instanceof UserError && /pre-dfkd, no-replay, memory-bank/.test(e.message),
+    () => getMethod("adversarial-pre-dfkd"),
+    (e: unknown) =>
+      e instanceof UserError && /pre-dfkd, no-replay, memory-bank, dafl, dfad/.test(e.message),
   );
 });
