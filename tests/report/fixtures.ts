@@ -28,6 +28,8 @@ export interface FakeJob {
   error?: string;
   replayBytes?: number;
   pair?: string;
+  /** Teacher images forward and backward in each epoch (absent: a record from before the count). */
+  teacher?: [number, number];
 }
 
 /** Writes a run folder with the given jobs under `dir` and returns the run folder. */
@@ -48,6 +50,9 @@ export async function writeFakeRun(
       losses: { student: 1 / (epoch + 1), generator: 0.5 },
       replayBytes: j.replayBytes ?? 0,
       counters: { novelImages: 100 },
+      ...(j.teacher === undefined
+        ? {}
+        : { teacherForwardImages: j.teacher[0], teacherBackwardImages: j.teacher[1] }),
       trainSeconds: 2,
       evalSeconds: 0.5,
     }));

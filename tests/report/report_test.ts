@@ -12,8 +12,20 @@ const NR = [[0.5, 0.75, 0.6, 0.7], [0.4, 0.7, 0.65, 0.6]];
 
 async function fakeRun(): Promise<string> {
   return writeFakeRun(await Deno.makeTempDir(), [
-    { method: "pre-dfkd", seed: 0, accuracies: PRE[0]!, replayBytes: 4_000_000 },
-    { method: "pre-dfkd", seed: 1, accuracies: PRE[1]!, replayBytes: 4_000_000 },
+    {
+      method: "pre-dfkd",
+      seed: 0,
+      accuracies: PRE[0]!,
+      replayBytes: 4_000_000,
+      teacher: [28_400, 11_600],
+    },
+    {
+      method: "pre-dfkd",
+      seed: 1,
+      accuracies: PRE[1]!,
+      replayBytes: 4_000_000,
+      teacher: [28_400, 11_600],
+    },
     { method: "no-replay", seed: 0, accuracies: NR[0]! },
     { method: "no-replay", seed: 1, accuracies: NR[1]! },
     {
@@ -60,6 +72,10 @@ Deno.test("report writes summary.csv, report.md, report.html and the curves from
   const s2 = seedStats(PRE.map((c) => curveMetrics(c).sigma2 * 1e4));
   assert.ok(Math.abs(Number(pre.sigma2_pct2_mean) - s2.mean) < 1e-9);
   assert.equal(pre.replay_bytes_mean, "4000000");
+  // Teacher compute per epoch; records from before it was counted leave the cells empty.
+  assert.equal(pre.teacher_forward_images_per_epoch_mean, "28400");
+  assert.equal(pre.teacher_backward_images_per_epoch_mean, "11600");
+  assert.equal(rows[1]!.teacher_forward_images_per_epoch_mean, "");
   assert.equal(pre.completed, "2");
   assert.equal(rows[2]!.completed, "0");
   assert.equal(rows[2]!.mu_pct_mean, "");
@@ -70,6 +86,9 @@ Deno.test("report writes summary.csv, report.md, report.html and the curves from
   assert.match(md, /!\[Accuracy curves[^\]]*\]\(curves-lenet5-lenet5-half\.svg\)/);
   assert.match(md, /lenet5-lenet5-half__memory-bank__s0`: Boom at step 3/);
   assert.match(md, /\| Git +\| 0123456789abcdef/);
+  assert.match(md, /teacher \/ epoch/);
+  assert.match(md, /\| pre-dfkd +\|.*\| 28\.4k \+ 11\.6k +\|/);
+  assert.match(md, /\| no-replay +\|.*\| – +\| 2\/2/);
   const html = await Deno.readTextFile(join(dir, "report.html"));
   assert.match(html, /<svg[^>]*class="marks"/);
   assert.doesNotMatch(html, /<script|<link|src="http/);
