@@ -25,6 +25,12 @@ interface Fixture {
     buffersAfter: Record<string, number[]>;
     grads: Record<string, number[]>;
   };
+  generatorA: {
+    params: Record<string, Param>;
+    outTrain: number[];
+    outEval: number[];
+    grads: Record<string, number[]>;
+  };
   encoder: {
     params: Record<string, Param>;
     x: number[];
@@ -216,6 +222,73 @@ Deno.test("novel generator matches the release's PyTorch generator (train, eval,
   g.dispose();
 });
 
+/** (our name, PyTorch name, converter) for DFAD's GeneratorA (no spectral norm, its module names). */
+function generatorAMap(): [string, string, (d: number[]) => number[]][] {
+  const s = C.img / 4;
+  const id = (d: number[]) => d;
+  const fcPerm = (o: number) => chwToHwc(o, s, C.c1);
+  return [
+    ["l1/weight", "l1.0.weight", (d) => linearToOurs(d, C.c1 * s * s, C.latent, fcPerm, (i) => i)],
+    ["l1/bias", "l1.0.bias", (d) => permuteVector(d, fcPerm)],
+    ["bn0/weight", "conv_blocks0.0.weight", id],
+    ["bn0/bias", "conv_blocks0.0.bias", id],
+    ["conv1/weight", "conv_blocks1.0.weight", (d) => convToHwio(d, C.c1, C.c1)],
+    ["conv1/bias", "conv_blocks1.0.bias", id],
+    ["bn1/weight", "conv_blocks1.1.weight", id],
+    ["bn1/bias", "conv_blocks1.1.bias", id],
+    ["conv2/weight", "conv_blocks2.0.weight", (d) => convToHwio(d, C.c2, C.c1)],
+    ["conv2/bias", "conv_blocks2.0.bias", id],
+    ["bn2/weight", "conv_blocks2.1.weight", id],
+    ["bn2/bias", "conv_blocks2.1.bias", id],
+    ["conv3/weight", "conv_blocks2.3.weight", (d) => convToHwio(d, C.ch, C.c2)],
+    ["conv3/bias", "conv_blocks2.3.bias", id],
+  ];
+}
+
+Deno.test("DFAD's generator (no spectral norm, BatchNorm eps 1e-5) matches the release's GeneratorA", async () => {
+  await initBackend("wasm");
+  const g = new Generator({
+    latentDim: C.latent,
+    imageShape: [C.img, C.img, C.ch],
+    width: C.c1 / 128,
+    spectralNorm: false,
+    init: "pytorch",
+    convBnEps: 1e-5,
+    rng: new Rng(1),
+  });
+  const ref = FIXTURE.generatorA;
+  for (const [ours, pt, convert] of generatorAMap()) {
+    assign(g.params, ours, convert(ref.params[pt]!.data));
+  }
+  const z = tf.tensor2d(FIXTURE.generator.z, [C.n, C.latent]);
+  const r = tf.tensor(nchwToNhwc(FIXTURE.generator.r, C.n, C.ch, C.img), [
+    C.n,
+    C.img,
+    C.img,
+    C.ch,
+  ]);
+  // One training-mode pass (output and gradients), then the eval output with the running
+  // statistics that pass left, as the reference does.
+  const held: { out?: tf.Tensor } = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const out = g.forward(z, true);
+    held.out = tf.keep(out);
+    return tf.sum(tf.mul(out, r)) as tf.Scalar;
+  }, g.trainable);
+  const train = held.out!;
+  const evalOut = tf.tidy(() => g.forward(z, false));
+  assertClose(train.dataSync(), nchwToNhwc(ref.outTrain, C.n, C.ch, C.img), 1e-4, "train output");
+  assertClose(evalOut.dataSync(), nchwToNhwc(ref.outEval, C.n, C.ch, C.img), 1e-4, "eval output");
+  for (const [ours, pt, convert] of generatorAMap()) {
+    const grad = grads[g.params.get(ours).name]!;
+    const want = convert(ref.grads[pt]!);
+    if (/^conv[12]\/bias$/.test(ours)) assertZeroGradient(grad.dataSync(), want, ours);
+    else assertClose(grad.dataSync(), want, 1e-3, `gradient of ${ours}`);
+  }
+  tf.dispose([z, r, train, value, evalOut, ...Object.values(grads)]);
+  g.dispose();
+});
+
 Deno.test("training-mode generator output matches PyTorch elementwise", async () => {
   await initBackend("wasm");
   const g = fixtureGenerator();
@@ -314,4 +387,29 @@ Deno.test("full-size parameter counts equal the release's (1x32x32, latent 1000)
   g.dispose();
   m.dispose();
   e.dispose();
+});
+
+Deno.test("init 'pytorch' draws weights and biases uniform in ±1/sqrt(fanIn), as nn.Linear and nn.Conv2d", async () => {
+  await initBackend("wasm");
+  const g = new Generator({
+    latentDim: 64,
+    imageShape: [8, 8, 1],
+    width: 0.25,
+    spectralNorm: false,
+    init: "pytorch",
+    rng: new Rng(3),
+  });
+  // fanIn: the linear layer's 64 inputs; conv1 32 x 3 x 3, conv2 32 x 3 x 3, conv3 16 x 3 x 3.
+  for (
+    const [name, fanIn] of [["l1", 64], ["conv1", 288], ["conv2", 288], ["conv3", 144]] as const
+  ) {
+    const bound = 1 / Math.sqrt(fanIn);
+    for (const part of ["weight", "bias"]) {
+      const values = Array.from(g.params.get(`${name}/${part}`).dataSync());
+      const max = Math.max(...values.map(Math.abs));
+      assert.ok(max <= bound, `${name}/${part}: ${max} > ${bound}`);
+      if (values.length >= 16) assert.ok(max > 0.7 * bound, `${name}/${part}: spread ${max}`);
+    }
+  }
+  g.dispose();
 });

@@ -5,6 +5,10 @@ inputs and spectral-norm vectors, evaluated in PyTorch 1.13 (float32):
 outputs in training mode, the updated spectral-norm vectors and BatchNorm
 running statistics, the output in eval mode afterwards, and gradients.
 
+Also DFAD's GeneratorA (VainF/Data-Free-Adversarial-Distillation
+network/gan.py: the same layout without spectral norm, BatchNorm eps 1e-5 in
+the conv blocks, its module names), written from the release.
+
 Run: /usr/bin/python3 tests/methods/reference/networks_reference.py, then
 `npx -y deno@2.9.6 fmt tests/methods/reference/` (the fixture is kept deno-formatted).
 (Debian python3-torch; not a dfkd-bench dependency.) Layouts are PyTorch's
@@ -43,6 +47,26 @@ class Generator(nn.Module):
         img = nn.functional.interpolate(self.conv_blocks0(out), scale_factor=2)
         img = nn.functional.interpolate(self.conv_blocks1(img), scale_factor=2)
         return self.conv_blocks3(self.conv_blocks2(img))
+
+
+class GeneratorA(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.init_size = IMG // 4
+        self.l1 = nn.Sequential(nn.Linear(LATENT, C1 * self.init_size ** 2))
+        self.conv_blocks0 = nn.Sequential(nn.BatchNorm2d(C1))
+        self.conv_blocks1 = nn.Sequential(nn.Conv2d(C1, C1, 3, 1, 1), nn.BatchNorm2d(C1),
+                                          nn.LeakyReLU(0.2, inplace=True))
+        self.conv_blocks2 = nn.Sequential(nn.Conv2d(C1, C2, 3, 1, 1), nn.BatchNorm2d(C2),
+                                          nn.LeakyReLU(0.2, inplace=True),
+                                          nn.Conv2d(C2, CH, 3, 1, 1), nn.Tanh(),
+                                          nn.BatchNorm2d(CH, affine=False))
+
+    def forward(self, z):
+        out = self.l1(z.view(z.shape[0], -1)).view(z.shape[0], -1, self.init_size, self.init_size)
+        img = nn.functional.interpolate(self.conv_blocks0(out), scale_factor=2)
+        img = nn.functional.interpolate(self.conv_blocks1(img), scale_factor=2)
+        return self.conv_blocks2(img)
 
 
 class Encoder(nn.Module):
@@ -109,6 +133,14 @@ x = pattern((N, CH, IMG, IMG), 97, 1.0)
 mu, log_var = e(x)
 (mu.sum() + (log_var * log_var).sum()).backward()
 
+ga = GeneratorA().train()
+ga_params = fill(ga)
+ga_out = ga(z)
+(ga_out * r).sum().backward()
+ga.eval()
+with torch.no_grad():
+    ga_out_eval = ga(z)
+
 fixture = {
     "source": "tests/methods/reference/networks_reference.py (PyTorch %s, float64)" % torch.__version__,
     "config": {"latent": LATENT, "img": IMG, "ch": CH, "c1": C1, "c2": C2, "e1": E1, "e2": E2,
@@ -119,6 +151,11 @@ fixture = {
         "outTrain": tolist(out), "outEval": tolist(out_eval),
         "buffersAfter": g_after,
         "grads": {name: tolist(p.grad) for name, p in g.named_parameters()},
+    },
+    "generatorA": {
+        "params": {k: {"shape": list(v.shape), "data": tolist(v)} for k, v in ga_params.items()},
+        "outTrain": tolist(ga_out), "outEval": tolist(ga_out_eval),
+        "grads": {name: tolist(p.grad) for name, p in ga.named_parameters()},
     },
     "encoder": {
         "params": {k: {"shape": list(v.shape), "data": tolist(v)} for k, v in e_params.items()},
