@@ -171,6 +171,15 @@ export {
 export { getMethod, METHODS } from "./src/methods/registry.ts";
 export { PRE_DFKD_HYPERPARAMETERS, preDfkd, VaeReplay } from "./src/methods/pre_dfkd.ts";
 export { noReplay } from "./src/methods/no_replay.ts";
+export { dafl, DAFL_HYPERPARAMETERS } from "./src/methods/dafl.ts";
+export { dfad, DFAD_HYPERPARAMETERS } from "./src/methods/dfad.ts";
+export { GeneratorStudentLoop } from "./src/methods/generator_student_loop.ts";
+export {
+  daflGeneratorLoss,
+  type DaflWeights,
+  dfadGeneratorLoss,
+  kdKlLoss,
+} from "./src/methods/blocks/generative_losses.ts";
 export { BatchBank, MEMORY_BANK_HYPERPARAMETERS, memoryBank } from "./src/methods/memory_bank.ts";
 export {
   ADVERSARIAL_HYPERPARAMETERS,

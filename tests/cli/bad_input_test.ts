@@ -124,8 +124,8 @@ Deno.test("bad benchmark files: run and validate give exit 2, a clear message, n
     ],
     [
       "unknown-method.json",
-      JSON.stringify({ ...base, methods: { dafl: {} } }),
-      /methods\.dafl: unknown method/,
+      JSON.stringify({ ...base, methods: { adi: {} } }),
+      /methods\.adi: unknown method/,
     ],
     [
       "unknown-student.json",
