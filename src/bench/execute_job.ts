@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendRequest } from "../backends/init_backend.ts";
 import type { ImageSplit } from "../data/dataset.ts";
-import type { EpochReport, MethodInstance } from "../methods/method.ts";
+import type { MethodInstance } from "../methods/method.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { collectEnvironment } from "../util/environment.ts";
 import type { Logger } from "../util/logger.ts";
@@ -66,16 +66,6 @@ export function evaluationSubset(split: ImageSplit, n: number | undefined): Imag
     labels[i] = split.labels[src] as number;
   });
   return { size: n, images, labels };
-}
-
-/** Student images trained on in an epoch, from the method's counters (or the budget). */
-export function studentImages(report: EpochReport, config: JobConfig): number {
-  const c = report.counters;
-  if (typeof c.studentImages === "number") return c.studentImages;
-  const counted = (c.novelImages ?? 0) + (c.replayImages ?? 0);
-  if (counted > 0) return counted;
-  const b = config.budget;
-  return b.batchSize * b.studentStepsPerIteration * b.iterationsPerEpoch;
 }
 
 function jobLogger(emit: (m: JobMessage) => void): Logger {
@@ -369,7 +359,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
         evalSeconds: (t2 - t1) / 1000,
       };
       record.epochs.push(entry);
-      images += studentImages(report, config);
+      images += report.studentImages;
       trainSeconds += entry.trainSeconds;
       record.replayBytes = report.replayBytes;
       record.wallSeconds = wall();

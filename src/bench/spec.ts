@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
-import type { Budget, Hyperparameters, HyperValue } from "../methods/method.ts";
+import type { Budget, Hyperparameters, HyperSpec } from "../methods/method.ts";
 import { UserError } from "../util/errors.ts";
 import { describeIssues, type FieldProblem } from "../util/zod_issues.ts";
 import type { EvaluationSpec } from "../results/records.ts";
@@ -72,8 +72,8 @@ const LIMITS = {
 export interface MethodInfo {
   /** One line describing the method. */
   description: string;
-  /** Every hyperparameter with its default and a description. */
-  hyperparameters: Record<string, { default: HyperValue; description: string }>;
+  /** Every hyperparameter with its default, description and valid values. */
+  hyperparameters: Readonly<Record<string, HyperSpec>>;
 }
 
 /**
@@ -204,20 +204,24 @@ function strict<T extends z.core.$ZodLooseShape>(shape: T, what = "field") {
   });
 }
 
-function hyperValueSchema(def: HyperValue, description: string) {
-  const base = typeof def === "number"
-    ? z.number()
-    : typeof def === "string"
-    ? z.string()
-    : z.boolean();
-  return base.optional().describe(`${description} (default ${JSON.stringify(def)})`);
+/** One hyperparameter's schema, from its declaration: type, range or choices, description. */
+function hyperValueSchema(spec: HyperSpec) {
+  const def = spec.default;
+  let base: z.ZodType;
+  if (typeof def === "number") {
+    let n = spec.integer ? z.int() : z.number();
+    if (spec.min !== undefined) n = spec.exclusiveMin ? n.gt(spec.min) : n.min(spec.min);
+    if (spec.max !== undefined) n = n.max(spec.max);
+    base = n;
+  } else if (typeof def === "string") {
+    base = spec.choices !== undefined ? z.enum(spec.choices as [string, ...string[]]) : z.string();
+  } else base = z.boolean();
+  return base.optional().describe(`${spec.description} (default ${JSON.stringify(def)})`);
 }
 
 function hyperparameterSchema(table: MethodInfo["hyperparameters"], what: string) {
   const shape: Record<string, z.ZodType> = {};
-  for (const [name, info] of Object.entries(table)) {
-    shape[name] = hyperValueSchema(info.default, info.description);
-  }
+  for (const [name, info] of Object.entries(table)) shape[name] = hyperValueSchema(info);
   return strict(shape, `hyperparameter of ${what}`);
 }
 
@@ -264,7 +268,7 @@ export function benchmarkSchema(catalogue: Catalogue) {
   const datasetNames = Object.keys(catalogue.datasets);
   const methodNames = Object.keys(catalogue.methods);
   const arch = z.enum(catalogue.architectures as [string, ...string[]]);
-  const sharedTable: MethodInfo["hyperparameters"] = {};
+  const sharedTable: Record<string, HyperSpec> = {};
   for (const info of Object.values(catalogue.methods)) {
     for (const [name, h] of Object.entries(info.hyperparameters)) sharedTable[name] ??= h;
   }
