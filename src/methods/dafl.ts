@@ -22,26 +22,38 @@ import { HyperReader, type HyperTable } from "./hyper.ts";
 import type { MethodContext, MethodPlugin } from "./method.ts";
 
 /** DAFL's hyperparameters with the release's CIFAR-10 defaults (README command). */
-export const DAFL_HYPERPARAMETERS: HyperTable = {
+export const DAFL_HYPERPARAMETERS = {
   latentDim: {
     default: 1000,
     description: "Latent size of the generator (--latent_dim: 1000 CIFAR, 100 MNIST).",
+    min: 1,
+    max: 65536,
+    integer: true,
   },
   generatorWidth: {
     default: 1,
     description: "Generator channel multiplier: widths round(128w), round(64w) (release 1).",
+    min: 0,
+    exclusiveMin: true,
+    max: 64,
   },
   generatorLr: {
     default: 0.02,
     description: "Generator Adam learning rate (--lr_G: 0.02 CIFAR, 0.2 MNIST).",
+    min: 0,
   },
   generatorBeta1: {
     default: 0.9,
     description: "Generator Adam beta1 (release: PyTorch's 0.9; zju-vipa/CMI's re-run 0.5).",
+    min: 0,
+    max: 0.9999,
   },
   generatorSteps: {
     default: 1,
     description: "Generator steps at the start of each iteration (release 1).",
+    min: 0,
+    max: 1000,
+    integer: true,
   },
   oneHotWeight: {
     default: 0.05,
@@ -58,6 +70,8 @@ export const DAFL_HYPERPARAMETERS: HyperTable = {
   kdTemperature: {
     default: 1,
     description: "Temperature of the student's KL loss (release 1; CMI's re-run 20, times T^2).",
+    min: 0,
+    exclusiveMin: true,
   },
   reuseGeneratorBatch: {
     default: true,
@@ -161,31 +175,27 @@ export const dafl: MethodPlugin = {
   hyperparameters: DAFL_HYPERPARAMETERS,
   create(context) {
     const h = new HyperReader("dafl", DAFL_HYPERPARAMETERS, context.hyper);
-    const student = readStudentSettings(h);
+    const v = h.values();
     const setup: LoopSetup = {
       generator: {
-        latentDim: h.number("latentDim", { min: 1, max: 65536, integer: true }),
-        width: h.number("generatorWidth", { min: 0, exclusiveMin: true, max: 64 }),
+        latentDim: v.latentDim,
+        width: v.generatorWidth,
         spectralNorm: false,
         init: "pytorch",
         convBnEps: 0.8,
       },
-      generatorOptimizer: {
-        name: "adam",
-        lr: h.number("generatorLr", { min: 0 }),
-        beta1: h.number("generatorBeta1", { min: 0, max: 0.9999 }),
-      },
-      student,
+      generatorOptimizer: { name: "adam", lr: v.generatorLr, beta1: v.generatorBeta1 },
+      student: readStudentSettings(h),
     };
     const settings: DaflSettings = {
       weights: {
-        oneHot: h.number("oneHotWeight"),
-        entropy: h.number("entropyWeight"),
-        activation: h.number("activationWeight"),
+        oneHot: v.oneHotWeight,
+        entropy: v.entropyWeight,
+        activation: v.activationWeight,
       },
-      temperature: h.number("kdTemperature", { min: 0, exclusiveMin: true }),
-      reuse: h.boolean("reuseGeneratorBatch"),
-      generatorSteps: h.number("generatorSteps", { min: 0, max: 1000, integer: true }),
+      temperature: v.kdTemperature,
+      reuse: v.reuseGeneratorBatch,
+      generatorSteps: v.generatorSteps,
     };
     return new DaflLoop(context, setup, settings);
   },

@@ -23,19 +23,32 @@ import { HyperReader, type HyperTable } from "./hyper.ts";
 import type { MethodContext, MethodPlugin } from "./method.ts";
 
 /** DFAD's hyperparameters with the release's CIFAR defaults (`DFAD_cifar.py --scheduler`). */
-export const DFAD_HYPERPARAMETERS: HyperTable = {
+export const DFAD_HYPERPARAMETERS = {
   latentDim: {
     default: 256,
     description: "Latent size of GeneratorA (--nz: 256 CIFAR, 100 MNIST).",
+    min: 1,
+    max: 65536,
+    integer: true,
   },
   generatorWidth: {
     default: 1,
     description: "Generator channel multiplier: widths round(128w), round(64w) (ngf 64: 1).",
+    min: 0,
+    exclusiveMin: true,
+    max: 64,
   },
-  generatorLr: { default: 1e-3, description: "Generator Adam learning rate (--lr_G 1e-3)." },
+  generatorLr: {
+    default: 1e-3,
+    description: "Generator Adam learning rate (--lr_G 1e-3).",
+    min: 0,
+  },
   generatorSteps: {
     default: 1,
     description: "Generator steps after the student steps of each iteration (release 1).",
+    min: 0,
+    max: 1000,
+    integer: true,
   },
   studentInTrainingModeForGenerator: {
     default: true,
@@ -118,22 +131,18 @@ export const dfad: MethodPlugin = {
   hyperparameters: DFAD_HYPERPARAMETERS,
   create(context) {
     const h = new HyperReader("dfad", DFAD_HYPERPARAMETERS, context.hyper);
+    const v = h.values();
     const setup: LoopSetup = {
       generator: {
-        latentDim: h.number("latentDim", { min: 1, max: 65536, integer: true }),
-        width: h.number("generatorWidth", { min: 0, exclusiveMin: true, max: 64 }),
+        latentDim: v.latentDim,
+        width: v.generatorWidth,
         spectralNorm: false,
         init: "pytorch",
         convBnEps: 1e-5,
       },
-      generatorOptimizer: { name: "adam", lr: h.number("generatorLr", { min: 0 }) },
+      generatorOptimizer: { name: "adam", lr: v.generatorLr },
       student: readStudentSettings(h),
     };
-    return new DfadLoop(
-      context,
-      setup,
-      h.number("generatorSteps", { min: 0, max: 1000, integer: true }),
-      h.boolean("studentInTrainingModeForGenerator"),
-    );
+    return new DfadLoop(context, setup, v.generatorSteps, v.studentInTrainingModeForGenerator);
   },
 };

@@ -46,39 +46,56 @@ export interface StudentDefaults {
   generatorLrScheduled: boolean;
 }
 
-/** The student and schedule rows of a hyperparameter table, with a method's release defaults. */
-export function studentHyperparameters(d: StudentDefaults, release: string): HyperTable {
+/**
+ * The student and schedule rows of a hyperparameter table, with a method's
+ * release defaults (`release` says what the release does, for the descriptions).
+ */
+export function studentHyperparameters(d: StudentDefaults, release: string) {
   return {
     studentOptimizer: {
       default: d.studentOptimizer,
       description: `Student optimiser: sgd (momentum studentMomentum) or adam (${release}).`,
+      choices: ["sgd", "adam"],
     },
-    studentLr: { default: d.studentLr, description: `Student base learning rate (${release}).` },
-    studentMomentum: { default: 0.9, description: "Student SGD momentum (0.9 in the release)." },
+    studentLr: {
+      default: d.studentLr,
+      description: `Student base learning rate (${release}).`,
+      min: 0,
+    },
+    studentMomentum: {
+      default: 0.9,
+      description: "Student SGD momentum (0.9 in the release).",
+      min: 0,
+      max: 1,
+    },
     studentWeightDecay: {
       default: d.studentWeightDecay,
       description: "Student weight decay, coupled as torch.optim's (release value).",
+      min: 0,
     },
     studentLrSchedule: {
       default: d.studentLrSchedule,
       description: "Student learning-rate schedule, stepped once per epoch: step (MultiStepLR " +
         "at studentLrMilestones), cosine (CosineAnnealingLR, period studentLrTMax) or constant.",
+      choices: ["step", "cosine", "constant"],
     },
     studentLrMilestones: {
       default: d.studentLrMilestones,
       description: "Step schedule: comma-separated 0-based epochs at which the rate is " +
         "multiplied by studentLrGamma.",
     },
-    studentLrGamma: { default: 0.1, description: "Step schedule factor (release 0.1)." },
+    studentLrGamma: { default: 0.1, description: "Step schedule factor (release 0.1).", min: 0 },
     studentLrTMax: {
       default: d.studentLrTMax,
       description: "Cosine schedule period T_max in epochs.",
+      min: 0,
+      exclusiveMin: true,
     },
     generatorLrScheduled: {
       default: d.generatorLrScheduled,
       description: "The generator's rate follows the same schedule (factor of its base rate).",
     },
-  };
+  } as const satisfies HyperTable;
 }
 
 /** What {@linkcode readStudentSettings} gives. */
@@ -91,16 +108,16 @@ export interface StudentSettings {
 
 /** Reads {@linkcode studentHyperparameters} (a bad value is a `UserError` naming it). */
 export function readStudentSettings(h: HyperReader): StudentSettings {
-  const name = h.choice("studentOptimizer", ["sgd", "adam"] as const);
-  const lr = h.number("studentLr", { min: 0 });
-  const momentum = h.number("studentMomentum", { min: 0, max: 1 });
-  const weightDecay = h.number("studentWeightDecay", { min: 0 });
-  const type = h.choice("studentLrSchedule", ["step", "cosine", "constant"] as const);
+  const name = h.choice<"sgd" | "adam">("studentOptimizer");
+  const lr = h.number("studentLr");
+  const momentum = h.number("studentMomentum");
+  const weightDecay = h.number("studentWeightDecay");
+  const type = h.choice<"step" | "cosine" | "constant">("studentLrSchedule");
   let schedule: LrSchedule = { type: "constant" };
   if (type === "cosine") {
-    schedule = { type, tMax: h.number("studentLrTMax", { min: 0, exclusiveMin: true }) };
+    schedule = { type, tMax: h.number("studentLrTMax") };
   } else if (type === "step") {
-    const text = String(h.value("studentLrMilestones")).trim();
+    const text = h.choice("studentLrMilestones").trim();
     const milestones = text === "" ? [] : text.split(",").map((m) => Number(m.trim()));
     if (milestones.some((m) => !Number.isInteger(m) || m < 0)) {
       throw h.error(
@@ -108,7 +125,7 @@ export function readStudentSettings(h: HyperReader): StudentSettings {
         `must be comma-separated whole epochs >= 0 (got ${JSON.stringify(text)})`,
       );
     }
-    schedule = { type, milestones, gamma: h.number("studentLrGamma", { min: 0 }) };
+    schedule = { type, milestones, gamma: h.number("studentLrGamma") };
   }
   return {
     optimizer: name === "sgd" ? { name, lr, momentum, weightDecay } : { name, lr, weightDecay },

@@ -50,6 +50,7 @@ function toyMethod(name: string, behaviour: (epoch: number) => void): MethodPlug
             counters: { novelImages: 64 },
             teacherForwardImages: 128,
             teacherBackwardImages: 64,
+            studentImages: 64,
           });
         },
         replayBytes: () => 0,
@@ -96,6 +97,7 @@ const walk: MethodPlugin = {
               counters: {},
               teacherForwardImages: 0,
               teacherBackwardImages: 0,
+              studentImages: 0,
               stoppedAfterIteration: i + 1,
             };
           }
@@ -107,6 +109,7 @@ const walk: MethodPlugin = {
           counters: { novelImages: 4 },
           teacherForwardImages: 4,
           teacherBackwardImages: 0,
+          studentImages: 4,
         };
       },
       replayBytes: () => 0,
