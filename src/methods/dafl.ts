@@ -88,7 +88,7 @@ export const DAFL_HYPERPARAMETERS = {
     studentLrTMax: 2000,
     generatorLrScheduled: false,
   }, "release CIFAR: SGD lr 0.1, x0.1 at epochs 800 and 1600; MNIST: Adam lr 2e-3, constant"),
-};
+} as const satisfies HyperTable;
 
 interface DaflSettings {
   weights: DaflWeights;

@@ -68,7 +68,7 @@ export const DFAD_HYPERPARAMETERS = {
     "release CIFAR: SGD lr 0.1 wd 5e-4, MultiStepLR [100, 200] stepped at each epoch's start " +
       "= x0.1 from 0-based epochs 99 and 199, generator too; MNIST: lr 0.01, wd 1e-4, constant",
   ),
-};
+} as const satisfies HyperTable;
 
 /** The DFAD loop: student steps on G's samples, then adversarial generator steps. */
 class DfadLoop extends GeneratorStudentLoop {
