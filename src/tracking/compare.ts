@@ -237,6 +237,31 @@ export function compareRuns(
   const notes: string[] = [];
   environmentChecks(baseline, candidate, [baseLabel, candLabel], settings, warnings, notes);
 
+  const { rows, onlyInBaseline, onlyInCandidate } = matchEntries(baseline, candidate, settings);
+  warnings.push(...unfinishedWarnings(baseline, candidate));
+  const regressions = collectRegressions(rows);
+  return {
+    benchmark: baseline.benchmark,
+    baseline: sideInfo(baseline, baseLabel),
+    candidate: sideInfo(candidate, candLabel),
+    settings,
+    settingSources: sources,
+    warnings,
+    notes,
+    rows,
+    onlyInBaseline,
+    onlyInCandidate,
+    regressions,
+    regression: regressions.length > 0,
+  };
+}
+
+/** Pairs the two runs' pair x method entries and compares each pair (sorted by pair, method). */
+function matchEntries(baseline: RunSummary, candidate: RunSummary, settings: CompareSettings): {
+  rows: PairMethodComparison[];
+  onlyInBaseline: { pair: string; method: string }[];
+  onlyInCandidate: { pair: string; method: string }[];
+} {
   const byKey = (s: RunSummary) =>
     new Map(s.entries.map((e) => [`${e.pair}\u0000${e.method}`, e] as const));
   const baseMap = byKey(baseline);
@@ -253,6 +278,12 @@ export function compareRuns(
     if (!baseMap.has(key)) onlyInCandidate.push({ pair: c.pair, method: c.method });
   }
   rows.sort((a, b) => a.pair.localeCompare(b.pair) || a.method.localeCompare(b.method));
+  return { rows, onlyInBaseline, onlyInCandidate };
+}
+
+/** Warnings for a side that has not finished or lists jobs without a record. */
+function unfinishedWarnings(baseline: RunSummary, candidate: RunSummary): string[] {
+  const warnings: string[] = [];
   for (const [side, s] of [["baseline", baseline], ["candidate", candidate]] as const) {
     if (s.finished === false) {
       warnings.push(
@@ -266,7 +297,11 @@ export function compareRuns(
       );
     }
   }
+  return warnings;
+}
 
+/** The status regressions and the gated metric regressions of every row. */
+function collectRegressions(rows: readonly PairMethodComparison[]): RegressionItem[] {
   const regressions: RegressionItem[] = [];
   for (const row of rows) {
     for (const detail of row.statusRegressions) {
@@ -283,20 +318,7 @@ export function compareRuns(
       }
     }
   }
-  return {
-    benchmark: baseline.benchmark,
-    baseline: sideInfo(baseline, baseLabel),
-    candidate: sideInfo(candidate, candLabel),
-    settings,
-    settingSources: sources,
-    warnings,
-    notes,
-    rows,
-    onlyInBaseline,
-    onlyInCandidate,
-    regressions,
-    regression: regressions.length > 0,
-  };
+  return regressions;
 }
 
 function sideInfo(s: RunSummary, label: string): SideInfo {

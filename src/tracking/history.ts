@@ -359,27 +359,10 @@ export function resolveHistoryRef(
     );
   }
   const r = ref.ref === "latest" ? "-1" : ref.ref.startsWith("#") ? ref.ref.slice(1) : ref.ref;
+  const context = { text, path, where, available };
   // An index: negative, written #N, or at most 3 digits (longer digit strings are commits).
   if (/^-\d+$/.test(r) || /^\d{1,3}$/.test(r) || /^#\d+$/.test(ref.ref)) {
-    if (historyKeys(pool).length > 1) {
-      throw new UserError(
-        `${text}: an index is ambiguous when the history holds several machines/backends ` +
-          `(${available()}); choose one with --machine and --backend`,
-        2,
-      );
-    }
-    const n = Number(r);
-    const i = n < 0 ? pool.length + n : n;
-    const e = pool[i];
-    if (e === undefined) {
-      throw new UserError(
-        `${text}: index ${n} is out of range: ${path} has ${pool.length} entr${
-          pool.length === 1 ? "y" : "ies"
-        }${where} (0 to ${pool.length - 1}, or -1 to -${pool.length})`,
-        2,
-      );
-    }
-    return e;
+    return entryAtIndex(pool, Number(r), context);
   }
   const byRun = pool.filter((e) => e.runId === r);
   if (byRun.length === 1) return byRun[0] as HistoryEntry;
@@ -390,30 +373,68 @@ export function resolveHistoryRef(
       2,
     );
   }
-  if (/^[0-9a-f]{4,40}$/i.test(r)) {
-    const byCommit = pool.filter((e) => e.commit.toLowerCase().startsWith(r.toLowerCase()));
-    const keys = new Set(byCommit.map(comparabilityKey));
-    if (keys.size > 1) {
-      throw new UserError(
-        `${text}: commit ${r} has entries on several machines/backends (${
-          [...keys].join(", ")
-        }); choose with --machine and --backend`,
-        2,
-      );
-    }
-    const commits = new Set(byCommit.map((e) => e.commit));
-    if (commits.size > 1) {
-      throw new UserError(
-        `${text}: commit prefix ${r} is ambiguous (${[...commits].join(", ")}); give more digits`,
-        2,
-      );
-    }
-    const last = byCommit[byCommit.length - 1];
-    if (last !== undefined) return last;
-  }
+  const byCommit = /^[0-9a-f]{4,40}$/i.test(r) ? entryOfCommit(pool, r, text) : undefined;
+  if (byCommit !== undefined) return byCommit;
   throw new UserError(
     `${text}: no entry${where} with run id or commit "${r}" in ${path} ` +
       `(run "deno task dfkd history show ${ref.benchmark}" to list entries)`,
     2,
   );
+}
+
+/** What the messages of {@linkcode resolveHistoryRef}'s steps name. */
+interface RefContext {
+  text: string;
+  path: string;
+  where: string;
+  available: () => string;
+}
+
+/** The entry at index `n` of `pool` (negative from the end); one machine/backend only. */
+function entryAtIndex(pool: readonly HistoryEntry[], n: number, c: RefContext): HistoryEntry {
+  const { text, path, where, available } = c;
+  if (historyKeys(pool).length > 1) {
+    throw new UserError(
+      `${text}: an index is ambiguous when the history holds several machines/backends ` +
+        `(${available()}); choose one with --machine and --backend`,
+      2,
+    );
+  }
+  const i = n < 0 ? pool.length + n : n;
+  const e = pool[i];
+  if (e === undefined) {
+    throw new UserError(
+      `${text}: index ${n} is out of range: ${path} has ${pool.length} entr${
+        pool.length === 1 ? "y" : "ies"
+      }${where} (0 to ${pool.length - 1}, or -1 to -${pool.length})`,
+      2,
+    );
+  }
+  return e;
+}
+
+/** The latest entry of the commit with prefix `r` (undefined when none); must be unambiguous. */
+function entryOfCommit(
+  pool: readonly HistoryEntry[],
+  r: string,
+  text: string,
+): HistoryEntry | undefined {
+  const byCommit = pool.filter((e) => e.commit.toLowerCase().startsWith(r.toLowerCase()));
+  const keys = new Set(byCommit.map(comparabilityKey));
+  if (keys.size > 1) {
+    throw new UserError(
+      `${text}: commit ${r} has entries on several machines/backends (${
+        [...keys].join(", ")
+      }); choose with --machine and --backend`,
+      2,
+    );
+  }
+  const commits = new Set(byCommit.map((e) => e.commit));
+  if (commits.size > 1) {
+    throw new UserError(
+      `${text}: commit prefix ${r} is ambiguous (${[...commits].join(", ")}); give more digits`,
+      2,
+    );
+  }
+  return byCommit[byCommit.length - 1];
 }
