@@ -7,6 +7,7 @@
 import type { Toolkit } from "../bench/toolkit.ts";
 import type { Command } from "./command.ts";
 import { makeRunCommand } from "./run.ts";
+import { makeMethodsCommand } from "./methods.ts";
 import { makeSchemaCommand } from "./schema.ts";
 import { makeValidateCommand } from "./validate.ts";
 
@@ -47,3 +48,14 @@ export const validateCommand: Command = makeValidateCommand(loadDefaultToolkit);
  * ```
  */
 export const schemaCommand: Command = makeSchemaCommand(loadDefaultToolkit);
+
+/**
+ * `dfkd methods`: the method plug-ins and their hyperparameters.
+ *
+ * @example
+ * ```ts
+ * import { methodsCommand } from "./bench_commands.ts";
+ * // await methodsCommand.run(["--markdown"]);
+ * ```
+ */
+export const methodsCommand: Command = makeMethodsCommand(loadDefaultToolkit);

@@ -5,7 +5,7 @@
  */
 import { BackendUnavailableError } from "../backends/init_backend.ts";
 import { UserError } from "../util/errors.ts";
-import { runCommand, schemaCommand, validateCommand } from "./bench_commands.ts";
+import { methodsCommand, runCommand, schemaCommand, validateCommand } from "./bench_commands.ts";
 import type { Command } from "./command.ts";
 import { datasetsCommand } from "./datasets.ts";
 import { doctorCommand } from "./doctor.ts";
@@ -28,6 +28,7 @@ export const COMMANDS: Record<string, Command> = {
   validate: validateCommand,
   schema: schemaCommand,
   models: modelsCommand,
+  methods: methodsCommand,
   teacher: teacherCommand,
 };
 
