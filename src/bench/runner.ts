@@ -104,8 +104,9 @@ export interface RunOutcome {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { INTERRUPTED_EXIT_CODE } from "./runner.ts";
- * console.log(INTERRUPTED_EXIT_CODE); // 130
+ * assert.equal(INTERRUPTED_EXIT_CODE, 130);
  * ```
  */
 export const INTERRUPTED_EXIT_CODE = 130;

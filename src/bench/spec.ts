@@ -804,9 +804,10 @@ async function readBenchmarkJson(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readBenchmarkHead } from "./spec.ts";
  * const head = await readBenchmarkHead("benchmarks/mnist-lenet5-quick.json");
- * console.log(head.tags.includes("quick")); // true
+ * assert.equal(head.tags.includes("quick"), true);
  * ```
  */
 export async function readBenchmarkHead(path: string): Promise<{ name: string; tags: string[] }> {

@@ -42,8 +42,9 @@ Exit code: 0 no regression, 1 regression found, 2 unusable input.`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseNumberFlag } from "./compare.ts";
- * console.log(parseNumberFlag("--alpha", "0.01", (v) => v > 0 && v < 1, "between 0 and 1")); // 0.01
+ * assert.equal(parseNumberFlag("--alpha", "0.01", (v) => v > 0 && v < 1, "between 0 and 1"), 0.01);
  * ```
  */
 export function parseNumberFlag(
@@ -65,8 +66,9 @@ export function parseNumberFlag(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseGate } from "./compare.ts";
- * console.log(parseGate("mu,time")); // ["mu", "wallPerEpoch"]
+ * assert.deepEqual(parseGate("mu,time"), ["mu", "wallPerEpoch"]);
  * ```
  */
 export function parseGate(value: string): MetricName[] {
@@ -90,8 +92,9 @@ export function parseGate(value: string): MetricName[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareOverrides } from "./compare.ts";
- * console.log(compareOverrides({ "min-effect": "2" })); // { minEffect: 2 }
+ * assert.deepEqual(compareOverrides({ "min-effect": "2" }), { minEffect: 2 });
  * ```
  */
 export function compareOverrides(values: {

@@ -16,13 +16,15 @@ export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCommandArgs } from "./parse_args.ts";
  * const { values, positionals } = parseCommandArgs(
  *   ["--json", "mnist"],
  *   { json: { type: "boolean" } },
  *   "datasets check <name> [--json]",
  * );
- * console.log(values.json, positionals); // true ["mnist"]
+ * assert.equal(values.json, true);
+ * assert.deepEqual(positionals, ["mnist"]);
  * ```
  */
 export function parseCommandArgs<O extends OptionSpec>(
@@ -47,8 +49,9 @@ export function parseCommandArgs<O extends OptionSpec>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIntFlag } from "./parse_args.ts";
- * console.log(parseIntFlag("--jobs", "2", 1)); // 2
+ * assert.equal(parseIntFlag("--jobs", "2", 1), 2);
  * ```
  */
 export function parseIntFlag(

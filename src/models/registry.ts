@@ -91,11 +91,12 @@ export interface BuildOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backends/init_backend.ts";
  * import { buildClassifier } from "./registry.ts";
  * await initBackend("auto");
  * const c = buildClassifier("lenet5", { inputShape: [32, 32, 1], classes: 10, seed: 1 });
- * console.log(c.featureSize); // 120
+ * assert.equal(c.featureSize, 120);
  * c.model.dispose();
  * ```
  */

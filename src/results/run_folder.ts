@@ -23,8 +23,9 @@ import { type JobRecord, RUN_LAYOUT, type RunRecord } from "./records.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeRunId } from "./run_folder.ts";
- * console.log(makeRunId(new Date("2026-01-01T12:00:00Z"), "9bfd833abc")); // 20260101T120000Z-9bfd833
+ * assert.equal(makeRunId(new Date("2026-01-01T12:00:00Z"), "9bfd833abc"), "20260101T120000Z-9bfd833");
  * ```
  */
 export function makeRunId(time: Date, commit: string): string {
@@ -164,8 +165,9 @@ function compareRunIds(a: string, b: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointDir } from "./run_folder.ts";
- * console.log(checkpointDir("results/smoke/r1", "p__m__s0")); // results/smoke/r1/checkpoints/p__m__s0
+ * assert.equal(checkpointDir("results/smoke/r1", "p__m__s0"), "results/smoke/r1/checkpoints/p__m__s0");
  * ```
  */
 export function checkpointDir(runDir: string, id: string): string {

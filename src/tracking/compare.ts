@@ -573,8 +573,9 @@ function describeRegression(m: MetricComparison): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatP } from "./compare.ts";
- * console.log(formatP(0.035242)); // "0.0352"
+ * assert.equal(formatP(0.035242), "0.0352");
  * ```
  */
 export function formatP(p: number | null): string {

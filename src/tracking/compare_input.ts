@@ -27,10 +27,11 @@ import { comparabilityKey, type RunSummary, summariseResults } from "./run_summa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { machineLabel } from "./compare_input.ts";
  * import type { Environment } from "../util/environment.ts";
  * declare const env: Environment;
- * console.log(machineLabel(env, "ci-pool")); // "ci-pool"
+ * assert.equal(machineLabel(env, "ci-pool"), "ci-pool");
  * ```
  */
 export function machineLabel(env: Pick<Environment, "hostname">, explicit?: string): string {

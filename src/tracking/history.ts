@@ -75,8 +75,9 @@ export function historyPath(dir: string, benchmark: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { entryIdentity } from "./history.ts";
- * console.log(entryIdentity({ runId: "r1", machine: "m", backend: "wasm" })); // "r1@m/wasm"
+ * assert.equal(entryIdentity({ runId: "r1", machine: "m", backend: "wasm" }), "r1@m/wasm");
  * ```
  */
 export function entryIdentity(e: { runId: string; machine: string; backend: string }): string {
@@ -236,9 +237,10 @@ export function filterEntries(entries: readonly HistoryEntry[], filter: HistoryF
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { historyKeys, readHistory } from "./history.ts";
  * const keys = historyKeys(await readHistory("results/history/mnist-lenet5-quick.jsonl"));
- * console.log(keys); // [{ key: "lab-1/wasm", machine: "lab-1", backend: "wasm", count: 12 }]
+ * assert.deepEqual(keys, [{ key: "lab-1/wasm", machine: "lab-1", backend: "wasm", count: 12 }]);
  * ```
  */
 export function historyKeys(

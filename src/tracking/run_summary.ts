@@ -121,8 +121,9 @@ export interface SummariseOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { comparabilityKey } from "./run_summary.ts";
- * console.log(comparabilityKey({ machine: "lab-1", backend: "wasm" })); // "lab-1/wasm"
+ * assert.equal(comparabilityKey({ machine: "lab-1", backend: "wasm" }), "lab-1/wasm");
  * ```
  */
 export function comparabilityKey(s: { machine: string; backend: string }): string {
@@ -277,8 +278,9 @@ function seedSummary(job: JobRecord): SeedSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { regressionSettings } from "./run_summary.ts";
- * console.log(regressionSettings({ regression: { minEffect: 2 } }, "b.json")); // { minEffect: 2 }
+ * assert.deepEqual(regressionSettings({ regression: { minEffect: 2 } }, "b.json"), { minEffect: 2 });
  * ```
  */
 export function regressionSettings(

@@ -47,8 +47,9 @@ const TRAINING_SOURCES = [new URL("./train.ts", import.meta.url)];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveTeacherCacheDir } from "./cache.ts";
- * console.log(resolveTeacherCacheDir("/srv/teachers")); // /srv/teachers
+ * assert.equal(resolveTeacherCacheDir("/srv/teachers"), "/srv/teachers");
  * ```
  */
 export function resolveTeacherCacheDir(flag?: string): string {

@@ -20,9 +20,10 @@ export type { RecipeSource, TeacherRecipe };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { declareTeacher } from "./recipe.ts";
  * const t = declareTeacher("lenet5", "mnist");
- * console.log(t.recipe.optimizer); // { name: "adam", lr: 0.001 }
+ * assert.deepEqual(t.recipe.optimizer, { name: "adam", lr: 0.001 });
  * ```
  */
 export interface TeacherDeclaration {
@@ -205,9 +206,10 @@ function checkAugment(o: unknown, imageShape: readonly number[]): AugmentOptions
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { declareTeacher } from "./recipe.ts";
  * const t = declareTeacher("resnet34", "cifar10", { epochs: 30, schedule: { type: "cosine" } });
- * console.log(t.recipe.schedule); // { type: "cosine", tMax: 30 }
+ * assert.deepEqual(t.recipe.schedule, { type: "cosine", tMax: 30 });
  * ```
  */
 export function declareTeacher(
