@@ -28,6 +28,6 @@ Deno.test("the methods table has one row per distinct declaration, with the meth
   });
   assert.match(md, /^- `a`: A\.$/m);
   assert.match(md, /^\| `lr` \| a, b \| 0\.1 \| >= 0 \| Rate\. \|$/m);
-  assert.match(md, /^\| `lr` \| c \| 0\.2 \|  \| Rate\. \|$/m);
+  assert.ok(md.includes("| `lr` | c | 0.2 |  | Rate. |"));
   assert.match(md, /^\| `mode` \| a \| "x" \| x \\\| y \| Mode x\\\|y\. \|$/m);
 });
