@@ -66,7 +66,6 @@ export function expandJobs(benchmark: ResolvedBenchmark, filter: JobFilter = {})
         `--methods: ${unknown.map((m) => `"${m}"`).join(", ")} ${
           unknown.length === 1 ? "is" : "are"
         } not in ${benchmark.file} (it runs ${names.join(", ")})`,
-        2,
       );
     }
     methods = methods.filter((m) => filter.methods!.includes(m.method));

@@ -147,7 +147,6 @@ export async function runBenchmark(
       if (options.methods || options.seeds) {
         throw new UserError(
           "--resume continues the run's own jobs: --methods and --seeds cannot change them",
-          2,
         );
       }
       const found = await findRunFolder(options.out, benchmark.name, options.resume);
@@ -174,7 +173,6 @@ function checkResumable(benchmark: ResolvedBenchmark, previous: RunResults): voi
   if (run.benchmark !== benchmark.name) {
     throw new UserError(
       `${previous.dir} is a run of "${run.benchmark}", not of ${benchmark.file} ("${benchmark.name}")`,
-      2,
     );
   }
   if (run.smoke !== benchmark.smoke) {
@@ -182,7 +180,6 @@ function checkResumable(benchmark: ResolvedBenchmark, previous: RunResults): voi
       `${previous.dir} was ${run.smoke ? "a --smoke run" : "a full run"}: resume it ${
         run.smoke ? "with" : "without"
       } --smoke`,
-      2,
     );
   }
 }
@@ -273,7 +270,6 @@ function checkSameRun(
       }${
         previous.run.jobs.length > 3 ? ", ..." : ""
       }); resume with the file as it was, or start a new run`,
-      2,
     );
   }
   const was = previous.run.environment.backend;
@@ -281,7 +277,6 @@ function checkSameRun(
     throw new UserError(
       `Run ${previous.run.runId} ran on ${was}, but this process uses ${backend}; ` +
         `resume with --backend ${was} (numbers differ across backends)`,
-      2,
     );
   }
   if (previous.run.environment.gitCommit !== environment.gitCommit) {
@@ -448,7 +443,6 @@ async function reopenRunFolder(
         `${benchmark.file} no longer matches run ${run.runId}: job ${plan.id} has another ` +
           `configuration now (budget, hyperparameters, teacher, ...); resume with the file as ` +
           `it was, or start a new run`,
-        2,
       );
     }
   }
@@ -603,7 +597,7 @@ async function preflight(
       teacher.model.dispose();
     }
   }
-  if (problems.length > 0) throw new UserError([...new Set(problems)].join("\n"), 2);
+  if (problems.length > 0) throw new UserError([...new Set(problems)].join("\n"));
 }
 
 function describeTeacher(t: ResolvedBenchmark["pairs"][number]["teacher"]): string {

@@ -732,7 +732,7 @@ export async function loadBenchmark(
   catalogue: Catalogue,
 ): Promise<{ benchmark: ResolvedBenchmark; file: BenchmarkFile }> {
   const loaded = await readBenchmark(path, catalogue);
-  if (!loaded.ok) throw new UserError(loaded.lines.join("\n"), 2);
+  if (!loaded.ok) throw new UserError(loaded.lines.join("\n"));
   return {
     benchmark: resolveBenchmark(loaded.file, path, catalogue, loaded.source),
     file: loaded.file,
@@ -812,7 +812,7 @@ async function readBenchmarkJson(
  */
 export async function readBenchmarkHead(path: string): Promise<{ name: string; tags: string[] }> {
   const read = await readBenchmarkJson(path);
-  if (!read.ok) throw new UserError(read.lines.join("\n"), 2);
+  if (!read.ok) throw new UserError(read.lines.join("\n"));
   const v = read.source as { name?: unknown; tags?: unknown } | null;
   const name = typeof v?.name === "string" ? v.name : basename(path, ".json");
   const tags = Array.isArray(v?.tags)

@@ -56,7 +56,7 @@ export function parseNumberFlag(
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || !ok(n)) {
-    throw new UserError(`${flag} must be ${what} (got ${JSON.stringify(value)})`, 2);
+    throw new UserError(`${flag} must be ${what} (got ${JSON.stringify(value)})`);
   }
   return n;
 }
@@ -79,7 +79,6 @@ export function parseGate(value: string): MetricName[] {
     if (!(COMPARED_METRICS as readonly string[]).includes(m)) {
       throw new UserError(
         `--gate: unknown metric ${JSON.stringify(name)} (valid: mu, peak, final, drop, time)`,
-        2,
       );
     }
     out.push(m as MetricName);
@@ -167,11 +166,10 @@ export const compareCommand: Command = {
         `compare takes a baseline and a candidate (got ${positionals.length} argument${
           positionals.length === 1 ? "" : "s"
         })\nUsage: deno task dfkd ${USAGE.split("\n")[0]}`,
-        2,
       );
     }
     if (values.json && values.markdown) {
-      throw new UserError("Choose one of --json and --markdown", 2);
+      throw new UserError("Choose one of --json and --markdown");
     }
     const overrides = compareOverrides(values);
     const [baseArg, candArg] = positionals as [string, string];

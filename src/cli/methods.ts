@@ -162,7 +162,7 @@ export function makeMethodsCommand(loadToolkit: () => Promise<Toolkit>): Command
         check: { type: "string" },
       }, USAGE);
       if (positionals.length > 0) {
-        throw new UserError(`methods takes no arguments\nUsage: deno task dfkd ${USAGE}`, 2);
+        throw new UserError(`methods takes no arguments\nUsage: deno task dfkd ${USAGE}`);
       }
       const methods = (await loadToolkit()).catalogue().methods;
       const doc = values.write ?? values.check;

@@ -40,7 +40,7 @@ export function parseCommandArgs<O extends OptionSpec>(
     return parsed as unknown as ReturnType<typeof parseCommandArgs<O>>;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new UserError(`${message.split("\n")[0]}\nUsage: deno task dfkd ${usage}`, 2);
+    throw new UserError(`${message.split("\n")[0]}\nUsage: deno task dfkd ${usage}`);
   }
 }
 
@@ -64,7 +64,6 @@ export function parseIntFlag(
   if (!Number.isInteger(n) || n < min) {
     throw new UserError(
       `${flag} must be a whole number of at least ${min} (got ${JSON.stringify(value)})`,
-      2,
     );
   }
   return n;

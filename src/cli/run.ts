@@ -72,7 +72,7 @@ function parseList(flag: string, value: string | undefined): string[] | undefine
   if (value === undefined) return undefined;
   const items = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (items.length === 0) {
-    throw new UserError(`${flag} needs at least one name (got "${value}")`, 2);
+    throw new UserError(`${flag} needs at least one name (got "${value}")`);
   }
   return items;
 }
@@ -85,11 +85,10 @@ function parseSeeds(value: string | undefined): number[] | undefined {
   if (bad !== undefined) {
     throw new UserError(
       `--seeds must be whole numbers of at least 0, comma-separated (got "${bad}")`,
-      2,
     );
   }
   if (new Set(seeds).size !== seeds.length) {
-    throw new UserError(`--seeds repeats a seed (got "${value}")`, 2);
+    throw new UserError(`--seeds repeats a seed (got "${value}")`);
   }
   return seeds;
 }
@@ -123,13 +122,12 @@ export function makeRunCommand(options: RunCommandOptions): Command {
         resume: { type: "string" },
       }, USAGE);
       if (positionals.length === 0) {
-        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`, 2);
+        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`);
       }
       const backend = values.backend ?? "auto";
       if (backend !== "auto" && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
         throw new UserError(
           `--backend must be auto or one of ${BACKEND_NAMES.join(", ")} (got "${backend}")`,
-          2,
         );
       }
       const resume = values.resume;
@@ -137,7 +135,6 @@ export function makeRunCommand(options: RunCommandOptions): Command {
         if (positionals.length !== 1) {
           throw new UserError(
             `--resume continues one run: name exactly one benchmark file (got ${positionals.length})`,
-            2,
           );
         }
         if (
@@ -145,7 +142,6 @@ export function makeRunCommand(options: RunCommandOptions): Command {
         ) {
           throw new UserError(
             `--resume needs a run id (a folder name under <out>/<benchmark>/) or "latest" (got "${resume}")`,
-            2,
           );
         }
       }
@@ -169,7 +165,7 @@ export function makeRunCommand(options: RunCommandOptions): Command {
           values.smoke ? applySmoke(resolved, r.file as BenchmarkFile, catalogue) : resolved,
         );
       }
-      if (problems.length > 0) throw new UserError(problems.join("\n"), 2);
+      if (problems.length > 0) throw new UserError(problems.join("\n"));
 
       const dataRoot = toolkit.resolveDataRoot(values["data-root"]);
       const log = (options.logger ?? cliLogger)();

@@ -57,14 +57,14 @@ const RECIPE_OPTIONS = {
 } as const;
 
 function usageError(message: string): never {
-  throw new UserError(`${message}\nUsage: deno task dfkd ${USAGE}`, 2);
+  throw new UserError(`${message}\nUsage: deno task dfkd ${USAGE}`);
 }
 
 function numberFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n)) {
-    throw new UserError(`${flag} must be a number (got ${JSON.stringify(value)})`, 2);
+    throw new UserError(`${flag} must be a number (got ${JSON.stringify(value)})`);
   }
   return n;
 }
@@ -78,10 +78,10 @@ function recipeOverrides(values: RecipeValues): Record<string, unknown> {
     try {
       base = JSON.parse(values.recipe);
     } catch (error) {
-      throw new UserError(`--recipe is not valid JSON (${(error as Error).message})`, 2);
+      throw new UserError(`--recipe is not valid JSON (${(error as Error).message})`);
     }
     if (typeof base !== "object" || base === null || Array.isArray(base)) {
-      throw new UserError(`--recipe must be a JSON object (got ${values.recipe})`, 2);
+      throw new UserError(`--recipe must be a JSON object (got ${values.recipe})`);
     }
   }
   const str = (k: keyof RecipeValues) => typeof values[k] === "string" ? values[k] : undefined;
@@ -125,7 +125,7 @@ function recipeOverrides(values: RecipeValues): Record<string, unknown> {
   if (flip !== undefined) {
     touched = true;
     if (flip !== "on" && flip !== "off") {
-      throw new UserError(`--flip must be on or off (got ${JSON.stringify(flip)})`, 2);
+      throw new UserError(`--flip must be on or off (got ${JSON.stringify(flip)})`);
     }
     augment.flip = flip === "on";
   }
@@ -324,7 +324,6 @@ export const teacherCommand: Command = {
             `teacher needs a verb: train, recipe, list or eval${
               verb === undefined ? "" : ` (got ${JSON.stringify(verb)})`
             }\nUsage: deno task dfkd ${USAGE}`,
-            2,
           ),
         );
     }

@@ -34,7 +34,7 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
     async run(args) {
       const { positionals } = parseCommandArgs(args, {}, USAGE);
       if (positionals.length === 0) {
-        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`, 2);
+        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`);
       }
       const toolkit = await loadToolkit();
       const catalogue = toolkit.catalogue();
@@ -73,7 +73,7 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
           })`,
         );
       }
-      if (problems.length > 0) throw new UserError(problems.join("\n"), 2);
+      if (problems.length > 0) throw new UserError(problems.join("\n"));
       return 0;
     },
   };

@@ -35,7 +35,6 @@ export function getDataset(name: string): DatasetSpec {
   if (spec === undefined) {
     throw new UserError(
       `Unknown dataset ${JSON.stringify(name)}; valid names: ${Object.keys(DATASETS).join(", ")}`,
-      2,
     );
   }
   return spec;

@@ -136,7 +136,7 @@ export async function findRunFolder(
   if (runId === "latest") {
     const last = runs[runs.length - 1];
     if (last === undefined) {
-      throw new UserError(`--resume latest: ${parent} holds no run of ${benchmark} to resume`, 2);
+      throw new UserError(`--resume latest: ${parent} holds no run of ${benchmark} to resume`);
     }
     return { dir: join(parent, last), runId: last };
   }
@@ -144,7 +144,7 @@ export async function findRunFolder(
     const known = runs.length === 0
       ? "there is none"
       : `runs there: ${runs.slice(-5).join(", ")}${runs.length > 5 ? ", ..." : ""}`;
-    throw new UserError(`--resume: no run "${runId}" of ${benchmark} in ${parent} (${known})`, 2);
+    throw new UserError(`--resume: no run "${runId}" of ${benchmark} in ${parent} (${known})`);
   }
   return { dir: join(parent, runId), runId };
 }

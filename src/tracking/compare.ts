@@ -221,7 +221,6 @@ export function compareRuns(
     throw new UserError(
       `Mismatched benchmarks: the baseline (${baseLabel}) is "${baseline.benchmark}" but the ` +
         `candidate (${candLabel}) is "${candidate.benchmark}"; compare two runs of one benchmark`,
-      2,
     );
   }
   if (baseline.smoke !== candidate.smoke) {
@@ -229,7 +228,6 @@ export function compareRuns(
     throw new UserError(
       `Mismatched budgets: ${smoky} is a --smoke run and the other is not; ` +
         `compare two smoke runs or two full runs`,
-      2,
     );
   }
   const { settings, sources } = resolveSettings(baseline, candidate, overrides);
@@ -384,7 +382,6 @@ function environmentChecks(
         `Runs of different ${what} are not comparable: the baseline (${bl}) ran on ${bk} and ` +
           `the candidate (${cl}) on ${ck} (machine/backend). Compare runs of one machine and ` +
           `backend, or pass --allow-different-env to compare anyway`,
-        2,
       );
     }
     warnings.push(

@@ -36,7 +36,7 @@ import { comparabilityKey, type RunSummary, summariseResults } from "./run_summa
  */
 export function machineLabel(env: Pick<Environment, "hostname">, explicit?: string): string {
   if (explicit !== undefined) {
-    if (explicit.trim() === "") throw new UserError("--machine must not be empty", 2);
+    if (explicit.trim() === "") throw new UserError("--machine must not be empty");
     return explicit;
   }
   const label = Deno.env.get("DFKD_MACHINE");
@@ -104,7 +104,6 @@ export async function loadComparisonInputs(
       throw new UserError(
         `${args[i]}: no history for benchmark "${ref.benchmark}" (${path} is missing or empty; ` +
           `add runs with "deno task dfkd history add <results-dir>")`,
-        2,
       );
     }
     loaded[i] = resolveHistoryRef(entries, ref, filter, path);

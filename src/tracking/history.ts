@@ -64,7 +64,6 @@ export function historyPath(dir: string, benchmark: string): string {
     throw new UserError(
       `Benchmark name ${JSON.stringify(benchmark)} cannot name a history file ` +
         `(use letters, digits, ".", "_" and "-")`,
-      2,
     );
   }
   return join(dir, `${benchmark}.jsonl`);
@@ -121,7 +120,6 @@ export async function readHistory(path: string): Promise<HistoryEntry[]> {
       throw new UserError(
         `${path}:${i + 1}: not a JSON line (a history file holds one JSON object per line; ` +
           `fix or remove that line)`,
-        2,
       );
     }
     const e = value as Partial<HistoryEntry> | null;
@@ -130,11 +128,10 @@ export async function readHistory(path: string): Promise<HistoryEntry[]> {
         `${path}:${i + 1}: schema: expected "${RUN_SUMMARY_SCHEMA}" (got ${
           JSON.stringify(e?.schema)
         })`,
-        2,
       );
     }
     for (const field of ["benchmark", "runId", "date", "machine", "backend", "entries"] as const) {
-      if (e[field] === undefined) throw new UserError(`${path}:${i + 1}: ${field}: missing`, 2);
+      if (e[field] === undefined) throw new UserError(`${path}:${i + 1}: ${field}: missing`);
     }
     entries.push(e as HistoryEntry);
   }
@@ -311,7 +308,6 @@ export function parseHistoryRef(text: string): HistoryRef | undefined {
     throw new UserError(
       `Bad history reference ${JSON.stringify(text)}: expected history:<benchmark>@<ref> ` +
         `with <ref> an index (0 oldest, -1 newest), "latest", a run id or a commit`,
-      2,
     );
   }
   return { benchmark, ref };
@@ -345,7 +341,6 @@ export function resolveHistoryRef(
     throw new UserError(
       `${text}: the history ${path} has no entries (add runs with "deno task dfkd history add ` +
         `<results-dir>")`,
-      2,
     );
   }
   const pool = filterEntries(entries, filter);
@@ -357,7 +352,6 @@ export function resolveHistoryRef(
     throw new UserError(
       `${text}: no entry${where} in ${path}; it holds entries of: ${available()} ` +
         `(choose with --machine and --backend)`,
-      2,
     );
   }
   const r = ref.ref === "latest" ? "-1" : ref.ref.startsWith("#") ? ref.ref.slice(1) : ref.ref;
@@ -372,7 +366,6 @@ export function resolveHistoryRef(
     throw new UserError(
       `${text}: run ${r} is in the history for several machines/backends ` +
         `(${byRun.map(comparabilityKey).join(", ")}); choose with --machine and --backend`,
-      2,
     );
   }
   const byCommit = /^[0-9a-f]{4,40}$/i.test(r) ? entryOfCommit(pool, r, text) : undefined;
@@ -380,7 +373,6 @@ export function resolveHistoryRef(
   throw new UserError(
     `${text}: no entry${where} with run id or commit "${r}" in ${path} ` +
       `(run "deno task dfkd history show ${ref.benchmark}" to list entries)`,
-    2,
   );
 }
 
@@ -399,7 +391,6 @@ function entryAtIndex(pool: readonly HistoryEntry[], n: number, c: RefContext): 
     throw new UserError(
       `${text}: an index is ambiguous when the history holds several machines/backends ` +
         `(${available()}); choose one with --machine and --backend`,
-      2,
     );
   }
   const i = n < 0 ? pool.length + n : n;
@@ -409,7 +400,6 @@ function entryAtIndex(pool: readonly HistoryEntry[], n: number, c: RefContext): 
       `${text}: index ${n} is out of range: ${path} has ${pool.length} entr${
         pool.length === 1 ? "y" : "ies"
       }${where} (0 to ${pool.length - 1}, or -1 to -${pool.length})`,
-      2,
     );
   }
   return e;
@@ -428,14 +418,12 @@ function entryOfCommit(
       `${text}: commit ${r} has entries on several machines/backends (${
         [...keys].join(", ")
       }); choose with --machine and --backend`,
-      2,
     );
   }
   const commits = new Set(byCommit.map((e) => e.commit));
   if (commits.size > 1) {
     throw new UserError(
       `${text}: commit prefix ${r} is ambiguous (${[...commits].join(", ")}); give more digits`,
-      2,
     );
   }
   return byCommit[byCommit.length - 1];

@@ -51,7 +51,7 @@ export async function findNightlyBenchmarks(dir = "benchmarks"): Promise<Nightly
       if (e.isFile && e.name.endsWith(".json") && e.name !== "schema.json") names.push(e.name);
     }
   } catch {
-    throw new UserError(`Benchmark folder not found: ${dir}`, 2);
+    throw new UserError(`Benchmark folder not found: ${dir}`);
   }
   names.sort();
   const out: NightlyBenchmark[] = [];

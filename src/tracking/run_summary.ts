@@ -154,11 +154,10 @@ export async function summariseResults(
     throw new UserError(
       `Results folder not found: ${dir} (give a folder written by "deno task dfkd run", ` +
         `e.g. results/<benchmark>/<run-id>, or a history entry history:<benchmark>@<ref>)`,
-      2,
     );
   }
   if (!info.isDirectory) {
-    throw new UserError(`Not a results folder: ${dir} is a file, not a folder`, 2);
+    throw new UserError(`Not a results folder: ${dir} is a file, not a folder`);
   }
   const runPath = join(dir, RUN_LAYOUT.run);
   try {
@@ -167,7 +166,6 @@ export async function summariseResults(
     throw new UserError(
       `Not a results folder: ${dir} has no run.json (expected the folder of one run, ` +
         `results/<benchmark>/<run-id>)`,
-      2,
     );
   }
   // The runner's reader checks every record's shape (exit 2 naming the file and field).
@@ -199,7 +197,6 @@ export function buildRunSummary(
     if (job.benchmark !== run.benchmark) {
       throw new UserError(
         `Job ${job.id} belongs to benchmark "${job.benchmark}", not "${run.benchmark}" (${where})`,
-        2,
       );
     }
     const key = `${job.pair}\u0000${job.method}`;
@@ -291,7 +288,7 @@ export function regressionSettings(
   const r = (source as Record<string, unknown>).regression;
   if (r === undefined) return undefined;
   if (typeof r !== "object" || r === null || Array.isArray(r)) {
-    throw new UserError(`${file}: regression: must be an object (got ${JSON.stringify(r)})`, 2);
+    throw new UserError(`${file}: regression: must be an object (got ${JSON.stringify(r)})`);
   }
   const out: RegressionSettings = {};
   const fields = r as Record<string, unknown>;
@@ -299,7 +296,7 @@ export function regressionSettings(
     const v = fields[name];
     if (v === undefined) return;
     if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) {
-      throw new UserError(`${file}: regression.${name}: ${what} (got ${JSON.stringify(v)})`, 2);
+      throw new UserError(`${file}: regression.${name}: ${what} (got ${JSON.stringify(v)})`);
     }
     out[name] = v;
   };

@@ -316,7 +316,6 @@ async function trainAndStore(
   if (options.dataset !== undefined && options.dataset.name !== declaration.dataset) {
     throw new UserError(
       `teacher ${declaration.arch}: declared on ${declaration.dataset} but given the ${options.dataset.name} dataset`,
-      2,
     );
   }
   const data = options.dataset ??

@@ -61,7 +61,6 @@ export function defaultRecipe(arch: string, dataset: string): RecipeSource {
       `No default teacher recipe for ${arch} on ${dataset}: neither the dataset (src/data/) nor ` +
         `the architecture (src/models/) declares a teacherRecipe; add one, or load a trained ` +
         `teacher with "path"`,
-      2,
     );
   }
   return recipe;
@@ -219,7 +218,7 @@ export function declareTeacher(
   where = "teacher",
 ): TeacherDeclaration {
   const resolved = resolveTeacher(arch, dataset, overrides);
-  if ("problem" in resolved) throw new UserError(`${where}: ${resolved.problem}`, 2);
+  if ("problem" in resolved) throw new UserError(`${where}: ${resolved.problem}`);
   return resolved.declaration;
 }
 
