@@ -179,7 +179,15 @@ export {
   type Replay,
   type StepInfo,
 } from "./src/methods/adversarial.ts";
-export { hyperDefaults, HyperReader, type HyperTable } from "./src/methods/hyper.ts";
+export {
+  describeHyperRule,
+  hyperDefaults,
+  hyperProblem,
+  HyperReader,
+  type HyperSpec,
+  type HyperTable,
+  type HyperValues,
+} from "./src/methods/hyper.ts";
 export {
   activationLoss,
   adversarialJsLoss,
