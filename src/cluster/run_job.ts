@@ -155,13 +155,15 @@ function relocatingToolkit(toolkit: Toolkit, runDir: string, cacheDir?: string):
       if (cacheDir !== undefined) candidates.push(join(cacheDir, basename(teacher.path)));
       const found = candidates.find(exists);
       if (found === undefined) {
-        throw new UserError(
-          `The teacher ${teacher.path} is not on this machine, nor in ${
-            candidates.join(" or ")
-          }; ` +
-            `plan with --cache-dir on shared storage, or with --bundle-teachers`,
-          2,
-        );
+        return toolkit.loadTeacher(teacher, expected).catch((error) => {
+          throw new UserError(
+            `The teacher ${teacher.path} is not on this machine, nor in ${
+              candidates.join(" or ")
+            } (${(error as Error).message}); plan with --cache-dir on shared storage, or ` +
+              `with --bundle-teachers`,
+            2,
+          );
+        });
       }
       return toolkit.loadTeacher({ ...teacher, path: found }, expected);
     },
