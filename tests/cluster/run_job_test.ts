@@ -119,8 +119,11 @@ Deno.test("plan + run-job by index: the local run's epochs job for job, the same
     // Nothing of the lock is left behind.
     assert.equal(await readJobLock(planned.runDir, run.jobs[0]), undefined);
     // Bad indexes are clear errors.
-    await assert.rejects(() => job(planned.runDir, 4), (e: unknown) =>
-      e instanceof UserError && e.exitCode === 2 && /--index 4 is out of range/.test(e.message));
+    await assert.rejects(
+      () => job(planned.runDir, 4),
+      (e: unknown) =>
+        e instanceof UserError && e.exitCode === 2 && /--index 4 is out of range/.test(e.message),
+    );
   });
 });
 
@@ -131,8 +134,11 @@ Deno.test("run-job: a second copy of a running job is refused (exit 2); a dead h
     const id = planned.records[0]!.id;
     const held = await acquireJobLock(planned.runDir, id);
     try {
-      await assert.rejects(() => job(planned.runDir, 0), (e: unknown) =>
-        e instanceof UserError && e.exitCode === 2 && /already running/.test(e.message));
+      await assert.rejects(
+        () => job(planned.runDir, 0),
+        (e: unknown) =>
+          e instanceof UserError && e.exitCode === 2 && /already running/.test(e.message),
+      );
       const state = await readJobLock(planned.runDir, id);
       assert.equal(state?.live, true);
       assert.equal(state?.holder.pid, Deno.pid);
