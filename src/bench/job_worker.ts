@@ -15,8 +15,8 @@
  */
 import { parseArgs } from "node:util";
 import type { BackendRequest } from "../backends/init_backend.ts";
-import { executeJob } from "./job.ts";
-import { acquireJobLock } from "./job_lock.ts";
+import { executeJob } from "./execute_job.ts";
+import { acquireJobLock } from "../results/job_lock.ts";
 import { encodeMessage } from "./protocol.ts";
 import { Interrupter } from "../util/interrupt.ts";
 import type { Toolkit } from "./toolkit.ts";

@@ -13,7 +13,7 @@
 import { Job } from "kubernetes-models/batch/v1/Job";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import { stringify } from "yaml";
-import type { RunRecord } from "../bench/record.ts";
+import type { RunRecord } from "../results/records.ts";
 
 /** Options of {@linkcode k8sManifests}. */
 export interface K8sOptions {
@@ -104,7 +104,7 @@ function container(
  * @example
  * ```ts
  * import { k8sManifests } from "./k8s.ts";
- * import type { RunRecord } from "../bench/record.ts";
+ * import type { RunRecord } from "../results/records.ts";
  * const run = { benchmark: "smoke", runId: "r1", jobs: ["a", "b", "c"] } as unknown as RunRecord;
  * const m = k8sManifests(run, { image: "dfkd:1", volumeClaim: "results", runPath: "smoke/r1" });
  * console.log(m.jobs.spec?.completions); // 3

@@ -12,11 +12,11 @@
  */
 import { basename, join } from "node:path";
 import type { BackendRequest } from "../backends/init_backend.ts";
-import { executeJob } from "../bench/job.ts";
-import { acquireJobLock } from "../bench/job_lock.ts";
+import { executeJob } from "../bench/execute_job.ts";
+import { acquireJobLock } from "../results/job_lock.ts";
 import type { JobMessage } from "../bench/protocol.ts";
-import { type JobRecord, type JobStatus, RUN_LAYOUT, type RunRecord } from "../bench/record.ts";
-import { jobLogPath, readJobRecord } from "../bench/run_folder.ts";
+import { type JobRecord, type JobStatus, RUN_LAYOUT, type RunRecord } from "../results/records.ts";
+import { jobLogPath, readJobRecord } from "../results/run_folder.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { describeHolder } from "../util/file_lock.ts";
 import { UserError } from "../util/errors.ts";
@@ -95,7 +95,7 @@ export async function readRunRecord(runDir: string): Promise<RunRecord> {
  * @example
  * ```ts
  * import { resolveJobId } from "./run_job.ts";
- * import type { RunRecord } from "../bench/record.ts";
+ * import type { RunRecord } from "../results/records.ts";
  * const run = { jobs: ["a", "b"] } as unknown as RunRecord;
  * console.log(resolveJobId(run, "r", { index: 1 })); // b
  * ```

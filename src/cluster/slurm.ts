@@ -12,7 +12,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { RunRecord } from "../bench/record.ts";
+import type { RunRecord } from "../results/records.ts";
 
 /** Options of {@linkcode slurmScripts}. */
 export interface SlurmOptions {
@@ -78,7 +78,7 @@ function directives(lines: [string, string | number | undefined][]): string[] {
  * @example
  * ```ts
  * import { slurmScripts } from "./slurm.ts";
- * import type { RunRecord } from "../bench/record.ts";
+ * import type { RunRecord } from "../results/records.ts";
  * const run = { benchmark: "smoke", runId: "r1", jobs: ["a", "b", "c"] } as unknown as RunRecord;
  * const s = slurmScripts("/shared/results/smoke/r1", run, {
  *   projectDir: "/shared/dfkd-bench", deno: "/shared/bin/deno", maxConcurrent: 2,

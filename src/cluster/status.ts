@@ -9,9 +9,9 @@
  * @module
  */
 import { join } from "node:path";
-import { readJobLock } from "../bench/job_lock.ts";
-import { type JobRecord, RUN_LAYOUT, type RunRecord } from "../bench/record.ts";
-import { readJobRecord, writeRunRecord } from "../bench/run_folder.ts";
+import { readJobLock } from "../results/job_lock.ts";
+import { type JobRecord, RUN_LAYOUT, type RunRecord } from "../results/records.ts";
+import { readJobRecord, writeRunRecord } from "../results/run_folder.ts";
 import { readRunRecord } from "./run_job.ts";
 
 /** A job's state as `dfkd status` shows it. */

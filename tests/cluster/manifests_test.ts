@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { parseAllDocuments } from "yaml";
-import type { RunRecord } from "../../src/bench/record.ts";
+import type { RunRecord } from "../../src/results/records.ts";
 import { k8sManifests, k8sName } from "../../src/cluster/k8s.ts";
 import { parseSbatchId, slurmScripts } from "../../src/cluster/slurm.ts";
 

@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { acquireJobLock, jobLockPath, readJobLock } from "../../src/bench/job_lock.ts";
-import type { JobRecord } from "../../src/bench/record.ts";
+import { acquireJobLock, jobLockPath, readJobLock } from "../../src/results/job_lock.ts";
+import type { JobRecord } from "../../src/results/records.ts";
 import { runBenchmark, type RunOptions } from "../../src/bench/runner.ts";
 import { resolveBenchmark, validateBenchmark } from "../../src/bench/spec.ts";
 import { runPlannedJob } from "../../src/cluster/run_job.ts";

@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { JobRecord, RunRecord } from "../../src/bench/record.ts";
+import type { JobRecord, RunRecord } from "../../src/results/records.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const UP = join(ROOT, "tests/cluster/slurm_up.sh");

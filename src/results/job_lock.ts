@@ -20,7 +20,7 @@ import {
   processAlive,
   readLockHolder,
 } from "../util/file_lock.ts";
-import { RUN_LAYOUT } from "./record.ts";
+import { RUN_LAYOUT } from "./records.ts";
 
 /** How often a job's lock holder touches the lock file. */
 export const JOB_LOCK_HEARTBEAT_MS = 30_000;
