@@ -88,7 +88,12 @@ function container(
     workingDir: IMAGE_PROJECT_DIR,
     command,
     args,
-    env: [{ name: "DENO_NO_UPDATE_CHECK", value: "1" }, ...(env ?? [])],
+    env: [
+      { name: "DENO_NO_UPDATE_CHECK", value: "1" },
+      // The backend's threads: the CPUs the pod requests.
+      { name: "DFKD_THREADS", value: String(options.cpus ?? 1) },
+      ...(env ?? []),
+    ],
     resources: {
       requests: { cpu: String(options.cpus ?? 1) },
       ...(gpus > 0 ? { limits: { "nvidia.com/gpu": String(gpus) } } : {}),

@@ -117,6 +117,8 @@ export function slurmScripts(runDir: string, run: RunRecord, options: SlurmOptio
     "set -u",
     `cd ${shellQuote(options.projectDir)}`,
     "export DENO_NO_UPDATE_CHECK=1",
+    "# The backend's threads: the CPUs Slurm gave this task.",
+    'export DFKD_THREADS="${SLURM_CPUS_PER_TASK:-1}"',
     "job_pid=",
     "# Slurm's warning before the time limit: checkpoint, then requeue this task.",
     "on_warning() {",

@@ -57,6 +57,7 @@ Deno.test("k8s: an Indexed Job (one index per job, retries per index, index from
     "metadata.annotations['batch.kubernetes.io/job-completion-index']",
   );
   assert.deepEqual(c.resources?.limits, { "nvidia.com/gpu": "1" });
+  assert.equal(c.env?.find((e) => e.name === "DFKD_THREADS")?.value, "1");
   assert.deepEqual(c.volumeMounts, [{ name: "results", mountPath: "/results" }]);
   assert.deepEqual(pod.volumes, [{
     name: "results",
@@ -116,6 +117,7 @@ Deno.test("slurm: the array script has one task per job (%K), requeue, the signa
       "#SBATCH --open-mode=append",
       "trap on_warning USR1",
       'scontrol requeue "$SLURM_JOB_ID"',
+      'export DFKD_THREADS="${SLURM_CPUS_PER_TASK:-1}"',
     ]
   ) assert.ok(s.array.includes(line), `missing ${line}\n${s.array}`);
   assert.match(

@@ -205,6 +205,8 @@ Deno.test({
       assert.ok((resumed.resumes?.length ?? 0) >= 1, "task 0 was not resumed");
       assert.ok(resumed.resumes![0]!.fromEpoch >= atCheckpoint.checkpoint!.epochsDone);
       const task0Log = await Deno.readTextFile(join(runDir, "slurm/logs", `${arrayId}_0.out`));
+      // scancel's SIGTERM: the job checkpointed and recorded itself interrupted, then continued.
+      assert.match(task0Log, /__s0: interrupted/);
       assert.match(task0Log, /continuing at epoch [23]\/3/);
       assert.match(
         await sh("scontrol", ["show", "job", task0], env).then((r) => r.out),
