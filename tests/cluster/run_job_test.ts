@@ -208,3 +208,20 @@ Deno.test("run-job: a job stopped by a signal checkpoints (exit 130, status inte
     assert.deepEqual(numbers(record!), numbers(local.records[0]!));
   });
 });
+
+Deno.test("job lock: the holder's heartbeat keeps touching the file; release removes it", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "jobs"));
+    const lock = await acquireJobLock(dir, "j", { heartbeatMs: 50 });
+    const path = jobLockPath(dir, "j");
+    const old = new Date(Date.now() - 100_000);
+    await Deno.utime(path, old, old);
+    assert.ok(((await readJobLock(dir, "j"))?.ageMs ?? 0) >= 100_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const state = await readJobLock(dir, "j");
+    assert.ok(state !== undefined && state.ageMs < 5_000, `age ${state?.ageMs}`);
+    assert.equal(state.live, true);
+    await lock.release();
+    await assert.rejects(() => Deno.stat(path));
+  });
+});
