@@ -138,8 +138,11 @@ Deno.test({
       const run = (await readJson<RunRecord>(join(runDir, "run.json")))!;
       const backend = run.environment.backend;
 
+      // One task at a time (%1): when task 0 is cancelled the others are still to run, so the
+      // report job (afterany) cannot start before task 0 is requeued. The other CPU runs the
+      // local run meanwhile.
       const submitted = await must(
-        dfkd(["slurm", runDir, "--max-concurrent", "2", "--submit"], env),
+        dfkd(["slurm", runDir, "--max-concurrent", "1", "--submit"], env),
         "dfkd slurm --submit",
       );
       const arrayId = /Submitted array job (\d+)/.exec(submitted)?.[1];
