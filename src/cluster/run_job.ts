@@ -15,7 +15,13 @@ import type { BackendRequest } from "../backends/init_backend.ts";
 import { executeJob } from "../bench/execute_job.ts";
 import { acquireJobLock } from "../results/job_lock.ts";
 import type { JobMessage } from "../bench/protocol.ts";
-import { type JobRecord, type JobStatus, RUN_LAYOUT, type RunRecord } from "../results/records.ts";
+import {
+  type JobRecord,
+  type JobStatus,
+  RUN_LAYOUT,
+  type RunRecord,
+  runRecordSchema,
+} from "../results/records.ts";
 import { jobLogPath, readJobRecord } from "../results/run_folder.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { describeHolder } from "../util/file_lock.ts";
@@ -82,11 +88,23 @@ export async function readRunRecord(runDir: string): Promise<RunRecord> {
       2,
     );
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as RunRecord;
+    value = JSON.parse(text);
   } catch (error) {
     throw new UserError(`${path} is not valid JSON: ${(error as Error).message}`, 2);
   }
+  const parsed = runRecordSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(
+      `${path}: not a run record (${issue?.path.join(".") || "top level"}: ${issue?.message})`,
+      2,
+    );
+  }
+  const bad = parsed.data.jobs.find((id) => /[\/\\]|^\.\.?$/.test(id));
+  if (bad !== undefined) throw new UserError(`${path}: jobs: invalid job id "${bad}"`, 2);
+  return parsed.data;
 }
 
 /**
