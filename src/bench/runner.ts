@@ -19,6 +19,7 @@ import { UserError } from "../util/errors.ts";
 import { formatSeconds, type Logger, type Progress, silentLogger } from "../util/logger.ts";
 import { Rng } from "../util/rng.ts";
 import { describeHolder, type FileLock } from "../util/file_lock.ts";
+import { readJobLock } from "../results/job_lock.ts";
 import type { Interrupter } from "../util/interrupt.ts";
 import { canonicalJson, configHash, expandJobs, type JobPlan } from "./job_plan.ts";
 import type { JobConfig } from "../results/records.ts";
@@ -816,6 +817,13 @@ async function runOneJob(
     record = await readJobRecord(runDir, plan.id);
   } catch (error) {
     throw new Error(`The record of ${plan.id} is unreadable: ${(error as Error).message}`);
+  }
+  // The job's lock is live after its process ended: another process (a cluster task, `dfkd
+  // run-job`) runs this job, and the worker refused to start. Its record is that process's.
+  const other = FINAL.has(record.status) ? undefined : await readJobLock(runDir, plan.id);
+  if (other?.live) {
+    log.warn(`${plan.id}: left to the process running it (${describeHolder(other.holder)})`);
+    return record;
   }
   if (!FINAL.has(record.status)) {
     const how = status.signal

@@ -225,3 +225,22 @@ Deno.test("job lock: the holder's heartbeat keeps touching the file; release rem
     await assert.rejects(() => Deno.stat(path));
   });
 });
+
+Deno.test("a local run resuming a planned run leaves a job another process holds to it (its record untouched)", async () => {
+  await withTempDir(async (dir) => {
+    const options = await setup(dir);
+    const planned = await runBenchmark(benchmark(), { ...options, seeds: [0], planOnly: true });
+    const [held, free] = planned.records.map((r) => r.id) as [string, string];
+    const lock = await acquireJobLock(planned.runDir, held);
+    try {
+      const outcome = await runBenchmark(benchmark(), { ...options, resume: planned.runId });
+      assert.equal(outcome.exitCode, 1);
+      const [a, b] = await records(planned.runDir, [held, free]);
+      assert.equal(a?.status, "pending");
+      assert.equal(a?.error, undefined);
+      assert.equal(b?.status, "completed");
+    } finally {
+      await lock.release();
+    }
+  });
+});
