@@ -107,7 +107,7 @@ async function jobState(id: string, env: Record<string, string>): Promise<string
 
 Deno.test({
   name:
-    "slurm: smoke.json as a job array on a real single-node cluster equals a local run; a cancelled, requeued task resumes from its checkpoint",
+    "slurm: smoke.json as a job array on a real single-node cluster equals a local run (records, summary, history entry); a cancelled, requeued task resumes from its checkpoint",
   ignore: !available,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -142,7 +142,15 @@ Deno.test({
       // report job (afterany) cannot start before task 0 is requeued. The other CPU runs the
       // local run meanwhile.
       const submitted = await must(
-        dfkd(["slurm", runDir, "--max-concurrent", "1", "--submit"], env),
+        dfkd([
+          "slurm",
+          runDir,
+          "--max-concurrent",
+          "1",
+          "--history-dir",
+          join(dir, "history-cluster"),
+          "--submit",
+        ], env),
         "dfkd slurm --submit",
       );
       const arrayId = /Submitted array job (\d+)/.exec(submitted)?.[1];
@@ -226,6 +234,28 @@ Deno.test({
       const finished = (await readJson<RunRecord>(join(runDir, "run.json")))!;
       assert.ok(finished.finishedAt, "the report job did not mark the run finished");
       assert.ok((await Deno.stat(join(runDir, "report.md"))).isFile);
+      // The report job's history entry: the local run's, but for the run's name and times.
+      await must(
+        dfkd(["history", "add", localDir, "--history-dir", join(dir, "history-local")]),
+        "dfkd history add",
+      );
+      const entry = async (d: string) => {
+        const lines = (await Deno.readTextFile(join(dir, d, "smoke.jsonl"))).trim().split("\n");
+        assert.equal(lines.length, 1);
+        const e = JSON.parse(lines[0]!);
+        return {
+          benchmark: e.benchmark,
+          backend: e.backend,
+          smoke: e.smoke,
+          finished: e.finished,
+          missingJobs: e.missingJobs,
+          entries: e.entries.map((p: { seeds: Record<string, unknown>[] }) => ({
+            ...p,
+            seeds: p.seeds.map(({ wallSeconds: _w, wallPerEpoch: _p, ...rest }) => rest),
+          })),
+        };
+      };
+      assert.deepEqual(await entry("history-cluster"), await entry("history-local"));
       const status = await must(dfkd(["status", runDir]), "dfkd status");
       assert.match(status, /3 jobs \(3 completed\)/);
     } finally {
