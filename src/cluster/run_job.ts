@@ -231,7 +231,13 @@ export async function runPlannedJob(options: RunPlannedJobOptions): Promise<Plan
     log(`${jobId}: already ${record.status}; nothing to do`);
     return { jobId, status: record.status, alreadyDone: true, exitCode: 0 };
   };
-  const before = await readJobRecord(runDir, jobId);
+  const before = await readJobRecord(runDir, jobId).catch((error) => {
+    throw new UserError(
+      `${runDir}: job ${jobId} has no readable record (${(error as Error).message}); ` +
+        `the plan did not finish writing it: plan the run again`,
+      2,
+    );
+  });
   if (DONE.has(before.status)) return done(before);
   const lock = await acquireJobLock(runDir, jobId, {
     onTakeOver: (holder) => log(`${jobId}: taking over a stale lock (${describeHolder(holder)})`),
