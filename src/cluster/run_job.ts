@@ -242,17 +242,18 @@ export async function runPlannedJob(options: RunPlannedJobOptions): Promise<Plan
   const lock = await acquireJobLock(runDir, jobId, {
     onTakeOver: (holder) => log(`${jobId}: taking over a stale lock (${describeHolder(holder)})`),
   });
-  const logFile = await Deno.open(jobLogPath(runDir, jobId), {
-    write: true,
-    create: true,
-    append: true,
-  });
+  let logFile: Deno.FsFile | undefined;
   const encoder = new TextEncoder();
   const say = (line: string) => {
     log(line);
-    logFile.writeSync(encoder.encode(line + "\n"));
+    logFile?.writeSync(encoder.encode(line + "\n"));
   };
   try {
+    logFile = await Deno.open(jobLogPath(runDir, jobId), {
+      write: true,
+      create: true,
+      append: true,
+    });
     const record = await readJobRecord(runDir, jobId);
     if (DONE.has(record.status)) return done(record);
     say(`${jobId}: on ${Deno.hostname()} (process ${Deno.pid}), job ${run.jobs.indexOf(jobId)}`);
@@ -276,7 +277,7 @@ export async function runPlannedJob(options: RunPlannedJobOptions): Promise<Plan
       : 1;
     return { jobId, status, alreadyDone: false, exitCode };
   } finally {
-    logFile.close();
+    logFile?.close();
     await lock.release();
   }
 }
