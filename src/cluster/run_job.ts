@@ -241,6 +241,11 @@ export async function runPlannedJob(options: RunPlannedJobOptions): Promise<Plan
   if (DONE.has(before.status)) return done(before);
   const lock = await acquireJobLock(runDir, jobId, {
     onTakeOver: (holder) => log(`${jobId}: taking over a stale lock (${describeHolder(holder)})`),
+    onWait: (holder, ms) =>
+      log(
+        `${jobId}: its lock (${describeHolder(holder)}) missed its heartbeats; waiting ` +
+          `${Math.ceil(ms / 1000)} s for it to go stale`,
+      ),
   });
   let logFile: Deno.FsFile | undefined;
   const encoder = new TextEncoder();

@@ -41,6 +41,20 @@ export function jobLockPath(runDir: string, jobId: string): string {
   return join(runDir, RUN_LAYOUT.jobsDir, `${jobId}.lock`);
 }
 
+/** Options of {@linkcode acquireJobLock}. */
+export interface JobLockOptions {
+  /** Told whose stale lock was taken over. */
+  onTakeOver?: (holder: LockHolder | undefined) => void;
+  /** Told that a silent holder's lock is waited for (and for how long). */
+  onWait?: (holder: LockHolder, waitMs: number) => void;
+  /** Milliseconds between touches (default {@linkcode JOB_LOCK_HEARTBEAT_MS}). */
+  heartbeatMs?: number;
+  /** A lock not touched for this long is stale (default {@linkcode JOB_LOCK_STALE_MS}). */
+  staleMs?: number;
+  /** A lock not touched for this long (two missed heartbeats by default) is waited for, not refused. */
+  silentMs?: number;
+}
+
 /** A held job lock; `release()` also stops its heartbeat. */
 export interface JobLock extends FileLock {
   /** Who held the lock before, when this acquisition took over a stale one. */
@@ -50,7 +64,8 @@ export interface JobLock extends FileLock {
 /**
  * Takes the lock of job `jobId` in `runDir`, or throws a `UserError` (exit 2)
  * naming the live holder. A stale lock is taken over (`onTakeOver` is told
- * whose it was). While held, the file is touched every
+ * whose it was); one whose holder has missed two heartbeats (a node that
+ * died a moment ago) is waited for until it is stale (`onWait`). While held, the file is touched every
  * {@linkcode JOB_LOCK_HEARTBEAT_MS} (the timer does not keep the process
  * alive).
  *
@@ -67,23 +82,39 @@ export interface JobLock extends FileLock {
 export async function acquireJobLock(
   runDir: string,
   jobId: string,
-  options: { onTakeOver?: (holder: LockHolder | undefined) => void; heartbeatMs?: number } = {},
+  options: JobLockOptions = {},
 ): Promise<JobLock> {
   let tookOver: LockHolder | undefined;
   const path = jobLockPath(runDir, jobId);
-  const lock = await acquireFileLock(path, {
-    exitCode: 2,
-    staleMs: JOB_LOCK_STALE_MS,
-    onTakeOver: (holder) => {
-      tookOver = holder;
-      options.onTakeOver?.(holder);
-    },
-    busyMessage: (holder) =>
-      `Job ${jobId} of ${runDir} is already running (${describeHolder(holder)}); a second ` +
-      `copy is refused. If that process is gone, its lock goes stale within ${
-        JOB_LOCK_STALE_MS / 1000
-      } s, or delete ${path}`,
-  });
+  const staleMs = options.staleMs ?? JOB_LOCK_STALE_MS;
+  const take = () =>
+    acquireFileLock(path, {
+      exitCode: 2,
+      staleMs,
+      onTakeOver: (holder) => {
+        tookOver = holder;
+        options.onTakeOver?.(holder);
+      },
+      busyMessage: (holder) =>
+        `Job ${jobId} of ${runDir} is already running (${describeHolder(holder)}); a second ` +
+        `copy is refused. If that process is gone, its lock goes stale within ${
+          staleMs / 1000
+        } s, or delete ${path}`,
+    });
+  let lock: FileLock;
+  try {
+    lock = await take();
+  } catch (error) {
+    // A holder that has missed its heartbeats is most likely a dead node: wait until its lock
+    // is stale (a task requeued after a node failure) rather than refuse.
+    const state = await readJobLock(runDir, jobId, Date.now(), staleMs);
+    const silentMs = options.silentMs ?? 2 * JOB_LOCK_HEARTBEAT_MS;
+    if (state === undefined || !state.live || state.ageMs < silentMs) throw error;
+    const waitMs = staleMs - state.ageMs + 1_000;
+    options.onWait?.(state.holder, waitMs);
+    await new Promise((r) => setTimeout(r, waitMs));
+    lock = await take();
+  }
   const timer = setInterval(() => {
     const now = new Date();
     Deno.utime(path, now, now).catch(() => {});
@@ -123,6 +154,7 @@ export async function readJobLock(
   runDir: string,
   jobId: string,
   now: number = Date.now(),
+  staleMs: number = JOB_LOCK_STALE_MS,
 ): Promise<JobLockState | undefined> {
   const path = jobLockPath(runDir, jobId);
   const holder = await readLockHolder(path);
@@ -134,5 +166,5 @@ export async function readJobLock(
     return undefined; // Released meanwhile.
   }
   const dead = holder.hostname === Deno.hostname() && !processAlive(holder.pid);
-  return { holder, live: !dead && ageMs <= JOB_LOCK_STALE_MS, ageMs };
+  return { holder, live: !dead && ageMs <= staleMs, ageMs };
 }

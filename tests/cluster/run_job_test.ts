@@ -244,3 +244,24 @@ Deno.test("a local run resuming a planned run leaves a job another process holds
     }
   });
 });
+
+Deno.test("job lock: a holder that missed its heartbeats (a node that just died) is waited for and taken over; a fresh one is refused at once", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "jobs"));
+    const path = jobLockPath(dir, "j");
+    const other = JSON.stringify({ pid: 1, hostname: "node-b", since: "then" });
+    const timing = { staleMs: 2_000, silentMs: 500 };
+    await Deno.writeTextFile(path, other);
+    const started = Date.now();
+    await assert.rejects(() => acquireJobLock(dir, "j", timing), /already running/);
+    assert.ok(Date.now() - started < 400, "a fresh holder is refused at once");
+    const silent = new Date(Date.now() - 1_000);
+    await Deno.utime(path, silent, silent);
+    const waits: number[] = [];
+    const lock = await acquireJobLock(dir, "j", { ...timing, onWait: (_h, ms) => waits.push(ms) });
+    assert.equal(waits.length, 1);
+    assert.equal(lock.tookOver?.hostname, "node-b");
+    assert.equal((await readJobLock(dir, "j"))?.holder.pid, Deno.pid);
+    await lock.release();
+  });
+});
