@@ -44,7 +44,7 @@ export interface PlanCommandOptions {
  * ```ts
  * import { makePlanCommand } from "./plan.ts";
  * import type { Toolkit } from "../bench/toolkit.ts";
- * declare const toolkit: Toolkit;
+ * const toolkit = {} as Toolkit; // the real one: src/bench/default_toolkit.ts
  * const plan = makePlanCommand({ loadToolkit: () => Promise.resolve(toolkit) });
  * // await plan.run(["benchmarks/smoke.json"]);
  * ```

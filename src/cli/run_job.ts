@@ -40,7 +40,7 @@ export interface RunJobCommandOptions {
  * ```ts
  * import { makeRunJobCommand } from "./run_job.ts";
  * import type { Toolkit } from "../bench/toolkit.ts";
- * declare const toolkit: Toolkit;
+ * const toolkit = {} as Toolkit; // the real one: src/bench/default_toolkit.ts
  * const command = makeRunJobCommand({ loadToolkit: () => Promise.resolve(toolkit) });
  * // await command.run(["results/smoke/20260101T000000Z-abc1234", "--index", "0"]);
  * ```

@@ -28,7 +28,7 @@ const USAGE = `status <run-dir> [--json] [--wait] [--poll SECONDS] [--mark-finis
  * ```ts
  * import { formatRunStatus } from "./status.ts";
  * import type { RunStatus } from "../cluster/status.ts";
- * declare const status: RunStatus;
+ * const status = {} as RunStatus; // from readRunStatus(runDir)
  * // console.log(formatRunStatus(status));
  * ```
  */

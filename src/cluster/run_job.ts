@@ -217,7 +217,7 @@ const DONE: ReadonlySet<JobStatus> = new Set(["completed", "diverged"]);
  * ```ts
  * import { runPlannedJob } from "./run_job.ts";
  * import type { Toolkit } from "../bench/toolkit.ts";
- * declare const toolkit: Toolkit;
+ * const toolkit = {} as Toolkit; // the real one: src/bench/default_toolkit.ts
  * // const outcome = await runPlannedJob({
  * //   runDir, index: 0, toolkit, log: console.log, shouldStop: () => false,
  * // });
