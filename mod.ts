@@ -200,3 +200,7 @@ export { Generator, type GeneratorOptions } from "./src/methods/blocks/generator
 export { Encoder, type EncoderOptions } from "./src/methods/blocks/encoder.ts";
 export { SpectralNorm } from "./src/methods/blocks/spectral_norm.ts";
 export { BatchNorm, type BatchNormOptions } from "./src/methods/blocks/batch_norm.ts";
+export { acquireJobLock, type JobLock, jobLockPath, readJobLock } from "./src/results/job_lock.ts";
+export { type PlannedJobOutcome, runPlannedJob } from "./src/cluster/run_job.ts";
+export { markRunFinished, readRunStatus, type RunStatus } from "./src/cluster/status.ts";
+export { type SlurmOptions, slurmScripts } from "./src/cluster/slurm.ts";

@@ -79,6 +79,12 @@ export interface RunOptions {
   interrupts?: Interrupter;
   /** Called once the run folder is claimed (or found, when resuming) and locked. */
   onRunFolder?: (dir: string, runId: string) => void;
+  /**
+   * Plan only (`dfkd plan`): prepare the teachers, write `run.json` and every
+   * job's pending record, and stop before any job runs (the jobs then run one
+   * by one with `dfkd run-job`, e.g. as a cluster's array tasks).
+   */
+  planOnly?: boolean;
 }
 
 /** What a run produced. */
@@ -144,6 +150,7 @@ export async function runBenchmark(
   let previous: RunResults | undefined;
   try {
     if (options.resume !== undefined) {
+      if (options.planOnly) throw new UserError("A plan starts a new run: drop --resume", 2);
       if (options.methods || options.seeds) {
         throw new UserError(
           "--resume continues the run's own jobs: --methods and --seeds cannot change them",
@@ -228,6 +235,18 @@ async function runLocked(
     : await reopenRunFolder(folder, previous);
   log.info(`Results: ${runDir}`);
   options.onRunFolder?.(runDir, run.runId);
+  if (options.planOnly) {
+    const records = await Promise.all(plans.map((p) => readJobRecord(runDir, p.id)));
+    return {
+      runDir,
+      runId: run.runId,
+      records,
+      summary: "",
+      reportFiles: [],
+      exitCode: 0,
+      interrupted: false,
+    };
+  }
 
   const toRun = plans.filter((p) => !kept.has(p.id));
   const ran = await runJobs(

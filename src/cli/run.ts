@@ -68,7 +68,16 @@ function resumeCommand(
   return words.map(shellWord).join(" ");
 }
 
-function parseList(flag: string, value: string | undefined): string[] | undefined {
+/**
+ * A comma-separated flag value as a list (`--methods a,b`), or a `UserError`.
+ *
+ * @example
+ * ```ts
+ * import { parseList } from "./run.ts";
+ * console.log(parseList("--methods", "a, b")); // [ "a", "b" ]
+ * ```
+ */
+export function parseList(flag: string, value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const items = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (items.length === 0) {
@@ -77,7 +86,16 @@ function parseList(flag: string, value: string | undefined): string[] | undefine
   return items;
 }
 
-function parseSeeds(value: string | undefined): number[] | undefined {
+/**
+ * The `--seeds 0,1` flag as distinct whole numbers, or a `UserError`.
+ *
+ * @example
+ * ```ts
+ * import { parseSeeds } from "./run.ts";
+ * console.log(parseSeeds("0,1")); // [ 0, 1 ]
+ * ```
+ */
+export function parseSeeds(value: string | undefined): number[] | undefined {
   const items = parseList("--seeds", value);
   if (items === undefined) return undefined;
   const seeds = items.map((s) => Number(s));
