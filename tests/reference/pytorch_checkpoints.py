@@ -24,7 +24,9 @@ The images and synthetic weights come from fmix32 (MurmurHash3's finaliser) of
 (index * 0x9E3779B1 + salt * 0x85EBCA77) mod 2^32, mapped to u = h / 2^31 - 1 in [-1, 1);
 tests/models/pytorch/synthetic.ts computes the same numbers.
 
-Regenerate: /usr/bin/python3 tests/reference/pytorch_checkpoints.py
+Regenerate: /usr/bin/python3 tests/reference/pytorch_checkpoints.py && deno fmt tests/models/pytorch/fixtures
+(the legacy-format files name storages by memory address, so their bytes differ run to run;
+the logits do not).
 """
 import json, math, os, struct, sys, types
 import numpy as np
@@ -372,6 +374,37 @@ def main():
     torch.save({"epoch": 200, "arch": "wrn16_1", "state_dict": wrn.state_dict(), "best_acc1": 91.3},
                f"{OUT}/wrn16_1_cifar10.pth")
     record("wrn16_1_cifar10.pth", "wrn-16-1", "cifar10", wrn, cifar)
+
+    # Pickles that call globals a checkpoint never needs (the reader must refuse, run nothing).
+    class CallsOsSystem:
+        def __reduce__(self):
+            return (os.system, ("touch /tmp/dfkd-bench-pickle-ran",))
+
+    class CallsEval:
+        def __reduce__(self):
+            return (eval, ("__import__('os').system('touch /tmp/dfkd-bench-pickle-ran')",))
+
+    payload = types.ModuleType("payload"); sys.modules["payload"] = payload
+    def run(*args):
+        return None
+    run.__module__ = "payload"; run.__qualname__ = "run"; payload.run = run
+
+    class CallsUnknown:
+        def __reduce__(self):
+            return (run, ("x",))
+
+    torch.save({"state_dict": {"fc.bias": torch.zeros(2)}, "hook": CallsOsSystem()}, f"{OUT}/bad_os_system.pth")
+    torch.save({"hook": CallsEval(), "state_dict": {}}, f"{OUT}/bad_eval.pth", _use_new_zipfile_serialization=False)
+    torch.save({"hook": CallsUnknown()}, f"{OUT}/bad_unknown_call.pth")
+
+    # The same plain object pickled with every protocol, for the pickle reader's own test.
+    import base64, collections, pickle
+    sample = collections.OrderedDict([("ints", [0, 1, -1, 255, 65535, -70000, 2**40, -(2**62)]),
+                                      ("floats", [0.5, -1e-30, 3.0]), ("text", ["", "é", "a" * 300]),
+                                      ("flags", (True, False, None)), ("bytes", b"\x00\xff"), ("set", {3}),
+                                      ("big", 2**70), ("nested", {"k": [(1, 2), (3,)]})])
+    with open(f"{OUT}/pickles.json", "w") as f:
+        json.dump({str(p): base64.b64encode(pickle.dumps(sample, protocol=p)).decode() for p in range(6)}, f, indent=1)
 
     with open(f"{OUT}/expected.json", "w") as f:
         json.dump(expected, f, indent=1)

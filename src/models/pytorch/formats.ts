@@ -275,7 +275,7 @@ function readSafetensors(bytes: Uint8Array, file: string): Map<string, TorchTens
       throw new UserError(
         `${file}: safetensors entry ${name} declares bytes ${begin}..${end} (${needed} needed for [${
           shape.join(", ")
-        }] ${dtype}) but the data section has ${data.length} bytes`,
+        }] ${dtype}) but the data section has ${data.length} bytes (truncated file?)`,
         2,
       );
     }

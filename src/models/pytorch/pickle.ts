@@ -237,6 +237,13 @@ class Unpickler {
     }
   }
 
+  private textInt(text: string): number | bigint {
+    if (!/^[-+]?\d+$/.test(text)) this.fail(`an integer argument ${JSON.stringify(text)}`);
+    const n = BigInt(text);
+    const safe = n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER);
+    return safe ? Number(n) : n;
+  }
+
   private long(data: Uint8Array): number | bigint {
     if (data.length === 0) return 0;
     let n = 0n;
@@ -306,11 +313,11 @@ class Unpickler {
         return;
       case 0x49: { // INT
         const t = this.line();
-        s.push(t === "01" ? true : t === "00" ? false : Number.parseInt(t, 10));
+        s.push(t === "01" ? true : t === "00" ? false : this.textInt(t));
         return;
       }
       case 0x4c: // LONG
-        s.push(Number.parseInt(this.line().replace(/L$/, ""), 10));
+        s.push(this.textInt(this.line().replace(/L$/, "")));
         return;
       case 0x8a: // LONG1
         s.push(this.long(this.raw(this.u8())));
@@ -333,8 +340,13 @@ class Unpickler {
       case 0x55: // SHORT_BINSTRING
         s.push(new TextDecoder("latin1").decode(this.raw(this.u8())));
         return;
-      case 0x56: // UNICODE
-        s.push(this.line());
+      case 0x56: // UNICODE (raw-unicode-escape)
+        s.push(
+          this.line().replace(
+            /\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g,
+            (_, a, b) => String.fromCodePoint(Number.parseInt(a ?? b, 16)),
+          ),
+        );
         return;
       case 0x58: // BINUNICODE
         s.push(this.text(this.u32()));
