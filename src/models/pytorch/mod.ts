@@ -24,3 +24,11 @@ export { findStateDict, type FoundStateDict } from "./state_dict.ts";
 export { loadStateDict, suggestArchitecture, type WeightSlot, weightSlots } from "./key_map.ts";
 export { PICKLE_CALLABLES, PyGlobal, PyObject, unpickle, type UnpickleOptions } from "./pickle.ts";
 export { toFloat32, type TorchDtype, TorchStorage, TorchTensor } from "./tensor.ts";
+export {
+  type ObtainedPytorchTeacher,
+  obtainPytorchTeacher,
+  type ObtainPytorchTeacherOptions,
+  PYTORCH_IMPORT_VERSION,
+  pytorchTeacherKey,
+  type PytorchTeacherMeta,
+} from "./cache.ts";
