@@ -284,7 +284,9 @@ async function runLocked(
         log,
       });
       log.info(
-        `Teacher for ${pair.id}: ${teacher.arch}, test accuracy ${
+        `Teacher for ${pair.id}: ${
+          teacher.file === undefined ? "" : `${teacher.file} sha256 ${teacher.hash}, `
+        }${teacher.arch}, test accuracy ${
           (teacher.testAccuracy * 100).toFixed(2)
         }% (${teacher.path})`,
       );
@@ -313,6 +315,7 @@ async function runLocked(
       hash: t.hash,
       path: t.path,
       testAccuracy: t.testAccuracy,
+      ...(t.file !== undefined ? { file: t.file } : {}),
     }));
     run = {
       schema: RUN_RECORD_SCHEMA,
@@ -530,6 +533,9 @@ async function preflight(
 
 function describeTeacher(t: ResolvedBenchmark["pairs"][number]["teacher"]): string {
   if (t.kind === "path") return `loading ${t.path}`;
+  if (t.kind === "pytorch") {
+    return `importing the PyTorch checkpoint ${t.file} as ${t.arch} (converted once, cached by its SHA-256)`;
+  }
   const overrides = Object.keys(t.recipe).length ? ` with ${JSON.stringify(t.recipe)}` : "";
   return `${t.arch} by recipe${overrides} (from the cache, or trained now)`;
 }
@@ -554,6 +560,7 @@ function pendingRecord(
       hash: teacher.hash,
       path: teacher.path,
       ...(teacher.recipe !== undefined ? { recipe: teacher.recipe } : {}),
+      ...(teacher.file !== undefined ? { file: teacher.file } : {}),
     },
     student: plan.pair.student,
     method: plan.method.method,
@@ -582,6 +589,9 @@ function pendingRecord(
     configHash: configHash(config),
     scaled: benchmark.scaled,
     teacherAccuracy: teacher.testAccuracy,
+    ...(teacher.source === "pytorch" && teacher.file !== undefined
+      ? { teacherFile: { name: teacher.file, sha256: teacher.hash } }
+      : {}),
     status: "pending",
     epochs: [],
     replayBytes: 0,

@@ -127,6 +127,14 @@ export type TeacherSpec =
     path: string;
     /** Architecture, when the file states it. */
     arch?: string;
+  }
+  | {
+    /** A PyTorch checkpoint, converted once into the teacher cache (keyed by its SHA-256). */
+    kind: "pytorch";
+    /** Absolute path of the checkpoint file. */
+    file: string;
+    /** The zoo architecture it was trained as. */
+    arch: string;
   };
 
 /** One teacher/student pair. */
@@ -289,7 +297,28 @@ export function benchmarkSchema(catalogue: Catalogue) {
     path: z.string().min(1).optional().describe(
       "A saved teacher to load instead of training one (relative to this file's folder).",
     ),
+    pytorch: z.string().min(1).optional().describe(
+      "A PyTorch checkpoint (.pth / .pt / .safetensors; relative to this file's folder) to import as the teacher, with arch naming its architecture.",
+    ),
   }, "teacher field").superRefine((t, ctx) => {
+    if (t.pytorch !== undefined) {
+      if (t.arch === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: "a pytorch teacher needs arch (the zoo architecture it was trained as)",
+        });
+      }
+      for (const field of ["path", "recipe"] as const) {
+        if (t[field] !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [field],
+            message: `a pytorch teacher has no ${field}; remove one of them`,
+          });
+        }
+      }
+      return;
+    }
     if (t.path === undefined && t.arch === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -404,7 +433,10 @@ export function benchmarkSchema(catalogue: Catalogue) {
     }
     if (catalogue.recipeProblem !== undefined) {
       file.pairs.forEach((p, i) => {
-        if (p.teacher.arch === undefined || p.teacher.path !== undefined) return;
+        if (
+          p.teacher.arch === undefined || p.teacher.path !== undefined ||
+          p.teacher.pytorch !== undefined
+        ) return;
         const recipes: [Record<string, unknown>, (string | number)[]][] = [
           [p.teacher.recipe ?? {}, ["pairs", i, "teacher"]],
         ];
@@ -454,7 +486,7 @@ export interface BenchmarkFile {
   dataset: string;
   pairs: {
     id?: string;
-    teacher: { arch?: string; recipe?: Record<string, unknown>; path?: string };
+    teacher: { arch?: string; recipe?: Record<string, unknown>; path?: string; pytorch?: string };
     student: string;
   }[];
   methods: Record<string, Hyperparameters>;
@@ -562,7 +594,15 @@ export function resolveBenchmark(
   const pairs: ResolvedPair[] = file.pairs.map((p) => ({
     id: pairId(p),
     student: p.student,
-    teacher: p.teacher.path !== undefined
+    teacher: p.teacher.pytorch !== undefined
+      ? {
+        kind: "pytorch",
+        file: isAbsolute(p.teacher.pytorch)
+          ? p.teacher.pytorch
+          : resolve(folder, p.teacher.pytorch),
+        arch: p.teacher.arch as string,
+      }
+      : p.teacher.path !== undefined
       ? {
         kind: "path",
         path: isAbsolute(p.teacher.path) ? p.teacher.path : resolve(folder, p.teacher.path),
