@@ -18,7 +18,7 @@ import {
 } from "../models/teacher/cache.ts";
 import { loadTeacherFromPath, teacherFileHash } from "../models/teacher/load.ts";
 import { declareTeacher, defaultRecipe } from "../models/teacher/recipe.ts";
-import { obtainPytorchTeacher } from "../models/pytorch/cache.ts";
+import { listPytorchTeachers, obtainPytorchTeacher } from "../models/pytorch/cache.ts";
 import { saveClassifier } from "../models/io.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { UserError } from "../util/errors.ts";
@@ -222,21 +222,57 @@ async function listVerb(args: string[]): Promise<number> {
   if (positionals.length > 0) usageError("teacher list takes no arguments");
   const cacheDir = resolveTeacherCacheDir(values["cache-dir"]);
   const entries = await listCachedTeachers(cacheDir);
+  const imported = await listPytorchTeachers(cacheDir);
   if (values.json) {
-    console.log(JSON.stringify(
-      entries.map(({ path, meta }) => ({
-        path,
-        hash: meta.hash,
-        arch: meta.declaration.arch,
-        dataset: meta.declaration.dataset,
-        testAccuracy: meta.testAccuracy,
-        wallSeconds: meta.wallSeconds,
-        trainedAt: meta.trainedAt,
-        recipe: meta.declaration.recipe,
-      })),
-      null,
-      2,
-    ));
+    const trained: Record<string, unknown>[] = entries.map(({ path, meta }) => ({
+      path,
+      hash: meta.hash,
+      arch: meta.declaration.arch,
+      dataset: meta.declaration.dataset,
+      testAccuracy: meta.testAccuracy,
+      wallSeconds: meta.wallSeconds,
+      trainedAt: meta.trainedAt,
+      recipe: meta.declaration.recipe,
+    }));
+    const fromPytorch = imported.map(({ path, meta }) => ({
+      path,
+      hash: meta.hash,
+      arch: meta.arch,
+      dataset: meta.dataset,
+      testAccuracy: meta.testAccuracy,
+      source: meta.source,
+      importedAt: meta.importedAt,
+    }));
+    console.log(JSON.stringify([...trained, ...fromPytorch], null, 2));
+    return 0;
+  }
+  if (imported.length > 0) {
+    const rows = [[
+      "id",
+      "architecture",
+      "dataset",
+      "test acc",
+      "checkpoint",
+      "sha256",
+      "imported",
+    ]];
+    for (const { path, meta } of imported) {
+      rows.push([
+        path.slice(path.lastIndexOf("/") + 1),
+        meta.arch,
+        meta.dataset,
+        meta.testAccuracy === null ? "–" : `${(100 * meta.testAccuracy).toFixed(2)}%`,
+        meta.source.file,
+        meta.source.sha256.slice(0, 16),
+        meta.importedAt,
+      ]);
+    }
+    console.log("Imported PyTorch teachers:");
+    console.log(formatTable(rows, [3]));
+    if (entries.length > 0) console.log("");
+  }
+  if (entries.length === 0 && imported.length > 0) {
+    console.log(`\nCache: ${cacheDir}`);
     return 0;
   }
   if (entries.length === 0) {

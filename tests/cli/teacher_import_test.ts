@@ -38,6 +38,12 @@ Deno.test("teacher import converts into the cache once, evaluates on MNIST's tes
       new RegExp(`^lenet5_half_module_legacy\\.pth sha256 ${meta.source.sha256}$`, "m"),
     );
     assert.match(second.stdout, /Already in the cache: /);
+    const listed = await runCli(["teacher", "list", "--cache-dir", dir]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(
+      listed.stdout,
+      /Imported PyTorch teachers:[\s\S]*lenet5-half +mnist .* lenet5_half_module_legacy\.pth/,
+    );
   });
 });
 

@@ -239,3 +239,36 @@ async function readCached(
     return undefined;
   }
 }
+
+/**
+ * Every imported teacher in `cacheDir`'s `pytorch/` folder (readable
+ * `meta.json`), oldest first.
+ *
+ * @example
+ * ```ts
+ * import { listPytorchTeachers } from "./cache.ts";
+ * for (const t of await listPytorchTeachers("/tmp/teachers")) console.log(t.meta.source.file);
+ * ```
+ */
+export async function listPytorchTeachers(
+  cacheDir: string,
+): Promise<{ path: string; meta: PytorchTeacherMeta }[]> {
+  const root = join(cacheDir, "pytorch");
+  const out: { path: string; meta: PytorchTeacherMeta }[] = [];
+  try {
+    for await (const entry of Deno.readDir(root)) {
+      if (!entry.isDirectory || entry.name.includes(".tmp-")) continue;
+      const path = join(root, entry.name);
+      try {
+        const meta = JSON.parse(await Deno.readTextFile(join(path, "meta.json")));
+        if (meta.format === "dfkd-bench-pytorch-teacher/1") out.push({ path, meta });
+      } catch {
+        // Not an imported teacher.
+      }
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw new UserError(`${root}: cannot read the teacher cache (${(error as Error).message})`);
+  }
+  return out.sort((a, b) => a.meta.importedAt.localeCompare(b.meta.importedAt));
+}

@@ -25,6 +25,7 @@ export { loadStateDict, suggestArchitecture, type WeightSlot, weightSlots } from
 export { PICKLE_CALLABLES, PyGlobal, PyObject, unpickle, type UnpickleOptions } from "./pickle.ts";
 export { toFloat32, type TorchDtype, TorchStorage, TorchTensor } from "./tensor.ts";
 export {
+  listPytorchTeachers,
   type ObtainedPytorchTeacher,
   obtainPytorchTeacher,
   type ObtainPytorchTeacherOptions,

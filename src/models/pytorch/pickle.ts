@@ -62,7 +62,17 @@ export const PICKLE_CALLABLES: Record<string, (args: unknown[]) => unknown> = {
   "torch._utils._rebuild_parameter": (args) => args[0],
   "torch._utils._rebuild_parameter_with_state": (args) => args[0],
   "numpy.core.multiarray.scalar": (args) => ({ numpyScalar: args }),
+  "numpy._core.multiarray.scalar": (args) => ({ numpyScalar: args }),
   "numpy.dtype": (args) => new PyObject(new PyGlobal("numpy", "dtype"), args),
+  // A tensor subclass: (rebuild function, class, its arguments, state); only allowed rebuilds run.
+  "torch._tensor._rebuild_from_type_v2": (args) => {
+    const [fn, , inner] = args;
+    const impl = fn instanceof PyGlobal ? PICKLE_CALLABLES[fn.path] : undefined;
+    if (impl === undefined || !Array.isArray(inner)) {
+      throw new Error(`a tensor subclass rebuilt by ${fn instanceof PyGlobal ? fn.path : "?"}`);
+    }
+    return impl(inner);
+  },
 };
 
 /** Modules none of whose globals a checkpoint ever names. */

@@ -35,22 +35,27 @@ export const ELEMENT_SIZE: Record<TorchDtype, number> = {
   bool: 1,
 };
 
-/** The storage classes `torch.save` names (`torch.FloatStorage`, ...) and their dtypes. */
+const STORAGE_NAMES: Record<string, TorchDtype> = {
+  FloatStorage: "float32",
+  DoubleStorage: "float64",
+  HalfStorage: "float16",
+  BFloat16Storage: "bfloat16",
+  LongStorage: "int64",
+  IntStorage: "int32",
+  ShortStorage: "int16",
+  CharStorage: "int8",
+  ByteStorage: "uint8",
+  BoolStorage: "bool",
+};
+
+/**
+ * The storage classes `torch.save` names (`torch.FloatStorage`, and
+ * `torch.cuda.FloatStorage` for tensors saved from a GPU, ...) and their dtypes.
+ */
 export const STORAGE_DTYPES: Record<string, TorchDtype> = {
-  "torch.FloatStorage": "float32",
-  "torch.DoubleStorage": "float64",
-  "torch.HalfStorage": "float16",
-  "torch.BFloat16Storage": "bfloat16",
-  "torch.LongStorage": "int64",
-  "torch.IntStorage": "int32",
-  "torch.ShortStorage": "int16",
-  "torch.CharStorage": "int8",
-  "torch.ByteStorage": "uint8",
-  "torch.BoolStorage": "bool",
-  "torch.cuda.FloatStorage": "float32",
-  "torch.cuda.DoubleStorage": "float64",
-  "torch.cuda.HalfStorage": "float16",
-  "torch.cuda.LongStorage": "int64",
+  ...Object.fromEntries(Object.entries(STORAGE_NAMES).map(([k, v]) => [`torch.${k}`, v])),
+  ...Object.fromEntries(Object.entries(STORAGE_NAMES).map(([k, v]) => [`torch.cuda.${k}`, v])),
+  "torch.UntypedStorage": "uint8",
 };
 
 /** A typed storage: `bytes` is filled by the format reader (zip entry, legacy tail, safetensors). */
