@@ -28,7 +28,7 @@ Regenerate: /usr/bin/python3 tests/reference/pytorch_checkpoints.py && deno fmt 
 (the legacy-format files name storages by memory address, so their bytes differ run to run;
 the logits do not).
 """
-import json, math, os, struct, sys, types
+import copy, json, math, os, struct, sys, types
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 
@@ -331,7 +331,13 @@ def main():
     half = randomise(LeNet5Half(), 2)
     sd = half.state_dict()
     # Zip and legacy containers with other entries, as CMI's and DFAD's training scripts save.
-    torch.save({"state_dict": sd, "epoch": 200, "best_acc1": 0.9921, "arch": "lenet5-half"},
+    # CMI's train_scratch.py container: the optimiser's and scheduler's states ride along.
+    trainee = copy.deepcopy(half)
+    opt = torch.optim.SGD(trainee.parameters(), lr=0.1, momentum=0.9)
+    trainee(mnist).sum().backward(); opt.step()
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [120, 150, 180], 0.1)
+    torch.save({"epoch": 200, "arch": "lenet5-half", "state_dict": sd, "best_acc1": 0.9921,
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict()},
                f"{OUT}/lenet5_half_container.pth")
     record("lenet5_half_container.pth", "lenet5-half", "mnist", half, mnist)
     torch.save({"state_dict": sd, "epoch": 200, "acc": 99.2}, f"{OUT}/lenet5_half_legacy.pth",

@@ -48,6 +48,8 @@ export interface UnpickleOptions {
 /** The callables a PyTorch checkpoint's pickle may call, by `module.name`. */
 export const PICKLE_CALLABLES: Record<string, (args: unknown[]) => unknown> = {
   "collections.OrderedDict": (args) => new Map(args[0] === undefined ? [] : pairs(args[0])),
+  // MultiStepLR's milestones, in the scheduler state CMI's checkpoints carry.
+  "collections.Counter": (args) => new Map(args[0] === undefined ? [] : pairs(args[0])),
   "builtins.set": (args) => new Set(args[0] === undefined ? [] : (args[0] as unknown[])),
   "__builtin__.set": (args) => new Set(args[0] === undefined ? [] : (args[0] as unknown[])),
   "builtins.frozenset": (args) => new Set(args[0] === undefined ? [] : (args[0] as unknown[])),
