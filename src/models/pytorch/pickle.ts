@@ -285,73 +285,89 @@ class Unpickler {
   }
 
   private step(op: number): void {
+    const handled = this.stepControlAndNumber(op) || this.stepText(op) ||
+      this.stepContainer(op) || this.stepMemoAndObject(op);
+    if (!handled) this.fail(`unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
+  }
+
+  /** Opcodes for control and numbers; false when `op` is not one of them. */
+  private stepControlAndNumber(op: number): boolean {
     const s = this.stack;
     switch (op) {
       case 0x80: // PROTO
         this.u8();
-        return;
+        return true;
       case 0x95: // FRAME
         this.u64();
-        return;
+        return true;
       case 0x28: // MARK
         this.marks.push(s.length);
-        return;
+        return true;
       case 0x30: // POP
         this.pop();
-        return;
+        return true;
       case 0x31: // POP_MARK
         this.popMark();
-        return;
+        return true;
       case 0x32: // DUP
         s.push(this.top());
-        return;
+        return true;
       case 0x4e: // NONE
         s.push(null);
-        return;
+        return true;
       case 0x88: // NEWTRUE
         s.push(true);
-        return;
+        return true;
       case 0x89: // NEWFALSE
         s.push(false);
-        return;
+        return true;
       case 0x4a: // BININT
         s.push(this.i32());
-        return;
+        return true;
       case 0x4b: // BININT1
         s.push(this.u8());
-        return;
+        return true;
       case 0x4d: // BININT2
         s.push(this.u16());
-        return;
+        return true;
       case 0x49: { // INT
         const t = this.line();
         s.push(t === "01" ? true : t === "00" ? false : this.textInt(t));
-        return;
+        return true;
       }
       case 0x4c: // LONG
         s.push(this.textInt(this.line().replace(/L$/, "")));
-        return;
+        return true;
       case 0x8a: // LONG1
         s.push(this.long(this.raw(this.u8())));
-        return;
+        return true;
       case 0x8b: // LONG4
         s.push(this.long(this.raw(this.i32())));
-        return;
+        return true;
       case 0x46: // FLOAT
         s.push(Number.parseFloat(this.line()));
-        return;
+        return true;
       case 0x47: // BINFLOAT
         s.push(this.view.getFloat64(this.need(8), false));
-        return;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Opcodes for strings and bytes; false when `op` is not one of them. */
+  private stepText(op: number): boolean {
+    const s = this.stack;
+    switch (op) {
       case 0x53: // STRING
         s.push(this.line().replace(/^(['"])(.*)\1$/, "$2"));
-        return;
+        return true;
       case 0x54: // BINSTRING
         s.push(new TextDecoder("latin1").decode(this.raw(this.i32())));
-        return;
+        return true;
       case 0x55: // SHORT_BINSTRING
         s.push(new TextDecoder("latin1").decode(this.raw(this.u8())));
-        return;
+        return true;
       case 0x56: // UNICODE (raw-unicode-escape)
         s.push(
           this.line().replace(
@@ -359,169 +375,187 @@ class Unpickler {
             (_, a, b) => String.fromCodePoint(Number.parseInt(a ?? b, 16)),
           ),
         );
-        return;
+        return true;
       case 0x58: // BINUNICODE
         s.push(this.text(this.u32()));
-        return;
+        return true;
       case 0x8c: // SHORT_BINUNICODE
         s.push(this.text(this.u8()));
-        return;
+        return true;
       case 0x8d: // BINUNICODE8
         s.push(this.text(this.u64()));
-        return;
+        return true;
       case 0x42: // BINBYTES
         s.push(this.raw(this.u32()).slice());
-        return;
+        return true;
       case 0x43: // SHORT_BINBYTES
         s.push(this.raw(this.u8()).slice());
-        return;
+        return true;
       case 0x8e: // BINBYTES8
       case 0x96: // BYTEARRAY8
         s.push(this.raw(this.u64()).slice());
-        return;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Opcodes for lists, tuples, dicts and sets; false when `op` is not one of them. */
+  private stepContainer(op: number): boolean {
+    const s = this.stack;
+    switch (op) {
       case 0x5d: // EMPTY_LIST
         s.push([]);
-        return;
+        return true;
       case 0x61: { // APPEND
         const v = this.pop();
         (this.top() as unknown[]).push(v);
-        return;
+        return true;
       }
       case 0x65: { // APPENDS
         const items = this.popMark();
         const target = this.top();
         if (!Array.isArray(target)) this.fail("APPENDS on something that is not a list");
         target.push(...items);
-        return;
+        return true;
       }
       case 0x6c: // LIST
         s.push(this.popMark());
-        return;
+        return true;
       case 0x29: // EMPTY_TUPLE
         s.push([]);
-        return;
+        return true;
       case 0x74: // TUPLE
         s.push(this.popMark());
-        return;
+        return true;
       case 0x85: // TUPLE1
         s.push([this.pop()]);
-        return;
+        return true;
       case 0x86: { // TUPLE2
         const b = this.pop();
         s.push([this.pop(), b]);
-        return;
+        return true;
       }
       case 0x87: { // TUPLE3
         const c = this.pop();
         const b = this.pop();
         s.push([this.pop(), b, c]);
-        return;
+        return true;
       }
       case 0x7d: // EMPTY_DICT
         s.push(new Map());
-        return;
+        return true;
       case 0x64: { // DICT
         const m = new Map();
         this.setItems(m, this.popMark());
         s.push(m);
-        return;
+        return true;
       }
       case 0x73: { // SETITEM
         const v = this.pop();
         const k = this.pop();
         this.setItems(this.top(), [k, v]);
-        return;
+        return true;
       }
       case 0x75: { // SETITEMS
         const items = this.popMark();
         this.setItems(this.top(), items);
-        return;
+        return true;
       }
       case 0x8f: // EMPTY_SET
         s.push(new Set());
-        return;
+        return true;
       case 0x90: { // ADDITEMS
         const items = this.popMark();
         const target = this.top();
         if (!(target instanceof Set)) this.fail("ADDITEMS on something that is not a set");
         for (const i of items) target.add(i);
-        return;
+        return true;
       }
       case 0x91: // FROZENSET
         s.push(new Set(this.popMark()));
-        return;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Opcodes for memo, globals, calls and objects; false when `op` is not one of them. */
+  private stepMemoAndObject(op: number): boolean {
+    const s = this.stack;
+    switch (op) {
       case 0x67: // GET
         s.push(this.memoGet(Number.parseInt(this.line(), 10)));
-        return;
+        return true;
       case 0x68: // BINGET
         s.push(this.memoGet(this.u8()));
-        return;
+        return true;
       case 0x6a: // LONG_BINGET
         s.push(this.memoGet(this.u32()));
-        return;
+        return true;
       case 0x70: // PUT
         this.memo.set(Number.parseInt(this.line(), 10), this.top());
-        return;
+        return true;
       case 0x71: // BINPUT
         this.memo.set(this.u8(), this.top());
-        return;
+        return true;
       case 0x72: // LONG_BINPUT
         this.memo.set(this.u32(), this.top());
-        return;
+        return true;
       case 0x94: // MEMOIZE
         this.memo.set(this.memo.size, this.top());
-        return;
+        return true;
       case 0x63: { // GLOBAL
         const module = this.line();
         s.push(this.global(module, this.line()));
-        return;
+        return true;
       }
       case 0x93: { // STACK_GLOBAL
         const name = this.pop();
         const module = this.pop();
         s.push(this.global(String(module), String(name)));
-        return;
+        return true;
       }
       case 0x52: { // REDUCE
         const args = this.pop();
         s.push(this.call(this.pop(), args));
-        return;
+        return true;
       }
       case 0x81: { // NEWOBJ
         const args = this.pop() as unknown[];
         s.push(this.instantiate(this.pop(), args));
-        return;
+        return true;
       }
       case 0x92: { // NEWOBJ_EX
         this.pop();
         const args = this.pop() as unknown[];
         s.push(this.instantiate(this.pop(), args));
-        return;
+        return true;
       }
       case 0x62: { // BUILD
         const state = this.pop();
         this.build(this.top(), state);
-        return;
+        return true;
       }
       case 0x50: // PERSID
         s.push(this.persistent(this.line()));
-        return;
+        return true;
       case 0x51: // BINPERSID
         s.push(this.persistent(this.pop()));
-        return;
+        return true;
       case 0x69: { // INST: calls the class with arguments
         const module = this.line();
         const g = this.global(module, this.line());
         s.push(this.call(g, this.popMark()));
-        return;
+        return true;
       }
       case 0x6f: { // OBJ
         const items = this.popMark();
         s.push(this.call(items[0], items.slice(1)));
-        return;
+        return true;
       }
       default:
-        this.fail(`unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
+        return false;
     }
   }
 
