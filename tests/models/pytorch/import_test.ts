@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../../src/backends/init_backend.ts";
 import { forward } from "../../../src/models/classifier.ts";
+import { evaluateAccuracy } from "../../../src/models/evaluate.ts";
 import {
   convertPytorchCheckpoint,
+  importPytorchTeacher,
   importPytorchTeacherFile,
   loadStateDict,
 } from "../../../src/models/pytorch/mod.ts";
@@ -118,4 +120,30 @@ Deno.test("a converted checkpoint's hash is the SHA-256 of the file's bytes", as
   t.classifier.model.dispose();
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   assert.equal(t.sha256, Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""));
+});
+
+Deno.test("a LeNet-5-half trained in PyTorch on dfkd-bench's MNIST split scores what PyTorch measured", async () => {
+  const trained: Record<
+    string,
+    { arch: string; dataset: string; testAccuracy: number; testSize: number }
+  > = JSON.parse(await Deno.readTextFile(new URL("trained.json", FIXTURES)));
+  for (const [file, want] of Object.entries(trained)) {
+    const teacher = await importPytorchTeacher(new URL(file, FIXTURES).pathname, want);
+    try {
+      const data = await getDataset(want.dataset).load({ dataRoot: "/nonexistent" });
+      assert.equal(data.test.size, want.testSize);
+      const accuracy = evaluateAccuracy(teacher, data.test, {
+        imageShape: data.imageShape,
+        normalisation: data.normalisation,
+      });
+      // PyTorch and TensorFlow.js may round one near-tied image differently, not more.
+      assert.ok(
+        Math.abs(accuracy - want.testAccuracy) * want.testSize <= 1,
+        `${file}: ${accuracy} here, ${want.testAccuracy} in PyTorch`,
+      );
+      assert.ok(want.testAccuracy > 0.9, "the fixture is a trained teacher");
+    } finally {
+      teacher.model.dispose();
+    }
+  }
 });
