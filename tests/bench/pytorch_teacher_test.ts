@@ -100,3 +100,32 @@ Deno.test("a pytorch teacher needs arch, has no path or recipe, and resolves aga
   });
   assert.equal(resolved.pairs[0]!.id, "lenet5-lenet5-half");
 });
+
+Deno.test("validate names a pytorch teacher file that is not there", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "bench.json");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        name: "missing-teacher",
+        dataset: "mnist",
+        pairs: [{ teacher: { pytorch: "gone.pth", arch: "lenet5-half" }, student: "lenet5-half" }],
+        methods: { "no-replay": {} },
+      }),
+    );
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args.join(" "));
+    try {
+      assert.equal(await main(["validate", file]), 2);
+    } finally {
+      console.error = original;
+    }
+    assert.match(
+      errors.join("\n"),
+      /pairs\[0\]\.teacher\.pytorch: "gone\.pth" is not a readable file/,
+    );
+    await Deno.copyFile(CHECKPOINT, join(dir, "gone.pth"));
+    assert.equal(await main(["validate", file]), 0);
+  });
+});
