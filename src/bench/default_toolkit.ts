@@ -15,6 +15,7 @@ import {
   declareTeacher,
   loadTeacherFromPath,
   obtainTeacher,
+  recipeProblem,
   resolveTeacherCacheDir,
   teacherFileHash,
 } from "../models/teacher/mod.ts";
@@ -22,8 +23,6 @@ import { UserError } from "../util/errors.ts";
 import { obtainPytorchTeacher } from "../models/pytorch/cache.ts";
 import type { Catalogue } from "./spec.ts";
 import type { Toolkit } from "./toolkit.ts";
-
-const WHERE = "\u0000";
 
 /** The registries as a benchmark-file {@linkcode Catalogue}. */
 export function defaultCatalogue(): Catalogue {
@@ -34,13 +33,11 @@ export function defaultCatalogue(): Catalogue {
     architectureProblem: (arch, shape) => ARCHITECTURES[arch]?.checkInput(shape),
     recipeProblem: (arch, dataset, recipe) => {
       try {
-        declareTeacher(arch, dataset, recipe, WHERE);
-        return undefined;
+        return recipeProblem(arch, dataset, recipe);
       } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        return error.message.startsWith(`${WHERE}: `)
-          ? error.message.slice(WHERE.length + 2)
-          : error.message;
+        // An unknown architecture or dataset: the schema reports those fields itself.
+        if (error instanceof UserError) return error.message;
+        throw error;
       }
     },
   };

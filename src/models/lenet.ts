@@ -53,7 +53,6 @@ const CMI_KEYS = [
 export const lenet5: ArchitectureSpec = {
   name: "lenet5",
   description: "LeNet-5 with a 120-channel 5x5 third conv (DAFL / PRE-DFKD lenet.py)",
-  datasets: ["mnist"],
   sources: SOURCES,
   checkInput: checkLeNetInput,
   pytorchKeyAliases: CMI_KEYS,
@@ -64,7 +63,6 @@ export const lenet5: ArchitectureSpec = {
 export const lenet5Half: ArchitectureSpec = {
   name: "lenet5-half",
   description: "LeNet-5 at half width: 3/8/60 channels, 42 hidden (DAFL / PRE-DFKD lenet.py)",
-  datasets: ["mnist"],
   sources: SOURCES,
   checkInput: checkLeNetInput,
   pytorchKeyAliases: CMI_KEYS,
