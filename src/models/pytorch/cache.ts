@@ -154,7 +154,7 @@ export async function obtainPytorchTeacher(
   const cached = await readCached(dir, hash, log);
   if (cached !== undefined) {
     if (cached.meta.testAccuracy === null && options.data !== undefined) {
-      cached.meta.testAccuracy = evaluate(cached.classifier, options.data);
+      cached.meta.testAccuracy = await evaluate(cached.classifier, options.data);
       cached.meta.testSize = options.data.test.size;
       await writeJsonAtomic(join(dir, "meta.json"), cached.meta);
     }
@@ -167,7 +167,13 @@ export async function obtainPytorchTeacher(
     warn: (m) => log.warn(m),
   });
   const { classifier } = converted;
-  const testAccuracy = options.data === undefined ? null : evaluate(classifier, options.data);
+  let testAccuracy: number | null = null;
+  try {
+    if (options.data !== undefined) testAccuracy = await evaluate(classifier, options.data);
+  } catch (error) {
+    classifier.model.dispose();
+    throw error;
+  }
   const meta: PytorchTeacherMeta = {
     format: "dfkd-bench-pytorch-teacher/1",
     hash,
@@ -207,8 +213,9 @@ function accuracyText(meta: PytorchTeacherMeta): string {
     : `, test accuracy ${(100 * meta.testAccuracy).toFixed(2)}%`;
 }
 
-function evaluate(classifier: Classifier, data: Dataset): number {
-  return evaluateAccuracy(classifier, data.test, {
+/** Test accuracy (awaited, so a backend with asynchronous reads fits too). */
+async function evaluate(classifier: Classifier, data: Dataset): Promise<number> {
+  return await evaluateAccuracy(classifier, data.test, {
     imageShape: data.imageShape,
     normalisation: data.normalisation,
   });

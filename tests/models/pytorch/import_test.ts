@@ -132,7 +132,7 @@ Deno.test("a LeNet-5-half trained in PyTorch on dfkd-bench's MNIST split scores 
     try {
       const data = await getDataset(want.dataset).load({ dataRoot: "/nonexistent" });
       assert.equal(data.test.size, want.testSize);
-      const accuracy = evaluateAccuracy(teacher, data.test, {
+      const accuracy = await evaluateAccuracy(teacher, data.test, {
         imageShape: data.imageShape,
         normalisation: data.normalisation,
       });
