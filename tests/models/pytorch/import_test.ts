@@ -147,3 +147,12 @@ Deno.test("a LeNet-5-half trained in PyTorch on dfkd-bench's MNIST split scores 
     }
   }
 });
+
+Deno.test("importing and disposing a teacher leaves no tensors behind, also when the import fails", async () => {
+  const before = tf.memory().numTensors;
+  const path = new URL("lenet5_half_container.pth", FIXTURES).pathname;
+  const t = await importPytorchTeacherFile(path, { arch: "lenet5-half", dataset: "mnist" });
+  t.classifier.model.dispose();
+  await assert.rejects(importPytorchTeacherFile(path, { arch: "lenet5", dataset: "mnist" }));
+  assert.equal(tf.memory().numTensors, before);
+});
