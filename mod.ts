@@ -157,6 +157,15 @@ export {
 } from "./src/models/io.ts";
 export * from "./src/models/teacher/mod.ts";
 export {
+  type ImportedPytorchTeacher,
+  type ImportPytorchOptions,
+  importPytorchTeacher,
+  importPytorchTeacherFile,
+  type ObtainedPytorchTeacher,
+  obtainPytorchTeacher,
+  type PytorchTeacherMeta,
+} from "./src/models/pytorch/mod.ts";
+export {
   type Budget,
   DivergenceError,
   type EpochReport,

@@ -357,7 +357,9 @@ async function prepareTeachers(
         log,
       });
       log.info(
-        `Teacher for ${pair.id}: ${teacher.arch}, test accuracy ${
+        `Teacher for ${pair.id}: ${
+          teacher.file === undefined ? "" : `${teacher.file} sha256 ${teacher.hash}, `
+        }${teacher.arch}, test accuracy ${
           (teacher.testAccuracy * 100).toFixed(2)
         }% (${teacher.path})`,
       );
@@ -413,6 +415,7 @@ async function startRunFolder(
       hash: t.hash,
       path: t.path,
       testAccuracy: t.testAccuracy,
+      ...(t.file !== undefined ? { file: t.file } : {}),
     })),
     options: {
       backend: options.backend,
@@ -621,6 +624,9 @@ async function preflight(
 
 function describeTeacher(t: ResolvedBenchmark["pairs"][number]["teacher"]): string {
   if (t.kind === "path") return `loading ${t.path}`;
+  if (t.kind === "pytorch") {
+    return `importing the PyTorch checkpoint ${t.file} as ${t.arch} (converted once, cached by its SHA-256)`;
+  }
   const overrides = Object.keys(t.recipe).length ? ` with ${JSON.stringify(t.recipe)}` : "";
   return `${t.arch} by recipe${overrides} (from the cache, or trained now)`;
 }
@@ -645,6 +651,7 @@ function pendingRecord(
       hash: teacher.hash,
       path: teacher.path,
       ...(teacher.recipe !== undefined ? { recipe: teacher.recipe } : {}),
+      ...(teacher.file !== undefined ? { file: teacher.file } : {}),
     },
     student: plan.pair.student,
     method: plan.method.method,
@@ -673,6 +680,9 @@ function pendingRecord(
     configHash: configHash(config),
     scaled: benchmark.scaled,
     teacherAccuracy: teacher.testAccuracy,
+    ...(teacher.source === "pytorch" && teacher.file !== undefined
+      ? { teacherFile: { name: teacher.file, sha256: teacher.hash } }
+      : {}),
     status: "pending",
     epochs: [],
     replayBytes: 0,

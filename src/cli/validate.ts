@@ -53,6 +53,19 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
           backendReady = true;
         }
         const before = problems.length;
+        for (const [i, pair] of r.file.pairs.entries()) {
+          const teacher = b.pairs[i]?.teacher;
+          if (teacher?.kind !== "pytorch") continue;
+          try {
+            if (!(await Deno.stat(teacher.file)).isFile) throw new Error("not a file");
+          } catch {
+            problems.push(
+              `${path}: pairs[${i}].teacher.pytorch: ${
+                JSON.stringify(pair.teacher.pytorch)
+              } is not a readable file (${teacher.file})`,
+            );
+          }
+        }
         for (const variant of [b, applySmoke(b, r.file as BenchmarkFile, catalogue)]) {
           try {
             await checkMethodSettings(variant, toolkit);

@@ -417,7 +417,9 @@ export async function listCachedTeachers(cacheDir: string): Promise<CachedTeache
       if (!entry.isDirectory || entry.name.includes(".tmp-")) continue;
       const path = join(cacheDir, entry.name);
       try {
-        out.push({ path, meta: JSON.parse(await Deno.readTextFile(join(path, "meta.json"))) });
+        const meta = JSON.parse(await Deno.readTextFile(join(path, "meta.json")));
+        // Other folders with a meta.json (an imported teacher's --out copy) are not trained teachers.
+        if (meta.format === "dfkd-bench-teacher/1") out.push({ path, meta });
       } catch {
         // Not a teacher folder.
       }
