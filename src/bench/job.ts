@@ -239,10 +239,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
     }
 
     const shape = config.imageShape;
-    const test = evaluationSubset(
-      (await toolkit.loadDataset(config.dataset, { dataRoot: options.dataRoot, log })).test,
-      config.evaluation.subset,
-    );
+    const dataset = await toolkit.loadDataset(config.dataset, { dataRoot: options.dataRoot, log });
+    const test = evaluationSubset(dataset.test, config.evaluation.subset);
     teacher = await toolkit.loadTeacher(config.teacher, {
       inputShape: shape,
       classes: config.classes,
@@ -259,6 +257,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
       student,
       imageShape: shape,
       classes: config.classes,
+      ...(dataset.normalisation !== undefined ? { normalisation: dataset.normalisation } : {}),
       budget: config.budget,
       hyper: config.hyperparameters,
       rng: rng.fork("method"),
