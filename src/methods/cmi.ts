@@ -14,7 +14,7 @@ import { Optimizer } from "../util/optim.ts";
 import { type EpochMeter, optimizerState } from "./adversarial.ts";
 import { batchNormLayers, bnStatisticsLoss, instanceMeans, TeacherProbe } from "./blocks/bn_statistics.ts";
 import { CmiGenerator } from "./blocks/cmi_generator.ts";
-import { contrastiveLoss, FeatureBank, type FeatureBankState, MlpHead } from "./blocks/contrastive.ts";
+import { cmiContrastiveLoss, FeatureBank, type FeatureBankState, MlpHead } from "./blocks/contrastive.ts";
 import { crossEntropy, decisionAdversarialLoss } from "./blocks/inversion_losses.ts";
 import { cropAndFlip, resample, resizedCropAndFlip } from "./blocks/resample.ts";
 import { HyperReader, type HyperTable } from "./hyper.ts";
@@ -189,18 +189,8 @@ class CmiSynthesizer implements Synthesizer {
       : tf.scalar(0);
     const g = this.#features(tg);
     const l = this.#features(this.#probe.forward(localView));
-    const d = this.#dim;
-    const bank = tf.tensor2d(cached.data, [cached.rows, 2 * d]);
-    const [cl, cg] = [tf.slice(bank, [0, 0], [cached.rows, d]), tf.slice(bank, [0, d], [cached.rows, d])];
-    const proj = this.#head.apply(tf.concat([l, cl, g, cg], 0));
-    const half = proj.shape[0] / 2;
-    const cr = contrastiveLoss(
-      tf.slice(proj, [0, 0], [half, -1]),
-      tf.slice(proj, [half, 0], [half, -1]),
-      z.shape[0],
-      s.crT,
-      this.#bank.updates > 0,
-    );
+    const bank = tf.tensor2d(cached.data, [cached.rows, 2 * this.#dim]);
+    const cr = cmiContrastiveLoss(this.#head, l, g, bank, s.crT, this.#bank.updates > 0);
     const total = tf.addN([tf.mul(cr, s.cr), tf.mul(bn, s.bn), tf.mul(oh, s.oh), tf.mul(adv, s.adv)]);
     return {
       total: total as tf.Scalar,

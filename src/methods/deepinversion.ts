@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { forward } from "../models/classifier.ts";
+import { type Classifier, forward } from "../models/classifier.ts";
 import { Optimizer } from "../util/optim.ts";
 import type { EpochMeter } from "./adversarial.ts";
 import { bnStatisticsLoss, TeacherProbe } from "./blocks/bn_statistics.ts";
@@ -75,7 +75,8 @@ export const DEEPINVERSION_HYPERPARAMETERS: HyperTable = {
   ...INVERSION_STUDENT_HYPERPARAMETERS,
 };
 
-interface DiSettings {
+/** DeepInversion's synthesis settings, read from its hyperparameters. */
+export interface DiSettings {
   steps: number;
   lr: number;
   beta1: number;
@@ -94,7 +95,8 @@ interface DiSettings {
   priorsOnAugmented: boolean;
 }
 
-function readSettings(h: HyperReader, height: number): DiSettings {
+/** Reads {@linkcode DEEPINVERSION_HYPERPARAMETERS}' synthesis part (`height` sets the jitter rule). */
+export function readDeepInversionSettings(h: HyperReader, height: number): DiSettings {
   const jitter = h.number("jitter", { min: 0, max: 4096, integer: true });
   return {
     steps: h.number("synthesisSteps", { min: 1, max: 1e6, integer: true }),
@@ -131,10 +133,13 @@ export function pixelRange(loop: InversionHandle): { lo: tf.Tensor; hi: tf.Tenso
   return { lo: tf.tensor4d(lo, [1, 1, 1, lo.length]), hi: tf.tensor4d(hi, [1, 1, 1, hi.length]) };
 }
 
-/** One DeepInversion round's loss on images `x` given the augmented batch (terms kept for the meter). */
-function roundLoss(
+/**
+ * One DeepInversion step's loss on images `x` and their augmented batch
+ * `aug`, with its terms `[bn, oneHot, competition, tv, l2]` (unweighted).
+ */
+export function deepInversionLoss(
   probe: TeacherProbe,
-  loop: InversionHandle,
+  student: Classifier,
   s: DiSettings,
   x: tf.Tensor4D,
   aug: tf.Tensor4D,
@@ -145,7 +150,7 @@ function roundLoss(
   const oh = crossEntropy(t.logits, targets);
   const adv = s.adv !== 0
     ? competitionLoss(
-      forward(loop.context.student, aug, false).logits,
+      forward(student, aug, false).logits,
       t.logits,
       s.temperature,
       s.form,
@@ -202,7 +207,8 @@ class DeepInversionSynthesizer implements Synthesizer {
         const held: { parts?: tf.Tensor1D } = {};
         const { value, grads } = tf.variableGrads(() => {
           const images = x as tf.Tensor4D;
-          const out = roundLoss(this.#probe, this.#loop, s, images, resample(images, r), targets);
+          const aug = resample(images, r);
+          const out = deepInversionLoss(this.#probe, this.#loop.context.student, s, images, aug, targets);
           held.parts = tf.keep(out.parts);
           return out.total;
         }, [x]);
@@ -273,7 +279,7 @@ export const deepInversion: MethodPlugin = {
   hyperparameters: DEEPINVERSION_HYPERPARAMETERS,
   create(context) {
     const h = new HyperReader("deepinversion", DEEPINVERSION_HYPERPARAMETERS, context.hyper);
-    const s = readSettings(h, context.imageShape[0]);
+    const s = readDeepInversionSettings(h, context.imageShape[0]);
     return new InversionLoop("deepinversion", context, h, (loop) =>
       new DeepInversionSynthesizer(loop, s));
   },

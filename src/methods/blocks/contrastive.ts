@@ -110,6 +110,47 @@ export function contrastiveLoss(
 }
 
 /**
+ * CMI's whole contrastive term: rows `[local, cachedLocal, global,
+ * cachedGlobal]` through the head, split into the local and global halves,
+ * then {@linkcode contrastiveLoss}. `cached` is `[M, 2D]` (local | global).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { Rng } from "../../util/rng.ts";
+ * import { cmiContrastiveLoss, MlpHead } from "./contrastive.ts";
+ * const head = new MlpHead(3, 2, new Rng(1));
+ * const f = tf.randomNormal([4, 3]) as tf.Tensor2D;
+ * const v = cmiContrastiveLoss(head, f, f, tf.zeros([0, 6]), 0.2, false);
+ * console.log(v.shape); // []
+ * ```
+ */
+export function cmiContrastiveLoss(
+  head: MlpHead,
+  local: tf.Tensor2D,
+  global: tf.Tensor2D,
+  cached: tf.Tensor2D,
+  temperature: number,
+  splitCached: boolean,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const d = local.shape[1];
+    const m = cached.shape[0];
+    const cl = tf.slice(cached, [0, 0], [m, d]);
+    const cg = tf.slice(cached, [0, d], [m, d]);
+    const proj = head.apply(tf.concat([local, cl, global, cg], 0));
+    const half = proj.shape[0] / 2;
+    return contrastiveLoss(
+      tf.slice(proj, [0, 0], [half, -1]),
+      tf.slice(proj, [half, 0], [half, -1]),
+      local.shape[0],
+      temperature,
+      splitCached,
+    );
+  });
+}
+
+/**
  * The identity with a zero gradient (PyTorch's `.detach()`).
  *
  * @example
