@@ -107,7 +107,8 @@ export function cropAndFlip(n: number, h: number, w: number, padding: number, rn
 
 /**
  * Per-image `RandomResizedCrop(size, scale)` (area fraction uniform in
- * `scale`, aspect ratio log-uniform in (3/4, 4/3), clipped to the image;
+ * `scale`, aspect ratio log-uniform in (3/4, 4/3), up to 10 tries for a box inside the image,
+ * else the whole image;
  * bilinear, corners aligned) and `RandomHorizontalFlip`: CMI's local view.
  *
  * @example
@@ -126,10 +127,18 @@ export function resizedCropAndFlip(
 ): Resampling {
   const r = empty(n, h, w);
   for (let i = 0; i < n; i++) {
-    const area = h * w * (scale[0] + (scale[1] - scale[0]) * rng.next());
-    const ratio = Math.exp(Math.log(3 / 4) + (Math.log(4 / 3) - Math.log(3 / 4)) * rng.next());
-    const cw = Math.min(w, Math.max(1, Math.round(Math.sqrt(area * ratio))));
-    const ch = Math.min(h, Math.max(1, Math.round(Math.sqrt(area / ratio))));
+    // torchvision's sampling: up to 10 tries for a box that fits, else the whole image.
+    let [ch, cw] = [h, w];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const area = h * w * (scale[0] + (scale[1] - scale[0]) * rng.next());
+      const ratio = Math.exp(Math.log(3 / 4) + (Math.log(4 / 3) - Math.log(3 / 4)) * rng.next());
+      const tw = Math.round(Math.sqrt(area * ratio));
+      const th = Math.round(Math.sqrt(area / ratio));
+      if (tw >= 1 && th >= 1 && tw <= w && th <= h) {
+        [ch, cw] = [th, tw];
+        break;
+      }
+    }
     const y0 = rng.int(h - ch + 1);
     const x0 = rng.int(w - cw + 1);
     const flip = rng.next() < 0.5;
