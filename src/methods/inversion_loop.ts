@@ -56,6 +56,11 @@ export const INVERSION_STUDENT_HYPERPARAMETERS: HyperTable = {
     description: "Training transform of pool images: crop-flip (RandomCrop(size, padding=4) + " +
       "RandomHorizontalFlip, CIFAR/Tiny-ImageNet) or none (MNIST).",
   },
+  iterationsPerRound: {
+    default: 1,
+    description: "Iterations per synthesis round: a round starts every k-th iteration of the run " +
+      "(1 = every iteration; the release runs one round per epoch of kd_steps student steps).",
+  },
   poolCapacity: {
     default: 0,
     description: "Images the pool keeps at most, oldest dropped first; 0 = every round's " +
@@ -97,6 +102,7 @@ export interface Synthesizer {
 }
 
 interface Settings {
+  iterationsPerRound: number;
   kdTemperature: number;
   studentLr: number;
   schedule: LrSchedule;
@@ -162,6 +168,7 @@ export class InversionLoop implements MethodInstance, InversionHandle {
     const tMax = h.number("studentLrTMax", { min: 0 });
     const lr = h.number("studentLr", { min: 0 });
     this.#settings = {
+      iterationsPerRound: h.number("iterationsPerRound", { min: 1, max: 1e6, integer: true }),
       kdTemperature: h.number("kdTemperature", { min: 0, exclusiveMin: true }),
       studentLr: lr,
       schedule: schedule === "cosine"
@@ -189,7 +196,10 @@ export class InversionLoop implements MethodInstance, InversionHandle {
     return this.#rng;
   }
 
-  /** One epoch: per iteration a synthesis round, then the budget's student steps on the pool. */
+  /**
+   * One epoch: per iteration a synthesis round (every `iterationsPerRound`-th iteration of the
+   * run), then the budget's student steps on the pool.
+   */
   async runEpoch(epoch: number, onStep?: StepProgress, control?: EpochControl): Promise<EpochReport> {
     const { budget } = this.context;
     const partial = this.#partial;
@@ -204,28 +214,38 @@ export class InversionLoop implements MethodInstance, InversionHandle {
     const s = this.#settings;
     this.#opt.setLearningRate(learningRateAt(s.schedule, s.studentLr, epoch));
     for (let i = partial?.nextIteration ?? 0; i < budget.iterationsPerEpoch; i++) {
-      const images = this.#synth.synthesize(
-        { epoch, iteration: i, size: budget.batchSize },
-        meter,
-      );
-      this.pool.add(quantise(images), this.#rng);
-      meter.count("synthesisRounds");
-      meter.count("synthesizedImages", budget.batchSize);
+      if ((epoch * budget.iterationsPerEpoch + i) % s.iterationsPerRound === 0) {
+        const images = this.#synth.synthesize(
+          { epoch, iteration: i, size: budget.batchSize },
+          meter,
+        );
+        this.pool.add(quantise(images), this.#rng);
+        meter.count("synthesisRounds");
+        meter.count("synthesizedImages", budget.batchSize);
+      }
       for (let j = 0; j < budget.studentStepsPerIteration; j++) this.#studentStep(meter);
       meter.count("iterations");
       onStep?.(i + 1, budget.iterationsPerEpoch);
       await new Promise((resolve) => setTimeout(resolve, 0));
       if (i + 1 < budget.iterationsPerEpoch && control?.shouldStop?.() === true) {
         this.#partial = { epoch, nextIteration: i + 1, meter: meter.state() };
-        return {
-          losses: meter.means(),
-          replayBytes: this.replayBytes(),
-          counters: { ...meter.counters },
-          stoppedAfterIteration: i + 1,
-        };
+        return { ...this.#report(meter), stoppedAfterIteration: i + 1 };
       }
     }
-    return { losses: meter.means(), replayBytes: this.replayBytes(), counters: meter.counters };
+    return this.#report(meter);
+  }
+
+  /** The epoch's report, with its teacher compute (images x passes) from the counters. */
+  #report(meter: EpochMeter): EpochReport {
+    const counters = { ...meter.counters };
+    const report = {
+      losses: meter.means(),
+      replayBytes: this.replayBytes(),
+      counters,
+      teacherForwardImages: counters.teacherForwardImages ?? 0,
+      teacherBackwardImages: counters.teacherBackwardImages ?? 0,
+    };
+    return report;
   }
 
   #studentStep(meter: EpochMeter): void {
