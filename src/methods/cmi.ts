@@ -12,9 +12,19 @@ import * as tf from "@tensorflow/tfjs";
 import { forward } from "../models/classifier.ts";
 import { Optimizer } from "../util/optim.ts";
 import { type EpochMeter, optimizerState } from "./adversarial.ts";
-import { batchNormLayers, bnStatisticsLoss, instanceMeans, TeacherProbe } from "./blocks/bn_statistics.ts";
+import {
+  batchNormLayers,
+  bnStatisticsLoss,
+  instanceMeans,
+  TeacherProbe,
+} from "./blocks/bn_statistics.ts";
 import { CmiGenerator } from "./blocks/cmi_generator.ts";
-import { cmiContrastiveLoss, FeatureBank, type FeatureBankState, MlpHead } from "./blocks/contrastive.ts";
+import {
+  cmiContrastiveLoss,
+  FeatureBank,
+  type FeatureBankState,
+  MlpHead,
+} from "./blocks/contrastive.ts";
 import { crossEntropy, decisionAdversarialLoss } from "./blocks/inversion_losses.ts";
 import { cropAndFlip, resample, resizedCropAndFlip } from "./blocks/resample.ts";
 import { HyperReader, type HyperTable } from "./hyper.ts";
@@ -30,7 +40,10 @@ import { sortedTargets } from "./deepinversion.ts";
 
 /** CMI's hyperparameters with the release's defaults (`scripts/cmi/cmi_cifar10.sh`). */
 export const CMI_HYPERPARAMETERS: HyperTable = {
-  synthesisSteps: { default: 200, description: "Optimisation steps per synthesis round (--g_steps 200)." },
+  synthesisSteps: {
+    default: 200,
+    description: "Optimisation steps per synthesis round (--g_steps 200).",
+  },
   synthesisLr: {
     default: 1e-3,
     description: "Adam learning rate of the generator, codes and head (--lr_g 1e-3).",
@@ -56,7 +69,10 @@ export const CMI_HYPERPARAMETERS: HyperTable = {
     default: 40960,
     description: "Feature memory rows (bank_size 40960); a multiple of the batch size.",
   },
-  negatives: { default: 4096, description: "Cached rows drawn per step as negatives (n_neg 4096)." },
+  negatives: {
+    default: 4096,
+    description: "Cached rows drawn per step as negatives (n_neg 4096).",
+  },
   featureLayers: {
     default: "auto",
     description: "Contrastive features: auto (ResNet-34: inputs of layer1-4; else BN inputs), " +
@@ -84,7 +100,10 @@ interface CmiSettings {
 }
 
 function featureMode(h: HyperReader, context: MethodContext): FeatureMode {
-  const v = h.choice("featureLayers", ["auto", "bn-inputs", "block-inputs", "penultimate"] as const);
+  const v = h.choice(
+    "featureLayers",
+    ["auto", "bn-inputs", "block-inputs", "penultimate"] as const,
+  );
   if (v !== "auto") return v;
   if (context.teacher.arch === "resnet34") return "block-inputs";
   return batchNormLayers(context.teacher.model).length > 0 ? "bn-inputs" : "penultimate";
@@ -95,7 +114,10 @@ function readSettings(h: HyperReader, context: MethodContext): CmiSettings {
     steps: h.number("synthesisSteps", { min: 1, max: 1e6, integer: true }),
     lr: h.number("synthesisLr", { min: 0 }),
     latentDim: h.number("latentDim", { min: 1, max: 65536, integer: true }),
-    ngf: Math.max(1, Math.round(64 * h.number("generatorWidth", { min: 0, exclusiveMin: true, max: 64 }))),
+    ngf: Math.max(
+      1,
+      Math.round(64 * h.number("generatorWidth", { min: 0, exclusiveMin: true, max: 64 })),
+    ),
     bn: h.number("bnWeight"),
     oh: h.number("oneHotWeight"),
     adv: h.number("adversarialWeight"),
@@ -107,11 +129,17 @@ function readSettings(h: HyperReader, context: MethodContext): CmiSettings {
     mode: featureMode(h, context),
   };
   if (s.bankSize % context.budget.batchSize !== 0) {
-    throw h.error("bankSize", `${s.bankSize} is not a multiple of the batch size ${context.budget.batchSize}`);
+    throw h.error(
+      "bankSize",
+      `${s.bankSize} is not a multiple of the batch size ${context.budget.batchSize}`,
+    );
   }
   const [height, width] = context.imageShape;
   if (height % 4 !== 0 || width % 4 !== 0) {
-    throw h.error("generatorWidth", `the generator needs image sides divisible by 4 (got ${height}x${width})`);
+    throw h.error(
+      "generatorWidth",
+      `the generator needs image sides divisible by 4 (got ${height}x${width})`,
+    );
   }
   return s;
 }
@@ -123,7 +151,9 @@ function stageInputLayers(model: tf.LayersModel): string[] {
     const first = model.layers.find((l) => l.name.startsWith(`layer${k}.`));
     if (first !== undefined) names.push(first.name);
   }
-  if (names.length === 0) throw new Error(`Teacher has no layer1..layer4 stages for CMI's features`);
+  if (names.length === 0) {
+    throw new Error(`Teacher has no layer1..layer4 stages for CMI's features`);
+  }
   return names;
 }
 
@@ -156,8 +186,13 @@ class CmiSynthesizer implements Synthesizer {
     this.#loop = loop;
     this.#s = s;
     const { teacher, imageShape } = loop.context;
-    this.#probe = new TeacherProbe(teacher, s.mode === "block-inputs" ? stageInputLayers(teacher.model) : []);
-    this.#dim = tf.tidy(() => this.#features(this.#probe.forward(tf.zeros([1, ...imageShape]))).shape[1]);
+    this.#probe = new TeacherProbe(
+      teacher,
+      s.mode === "block-inputs" ? stageInputLayers(teacher.model) : [],
+    );
+    this.#dim = tf.tidy(() =>
+      this.#features(this.#probe.forward(tf.zeros([1, ...imageShape]))).shape[1]
+    );
     this.#generator = new CmiGenerator(s.latentDim, imageShape, s.ngf);
     this.#head = new MlpHead(this.#dim, s.headDim, loop.rng);
     this.#headOpt = new Optimizer({ name: "adam", lr: s.lr });
@@ -185,13 +220,21 @@ class CmiSynthesizer implements Synthesizer {
     const bn = bnStatisticsLoss(tg.bnInputs, this.#probe.stats);
     const oh = crossEntropy(tg.logits, targets);
     const adv = s.adv > 0
-      ? decisionAdversarialLoss(forward(this.#loop.context.student, globalView, false).logits, tg.logits)
+      ? decisionAdversarialLoss(
+        forward(this.#loop.context.student, globalView, false).logits,
+        tg.logits,
+      )
       : tf.scalar(0);
     const g = this.#features(tg);
     const l = this.#features(this.#probe.forward(localView));
     const bank = tf.tensor2d(cached.data, [cached.rows, 2 * this.#dim]);
     const cr = cmiContrastiveLoss(this.#head, l, g, bank, s.crT, this.#bank.updates > 0);
-    const total = tf.addN([tf.mul(cr, s.cr), tf.mul(bn, s.bn), tf.mul(oh, s.oh), tf.mul(adv, s.adv)]);
+    const total = tf.addN([
+      tf.mul(cr, s.cr),
+      tf.mul(bn, s.bn),
+      tf.mul(oh, s.oh),
+      tf.mul(adv, s.adv),
+    ]);
     return {
       total: total as tf.Scalar,
       parts: tf.stack([bn, oh, adv, cr]) as tf.Tensor1D,
@@ -216,7 +259,10 @@ class CmiSynthesizer implements Synthesizer {
     let best: { cost: number; images: tf.Tensor4D; features: tf.Tensor2D } | undefined;
     try {
       for (let it = 0; it < s.steps; it++) {
-        const views = { global: cropAndFlip(n, h, w, 4, rng), local: resizedCropAndFlip(n, h, w, [0.25, 1], rng) };
+        const views = {
+          global: cropAndFlip(n, h, w, 4, rng),
+          local: resizedCropAndFlip(n, h, w, [0.25, 1], rng),
+        };
         const cached = this.#bank.sample(s.negatives, rng);
         const held: Partial<StepTensors> = {};
         const { value, grads } = tf.variableGrads(() => {
@@ -231,7 +277,11 @@ class CmiSynthesizer implements Synthesizer {
         tf.dispose([value, held.parts as tf.Tensor]);
         if (best === undefined || best.cost > total) {
           if (best !== undefined) tf.dispose([best.images, best.features]);
-          best = { cost: total, images: held.images as tf.Tensor4D, features: held.features as tf.Tensor2D };
+          best = {
+            cost: total,
+            images: held.images as tf.Tensor4D,
+            features: held.features as tf.Tensor2D,
+          };
         } else {
           tf.dispose([held.images as tf.Tensor, held.features as tf.Tensor]);
         }
@@ -243,7 +293,8 @@ class CmiSynthesizer implements Synthesizer {
         }
         ["synthesisBn", "synthesisOneHot", "synthesisAdversarial", "synthesisContrast"]
           .forEach((name, k) => meter.loss(name, parts[k] as number));
-        const pick = (vars: tf.Variable[]) => Object.fromEntries(vars.map((v) => [v.name, grads[v.name]!]));
+        const pick = (vars: tf.Variable[]) =>
+          Object.fromEntries(vars.map((v) => [v.name, grads[v.name]!]));
         opt.applyGradients(pick(genVars), genVars);
         this.#headOpt.applyGradients(pick(headVars), headVars);
         meter.count("synthesisSteps");

@@ -63,7 +63,10 @@ export const DEEPINVERSION_HYPERPARAMETERS: HyperTable = {
     default: 0,
     description: "Largest roll in pixels; 0 = floor(H/8) as CMI (NVlabs: 2).",
   },
-  flip: { default: true, description: "Random horizontal flip of the batch (CMI true; NVlabs false)." },
+  flip: {
+    default: true,
+    description: "Random horizontal flip of the batch (CMI true; NVlabs false).",
+  },
   clip: {
     default: true,
     description: "Clip images to the valid pixel range after each step (CMI true; NVlabs false).",
@@ -208,7 +211,14 @@ class DeepInversionSynthesizer implements Synthesizer {
         const { value, grads } = tf.variableGrads(() => {
           const images = x as tf.Tensor4D;
           const aug = resample(images, r);
-          const out = deepInversionLoss(this.#probe, this.#loop.context.student, s, images, aug, targets);
+          const out = deepInversionLoss(
+            this.#probe,
+            this.#loop.context.student,
+            s,
+            images,
+            aug,
+            targets,
+          );
           held.parts = tf.keep(out.parts);
           return out.total;
         }, [x]);
@@ -280,7 +290,11 @@ export const deepInversion: MethodPlugin = {
   create(context) {
     const h = new HyperReader("deepinversion", DEEPINVERSION_HYPERPARAMETERS, context.hyper);
     const s = readDeepInversionSettings(h, context.imageShape[0]);
-    return new InversionLoop("deepinversion", context, h, (loop) =>
-      new DeepInversionSynthesizer(loop, s));
+    return new InversionLoop(
+      "deepinversion",
+      context,
+      h,
+      (loop) => new DeepInversionSynthesizer(loop, s),
+    );
   },
 };

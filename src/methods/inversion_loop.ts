@@ -45,7 +45,8 @@ export const INVERSION_STUDENT_HYPERPARAMETERS: HyperTable = {
   studentWeightDecay: { default: 1e-4, description: "Student weight decay (--wd 1e-4)." },
   studentLrSchedule: {
     default: "cosine",
-    description: "Student learning-rate schedule per epoch: cosine (CosineAnnealingLR) or constant.",
+    description:
+      "Student learning-rate schedule per epoch: cosine (CosineAnnealingLR) or constant.",
   },
   studentLrTMax: {
     default: 0,
@@ -200,7 +201,11 @@ export class InversionLoop implements MethodInstance, InversionHandle {
    * One epoch: per iteration a synthesis round (every `iterationsPerRound`-th iteration of the
    * run), then the budget's student steps on the pool.
    */
-  async runEpoch(epoch: number, onStep?: StepProgress, control?: EpochControl): Promise<EpochReport> {
+  async runEpoch(
+    epoch: number,
+    onStep?: StepProgress,
+    control?: EpochControl,
+  ): Promise<EpochReport> {
     const { budget } = this.context;
     const partial = this.#partial;
     if (partial !== undefined && partial.epoch !== epoch) {
@@ -251,7 +256,13 @@ export class InversionLoop implements MethodInstance, InversionHandle {
   #studentStep(meter: EpochMeter): void {
     const { teacher, student, budget } = this.context;
     const indices = this.pool.nextBatch(budget.batchSize, this.#rng);
-    const x = studentBatch(this.pool, indices, this.#settings.cropFlip, this.normalisation, this.#rng);
+    const x = studentBatch(
+      this.pool,
+      indices,
+      this.#settings.cropFlip,
+      this.normalisation,
+      this.#rng,
+    );
     try {
       const target = tf.tidy(() => forward(teacher, x, false).logits);
       const { value, grads } = tf.variableGrads(
@@ -313,7 +324,9 @@ export class InversionLoop implements MethodInstance, InversionHandle {
       const d = t[`student/${i}`];
       if (d === undefined) throw new Error(`Checkpoint lacks tensor "student/${i}"`);
       if (d.shape.join() !== w.shape.join()) {
-        throw new Error(`Checkpoint tensor "student/${i}" has shape [${d.shape}], not [${w.shape}]`);
+        throw new Error(
+          `Checkpoint tensor "student/${i}" has shape [${d.shape}], not [${w.shape}]`,
+        );
       }
       return fromTensorData(d);
     });

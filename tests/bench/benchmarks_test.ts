@@ -42,7 +42,9 @@ Deno.test("every shipped benchmark is valid; paper files run every method, the o
       // A paper file runs every registered method (PRE-DFKD's Table 1 rows and the baselines).
       assert.deepStrictEqual(methods, Object.keys(METHODS).sort(), `${name}: paper methods`);
     } else {
-      for (const m of ["memory-bank", "no-replay", "pre-dfkd"]) assert.ok(methods.includes(m), `${name}: ${m}`);
+      for (const m of ["memory-bank", "no-replay", "pre-dfkd"]) {
+        assert.ok(methods.includes(m), `${name}: ${m}`);
+      }
     }
     assert.equal((benchmark.source as { $schema?: string }).$schema, "./schema.json");
     assert.ok(expandJobs(benchmark).length >= 3);

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backends/init_backend.ts";
 import type { Classifier } from "../../src/models/classifier.ts";
-import { bnStatisticsLoss, instanceMeans, TeacherProbe } from "../../src/methods/blocks/bn_statistics.ts";
+import {
+  bnStatisticsLoss,
+  instanceMeans,
+  TeacherProbe,
+} from "../../src/methods/blocks/bn_statistics.ts";
 import { cmiContrastiveLoss, MlpHead } from "../../src/methods/blocks/contrastive.ts";
 import {
   competitionLoss,
@@ -33,14 +37,20 @@ const [N, H, W, C] = REF.shape as [number, number, number, number];
 
 /** Within 1e-5, relative for values above 1 (float32 carries about 7 digits). */
 function close(got: number, want: number, what: string, tol = 1e-5): void {
-  assert.ok(Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `${what}: got ${got}, want ${want}`);
+  assert.ok(
+    Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)),
+    `${what}: got ${got}, want ${want}`,
+  );
 }
 
 function closeAll(got: ArrayLike<number>, want: number[], what: string, tol = 1e-5): void {
   assert.equal(got.length, want.length, `${what}: length`);
   const scale = Math.max(1, ...want.map(Math.abs));
   for (let i = 0; i < want.length; i++) {
-    assert.ok(Math.abs(got[i]! - want[i]!) <= tol * scale, `${what}[${i}]: got ${got[i]}, want ${want[i]}`);
+    assert.ok(
+      Math.abs(got[i]! - want[i]!) <= tol * scale,
+      `${what}[${i}]: got ${got[i]}, want ${want[i]}`,
+    );
   }
 }
 
@@ -130,7 +140,11 @@ Deno.test("priors, one-hot, JS competition, KD and decision-adversarial losses m
   close(scalar(crossEntropy(t, y)), REF.crossEntropy, "crossEntropy");
   close(scalar(jsDivergence(s, t, 3)), REF.jsDivergence, "jsDivergence");
   close(scalar(competitionLoss(s, t, 3, "neg-js")), REF.negJs, "competition neg-js (CMI)");
-  close(scalar(competitionLoss(s, t, 3, "one-minus-js")), REF.oneMinusJs, "competition one-minus-js");
+  close(
+    scalar(competitionLoss(s, t, 3, "one-minus-js")),
+    REF.oneMinusJs,
+    "competition one-minus-js",
+  );
   close(scalar(kdKlLoss(s, t, 20)), REF.kdKl, "kdKlLoss T=20");
   close(scalar(decisionAdversarialLoss(s, t)), REF.decisionAdversarial, "decisionAdversarialLoss");
   tf.dispose([x, s, t, y]);
@@ -178,9 +192,17 @@ Deno.test("CMI's contrastive loss (head, cached negatives, split means) and grad
   const global = tf.tensor2d(ref.global, [N, d]);
   const cached = tf.tensor2d(ref.cached, [3, 2 * d]);
   const l = local as unknown as tf.Tensor2D;
-  close(scalar(cmiContrastiveLoss(head, l, global, cached, ref.temperature, true)), ref.withCache, "with cache");
+  close(
+    scalar(cmiContrastiveLoss(head, l, global, cached, ref.temperature, true)),
+    ref.withCache,
+    "with cache",
+  );
   const none = tf.zeros([0, 2 * d]) as tf.Tensor2D;
-  close(scalar(cmiContrastiveLoss(head, l, global, none, ref.temperature, false)), ref.noCache, "no cache");
+  close(
+    scalar(cmiContrastiveLoss(head, l, global, none, ref.temperature, false)),
+    ref.noCache,
+    "no cache",
+  );
   const { value, grads } = tf.variableGrads(
     () => cmiContrastiveLoss(head, l, global, cached, ref.temperature, true),
     [local],

@@ -17,13 +17,20 @@ const METHODS = ["deepinversion", "cmi"] as const;
 function bnTeacher(): Classifier {
   const input = tf.input({ shape: [8, 8, 1] });
   const init = (k: number) => tf.initializers.glorotUniform({ seed: 70 + k });
-  let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: "same", kernelInitializer: init(1) })
+  let h = tf.layers.conv2d({
+    filters: 4,
+    kernelSize: 3,
+    padding: "same",
+    kernelInitializer: init(1),
+  })
     .apply(input) as tf.SymbolicTensor;
   const bn = tf.layers.batchNormalization({ epsilon: 1e-5 });
   h = bn.apply(h) as tf.SymbolicTensor;
   h = tf.layers.reLU().apply(h) as tf.SymbolicTensor;
   const features = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
-  const logits = tf.layers.dense({ units: 3, kernelInitializer: init(2) }).apply(features) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: 3, kernelInitializer: init(2) }).apply(
+    features,
+  ) as tf.SymbolicTensor;
   bn.setWeights([
     tf.tensor1d([1, 0.8, 1.2, 1]),
     tf.tensor1d([0, 0.1, -0.1, 0.2]),
@@ -35,7 +42,11 @@ function bnTeacher(): Classifier {
 }
 
 function bnContext(name: string, seed: number) {
-  return { ...tinyContext(name, seed), teacher: bnTeacher(), normalisation: { mean: [0.5], std: [0.25] } };
+  return {
+    ...tinyContext(name, seed),
+    teacher: bnTeacher(),
+    normalisation: { mean: [0.5], std: [0.25] },
+  };
 }
 
 for (const name of METHODS) {
@@ -64,7 +75,9 @@ for (const name of METHODS) {
   Deno.test(`${name}: a non-finite loss throws DivergenceError in the synthesis`, async () => {
     await initBackend("wasm");
     const context = tinyContext(name, 1);
-    context.teacher.model.setWeights(context.teacher.model.getWeights().map((w) => tf.fill(w.shape, NaN)));
+    context.teacher.model.setWeights(
+      context.teacher.model.getWeights().map((w) => tf.fill(w.shape, NaN)),
+    );
     const method = getMethod(name).create(context);
     await assert.rejects(method.runEpoch(2), (error: unknown) => {
       assert.ok(error instanceof DivergenceError);
@@ -79,7 +92,8 @@ for (const name of METHODS) {
 Deno.test("inversion hyperparameters are checked: choices, ranges, CMI's bank multiple", () => {
   const create = (name: string, hyper: Record<string, number | string | boolean>) => () =>
     getMethod(name).create(tinyContext(name, 1, hyper));
-  const names = (field: string) => (e: unknown) => e instanceof UserError && e.message.includes(field);
+  const names = (field: string) => (e: unknown) =>
+    e instanceof UserError && e.message.includes(field);
   assert.throws(create("deepinversion", { tvNorm: "l3" }), names("tvNorm"));
   assert.throws(create("deepinversion", { synthesisSteps: 0 }), names("synthesisSteps"));
   assert.throws(create("cmi", { bankSize: 40 }), names("bankSize"));
@@ -87,7 +101,13 @@ Deno.test("inversion hyperparameters are checked: choices, ranges, CMI's bank mu
 });
 
 Deno.test("image pool: uint8 like the release's PNGs, shuffled passes with a remainder batch", () => {
-  assert.deepEqual(Array.from(quantise(new Float32Array([-0.5, 0, 0.5, 1, 1.5]))), [0, 0, 127, 255, 255]);
+  assert.deepEqual(Array.from(quantise(new Float32Array([-0.5, 0, 0.5, 1, 1.5]))), [
+    0,
+    0,
+    127,
+    255,
+    255,
+  ]);
   const pool = new ImagePool([1, 1, 1], 0);
   const rng = new Rng(1);
   pool.add(Uint8Array.of(0, 1, 2, 3, 4), rng);
@@ -99,7 +119,11 @@ Deno.test("image pool: uint8 like the release's PNGs, shuffled passes with a rem
   const capped = new ImagePool([1, 1, 1], 3);
   capped.add(Uint8Array.of(1, 2), rng);
   capped.add(Uint8Array.of(3, 4), rng);
-  assert.deepEqual(Array.from([0, 1, 2].map((i) => capped.image(i)[0])), [2, 3, 4], "oldest dropped");
+  assert.deepEqual(
+    Array.from([0, 1, 2].map((i) => capped.image(i)[0])),
+    [2, 3, 4],
+    "oldest dropped",
+  );
   const saved = pool.save();
   const copy = new ImagePool([1, 1, 1], 0);
   copy.restore(saved.json, saved.tensors);

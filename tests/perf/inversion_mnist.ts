@@ -47,7 +47,9 @@ const budget = {
   batchSize: Number(values.batch),
   studentStepsPerIteration: Number(values.steps),
 };
-console.log(`teacher LeNet-5 ${(100 * testAccuracy).toFixed(2)}%; budget ${JSON.stringify(budget)}`);
+console.log(
+  `teacher LeNet-5 ${(100 * testAccuracy).toFixed(2)}%; budget ${JSON.stringify(budget)}`,
+);
 const rows: string[] = [];
 for (const name of (values.methods as string).split(",")) {
   const table = getMethod(name).hyperparameters;
@@ -79,7 +81,9 @@ for (const name of (values.methods as string).split(",")) {
     await method.runEpoch(e);
     seconds.push((performance.now() - t0) / 1000);
     accs.push(100 * evaluateAccuracy(student, data.test, options));
-    console.log(`${name} epoch ${e}: ${seconds[e]!.toFixed(1)} s, accuracy ${accs[e]!.toFixed(1)}%`);
+    console.log(
+      `${name} epoch ${e}: ${seconds[e]!.toFixed(1)} s, accuracy ${accs[e]!.toFixed(1)}%`,
+    );
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   rows.push(

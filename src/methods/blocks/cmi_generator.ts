@@ -83,7 +83,12 @@ export class CmiGenerator {
     return tf.tidy(() => {
       const n = z.shape[0];
       const [h0, w0, c0] = this.#init;
-      let x = tf.reshape(tf.add(tf.matMul(z, this.#fc.w), this.#fc.b), [n, h0, w0, c0]) as tf.Tensor4D;
+      let x = tf.reshape(tf.add(tf.matMul(z, this.#fc.w), this.#fc.b), [
+        n,
+        h0,
+        w0,
+        c0,
+      ]) as tf.Tensor4D;
       const [bn0, bn1, bn2] = this.#bn as [BatchNorm, BatchNorm, BatchNorm];
       x = bn0.apply(x, true);
       x = leakyRelu(bn1.apply(upsampleConv3x3(x, this.#k1 as tf.Tensor4D), true), 0.2);

@@ -233,7 +233,9 @@ export class FeatureBank {
     const take = Math.min(k, pool);
     const order = rng.permutation(pool).subarray(0, take);
     const out = new Float32Array(take * this.dim);
-    order.forEach((r, i) => out.set(this.#data.subarray(r * this.dim, (r + 1) * this.dim), i * this.dim));
+    order.forEach((r, i) =>
+      out.set(this.#data.subarray(r * this.dim, (r + 1) * this.dim), i * this.dim)
+    );
     return { rows: take, data: out };
   }
 

@@ -93,7 +93,13 @@ export function rollAndFlip(
  * console.log(cropAndFlip(2, 8, 8, 4, new Rng(1)).n); // 2
  * ```
  */
-export function cropAndFlip(n: number, h: number, w: number, padding: number, rng: Rng): Resampling {
+export function cropAndFlip(
+  n: number,
+  h: number,
+  w: number,
+  padding: number,
+  rng: Rng,
+): Resampling {
   const r = empty(n, h, w);
   for (let i = 0; i < n; i++) {
     const oy = rng.int(2 * padding + 1) - padding;
