@@ -27,7 +27,7 @@ import {
 } from "./blocks/contrastive.ts";
 import { crossEntropy, decisionAdversarialLoss } from "./blocks/inversion_losses.ts";
 import { cropAndFlip, resample, resizedCropAndFlip } from "./blocks/resample.ts";
-import { HyperReader, type HyperTable } from "./hyper.ts";
+import { HyperReader, type HyperTable, type HyperValues } from "./hyper.ts";
 import {
   INVERSION_STUDENT_HYPERPARAMETERS,
   type InversionHandle,
@@ -39,47 +39,84 @@ import type { MethodContext, MethodPlugin, TensorData } from "./method.ts";
 import { sortedTargets } from "./deepinversion.ts";
 
 /** CMI's hyperparameters with the release's defaults (`scripts/cmi/cmi_cifar10.sh`). */
-export const CMI_HYPERPARAMETERS: HyperTable = {
+export const CMI_HYPERPARAMETERS = {
   synthesisSteps: {
     default: 200,
     description: "Optimisation steps per synthesis round (--g_steps 200).",
+    min: 1,
+    max: 1e6,
+    integer: true,
   },
   synthesisLr: {
     default: 1e-3,
     description: "Adam learning rate of the generator, codes and head (--lr_g 1e-3).",
+    min: 0,
   },
-  latentDim: { default: 256, description: "Code size nz (256)." },
+  latentDim: {
+    default: 256,
+    description: "Code size nz (256).",
+    min: 1,
+    max: 65536,
+    integer: true,
+  },
   generatorWidth: {
     default: 1,
     description: "Generator width multiplier: ngf = round(64 w) (release ngf 64).",
+    min: 0,
+    exclusiveMin: true,
+    max: 64,
   },
-  bnWeight: { default: 1, description: "Weight of the BN-statistics loss (--bn 1)." },
-  oneHotWeight: { default: 1, description: "Weight of the one-hot cross-entropy (--oh 1)." },
+  bnWeight: { default: 1, description: "Weight of the BN-statistics loss (--bn 1).", min: 0 },
+  oneHotWeight: {
+    default: 1,
+    description: "Weight of the one-hot cross-entropy (--oh 1).",
+    min: 0,
+  },
   adversarialWeight: {
     default: 0.5,
     description: "Weight of the decision-adversarial loss (--adv 0.5).",
+    min: 0,
   },
-  contrastWeight: { default: 0.8, description: "Weight of the contrastive loss (--cr 0.8)." },
+  contrastWeight: {
+    default: 0.8,
+    description: "Weight of the contrastive loss (--cr 0.8).",
+    min: 0,
+  },
   contrastTemperature: {
     default: 0.2,
     description: "Temperature of the contrastive logits (--cr_T 0.2; WRN scripts 0.1).",
+    min: 0,
+    exclusiveMin: true,
   },
-  headDim: { default: 256, description: "Projection head output size (head_dim 256)." },
+  headDim: {
+    default: 256,
+    description: "Projection head output size (head_dim 256).",
+    min: 1,
+    max: 65536,
+    integer: true,
+  },
   bankSize: {
     default: 40960,
     description: "Feature memory rows (bank_size 40960); a multiple of the batch size.",
+    min: 1,
+    max: 1e7,
+    integer: true,
   },
   negatives: {
     default: 4096,
     description: "Cached rows drawn per step as negatives (n_neg 4096).",
+    min: 0,
+    max: 1e7,
+    integer: true,
   },
   featureLayers: {
     default: "auto",
     description: "Contrastive features: auto (ResNet-34: inputs of layer1-4; else BN inputs), " +
       "bn-inputs, block-inputs (inputs of layer1-4) or penultimate.",
+    choices: ["auto", "bn-inputs", "block-inputs", "penultimate"],
   },
   ...INVERSION_STUDENT_HYPERPARAMETERS,
-};
+} as const satisfies HyperTable;
 
 type FeatureMode = "bn-inputs" | "block-inputs" | "penultimate";
 
@@ -99,34 +136,33 @@ interface CmiSettings {
   mode: FeatureMode;
 }
 
-function featureMode(h: HyperReader, context: MethodContext): FeatureMode {
-  const v = h.choice(
-    "featureLayers",
-    ["auto", "bn-inputs", "block-inputs", "penultimate"] as const,
-  );
+function featureMode(v: CmiValues["featureLayers"], context: MethodContext): FeatureMode {
   if (v !== "auto") return v;
   if (context.teacher.arch === "resnet34") return "block-inputs";
   return batchNormLayers(context.teacher.model).length > 0 ? "bn-inputs" : "penultimate";
 }
 
-function readSettings(h: HyperReader, context: MethodContext): CmiSettings {
+type CmiValues = HyperValues<typeof CMI_HYPERPARAMETERS>;
+
+function readSettings(
+  h: HyperReader<typeof CMI_HYPERPARAMETERS>,
+  context: MethodContext,
+): CmiSettings {
+  const v = h.values();
   const s: CmiSettings = {
-    steps: h.number("synthesisSteps", { min: 1, max: 1e6, integer: true }),
-    lr: h.number("synthesisLr", { min: 0 }),
-    latentDim: h.number("latentDim", { min: 1, max: 65536, integer: true }),
-    ngf: Math.max(
-      1,
-      Math.round(64 * h.number("generatorWidth", { min: 0, exclusiveMin: true, max: 64 })),
-    ),
-    bn: h.number("bnWeight"),
-    oh: h.number("oneHotWeight"),
-    adv: h.number("adversarialWeight"),
-    cr: h.number("contrastWeight"),
-    crT: h.number("contrastTemperature", { min: 0, exclusiveMin: true }),
-    headDim: h.number("headDim", { min: 1, max: 65536, integer: true }),
-    bankSize: h.number("bankSize", { min: 1, max: 1e7, integer: true }),
-    negatives: h.number("negatives", { min: 0, max: 1e7, integer: true }),
-    mode: featureMode(h, context),
+    steps: v.synthesisSteps,
+    lr: v.synthesisLr,
+    latentDim: v.latentDim,
+    ngf: Math.max(1, Math.round(64 * v.generatorWidth)),
+    bn: v.bnWeight,
+    oh: v.oneHotWeight,
+    adv: v.adversarialWeight,
+    cr: v.contrastWeight,
+    crT: v.contrastTemperature,
+    headDim: v.headDim,
+    bankSize: v.bankSize,
+    negatives: v.negatives,
+    mode: featureMode(v.featureLayers, context),
   };
   if (s.bankSize % context.budget.batchSize !== 0) {
     throw h.error(
@@ -359,6 +395,6 @@ export const cmi: MethodPlugin = {
   create(context) {
     const h = new HyperReader("cmi", CMI_HYPERPARAMETERS, context.hyper);
     const s = readSettings(h, context);
-    return new InversionLoop("cmi", context, h, (loop) => new CmiSynthesizer(loop, s));
+    return new InversionLoop("cmi", context, (loop) => new CmiSynthesizer(loop, s));
   },
 };

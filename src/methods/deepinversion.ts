@@ -31,37 +31,70 @@ import {
 import type { MethodPlugin } from "./method.ts";
 
 /** DeepInversion's hyperparameters with the CMI release's defaults (`scripts/deepinv`). */
-export const DEEPINVERSION_HYPERPARAMETERS: HyperTable = {
+export const DEEPINVERSION_HYPERPARAMETERS = {
   synthesisSteps: {
     default: 1000,
     description: "Adam steps on the images per synthesis round (--g_steps 1000; NVlabs 2000).",
+    min: 1,
+    max: 1e6,
+    integer: true,
   },
-  synthesisLr: { default: 0.1, description: "Adam learning rate on the images (--lr_g 0.1)." },
-  synthesisBeta1: { default: 0.5, description: "Adam beta1 on the images (CMI 0.5; NVlabs 0.9)." },
+  synthesisLr: {
+    default: 0.1,
+    description: "Adam learning rate on the images (--lr_g 0.1).",
+    min: 0,
+  },
+  synthesisBeta1: {
+    default: 0.5,
+    description: "Adam beta1 on the images (CMI 0.5; NVlabs 0.9).",
+    min: 0,
+    max: 1,
+  },
   synthesisBeta2: {
     default: 0.99,
     description: "Adam beta2 on the images (CMI 0.99; NVlabs 0.999).",
+    min: 0,
+    max: 1,
   },
-  bnWeight: { default: 10, description: "Weight of the BN-statistics loss (--bn 10)." },
-  oneHotWeight: { default: 1, description: "Weight of the one-hot cross-entropy (--oh 1)." },
+  bnWeight: { default: 10, description: "Weight of the BN-statistics loss (--bn 10).", min: 0 },
+  oneHotWeight: {
+    default: 1,
+    description: "Weight of the one-hot cross-entropy (--oh 1).",
+    min: 0,
+  },
   competitionWeight: {
     default: 1,
     description: "Weight of the ADI competition term (--adv 1; 0 = plain DeepInversion).",
+    min: 0,
   },
   competitionForm: {
     default: "neg-js",
     description: "Competition term: neg-js (CMI, -JS) or one-minus-js (NVlabs, 1 - clamp(JS)).",
+    choices: ["neg-js", "one-minus-js"],
   },
-  competitionTemperature: { default: 3, description: "Softmax temperature of the JS term (3)." },
-  tvWeight: { default: 0.001, description: "Weight of the total-variation prior (tv 0.001)." },
+  competitionTemperature: {
+    default: 3,
+    description: "Softmax temperature of the JS term (3).",
+    min: 0,
+    exclusiveMin: true,
+  },
+  tvWeight: {
+    default: 0.001,
+    description: "Weight of the total-variation prior (tv 0.001).",
+    min: 0,
+  },
   tvNorm: {
     default: "l1-mean",
     description: "Total variation: l1-mean (CMI, sum of mean |d|) or l2-norm (NVlabs, sum ||d||).",
+    choices: ["l1-mean", "l2-norm"],
   },
-  l2Weight: { default: 0, description: "Weight of the L2 prior ||x|| (l2 0)." },
+  l2Weight: { default: 0, description: "Weight of the L2 prior ||x|| (l2 0).", min: 0 },
   jitter: {
     default: 0,
     description: "Largest roll in pixels; 0 = floor(H/8) as CMI (NVlabs: 2).",
+    min: 0,
+    max: 4096,
+    integer: true,
   },
   flip: {
     default: true,
@@ -76,7 +109,7 @@ export const DEEPINVERSION_HYPERPARAMETERS: HyperTable = {
     description: "Compute the priors on the augmented batch (NVlabs) instead of the images (CMI).",
   },
   ...INVERSION_STUDENT_HYPERPARAMETERS,
-};
+} as const satisfies HyperTable;
 
 /** DeepInversion's synthesis settings, read from its hyperparameters. */
 export interface DiSettings {
@@ -99,25 +132,28 @@ export interface DiSettings {
 }
 
 /** Reads {@linkcode DEEPINVERSION_HYPERPARAMETERS}' synthesis part (`height` sets the jitter rule). */
-export function readDeepInversionSettings(h: HyperReader, height: number): DiSettings {
-  const jitter = h.number("jitter", { min: 0, max: 4096, integer: true });
+export function readDeepInversionSettings(
+  h: HyperReader<typeof DEEPINVERSION_HYPERPARAMETERS>,
+  height: number,
+): DiSettings {
+  const v = h.values();
   return {
-    steps: h.number("synthesisSteps", { min: 1, max: 1e6, integer: true }),
-    lr: h.number("synthesisLr", { min: 0 }),
-    beta1: h.number("synthesisBeta1", { min: 0, max: 1 }),
-    beta2: h.number("synthesisBeta2", { min: 0, max: 1 }),
-    bn: h.number("bnWeight"),
-    oh: h.number("oneHotWeight"),
-    adv: h.number("competitionWeight"),
-    form: h.choice("competitionForm", ["neg-js", "one-minus-js"] as const),
-    temperature: h.number("competitionTemperature", { min: 0, exclusiveMin: true }),
-    tv: h.number("tvWeight"),
-    tvNorm: h.choice("tvNorm", ["l1-mean", "l2-norm"] as const),
-    l2: h.number("l2Weight"),
-    jitter: jitter > 0 ? jitter : Math.floor(height / 8),
-    flip: h.boolean("flip"),
-    clip: h.boolean("clip"),
-    priorsOnAugmented: h.boolean("priorsOnAugmented"),
+    steps: v.synthesisSteps,
+    lr: v.synthesisLr,
+    beta1: v.synthesisBeta1,
+    beta2: v.synthesisBeta2,
+    bn: v.bnWeight,
+    oh: v.oneHotWeight,
+    adv: v.competitionWeight,
+    form: v.competitionForm,
+    temperature: v.competitionTemperature,
+    tv: v.tvWeight,
+    tvNorm: v.tvNorm,
+    l2: v.l2Weight,
+    jitter: v.jitter > 0 ? v.jitter : Math.floor(height / 8),
+    flip: v.flip,
+    clip: v.clip,
+    priorsOnAugmented: v.priorsOnAugmented,
   };
 }
 
@@ -293,7 +329,6 @@ export const deepInversion: MethodPlugin = {
     return new InversionLoop(
       "deepinversion",
       context,
-      h,
       (loop) => new DeepInversionSynthesizer(loop, s),
     );
   },

@@ -23,7 +23,7 @@ import {
 } from "./blocks/image_pool.ts";
 import { kdKlLoss } from "./blocks/inversion_losses.ts";
 import { fromTensorData, tensorData } from "./blocks/params.ts";
-import type { HyperReader, HyperTable } from "./hyper.ts";
+import { HyperReader, type HyperTable } from "./hyper.ts";
 import type {
   EpochControl,
   EpochReport,
@@ -35,39 +35,50 @@ import type {
 } from "./method.ts";
 
 /** The distillation side's hyperparameters (CMI `datafree_kd.py` defaults). */
-export const INVERSION_STUDENT_HYPERPARAMETERS: HyperTable = {
+export const INVERSION_STUDENT_HYPERPARAMETERS = {
   kdTemperature: {
     default: 20,
     description: "Temperature T of the distillation loss T^2 KL(t/T || s/T) (scripts: --T 20).",
+    min: 0,
+    exclusiveMin: true,
   },
-  studentLr: { default: 0.1, description: "Student SGD learning rate (--lr 0.1)." },
-  studentMomentum: { default: 0.9, description: "Student SGD momentum (0.9)." },
-  studentWeightDecay: { default: 1e-4, description: "Student weight decay (--wd 1e-4)." },
+  studentLr: { default: 0.1, description: "Student SGD learning rate (--lr 0.1).", min: 0 },
+  studentMomentum: { default: 0.9, description: "Student SGD momentum (0.9).", min: 0, max: 1 },
+  studentWeightDecay: { default: 1e-4, description: "Student weight decay (--wd 1e-4).", min: 0 },
   studentLrSchedule: {
     default: "cosine",
     description:
       "Student learning-rate schedule per epoch: cosine (CosineAnnealingLR) or constant.",
+    choices: ["cosine", "constant"],
   },
   studentLrTMax: {
     default: 0,
     description: "Cosine period in epochs; 0 = the budget's epochs (the release's T_max=epochs).",
+    min: 0,
   },
   studentAugment: {
     default: "crop-flip",
     description: "Training transform of pool images: crop-flip (RandomCrop(size, padding=4) + " +
       "RandomHorizontalFlip, CIFAR/Tiny-ImageNet) or none (MNIST).",
+    choices: ["crop-flip", "none"],
   },
   iterationsPerRound: {
     default: 1,
     description: "Iterations per synthesis round: a round starts every k-th iteration of the run " +
       "(1 = every iteration; the release runs one round per epoch of kd_steps student steps).",
+    min: 1,
+    max: 1e6,
+    integer: true,
   },
   poolCapacity: {
     default: 0,
     description: "Images the pool keeps at most, oldest dropped first; 0 = every round's " +
       "images (the release).",
+    min: 0,
+    max: 1e9,
+    integer: true,
   },
-};
+} as const satisfies HyperTable;
 
 /** Where a synthesis round stands. */
 export interface RoundInfo {
@@ -150,7 +161,6 @@ export class InversionLoop implements MethodInstance, InversionHandle {
   constructor(
     name: string,
     context: MethodContext,
-    h: HyperReader,
     factory: (loop: InversionHandle) => Synthesizer,
   ) {
     for (const [field, value] of Object.entries(context.budget)) {
@@ -165,29 +175,29 @@ export class InversionLoop implements MethodInstance, InversionHandle {
           `must both have ${classes} classes`,
       );
     }
-    const schedule = h.choice("studentLrSchedule", ["cosine", "constant"] as const);
-    const tMax = h.number("studentLrTMax", { min: 0 });
-    const lr = h.number("studentLr", { min: 0 });
+    const own = Object.fromEntries(
+      Object.entries(context.hyper).filter(([k]) => k in INVERSION_STUDENT_HYPERPARAMETERS),
+    );
+    const v = new HyperReader(name, INVERSION_STUDENT_HYPERPARAMETERS, own).values();
     this.#settings = {
-      iterationsPerRound: h.number("iterationsPerRound", { min: 1, max: 1e6, integer: true }),
-      kdTemperature: h.number("kdTemperature", { min: 0, exclusiveMin: true }),
-      studentLr: lr,
-      schedule: schedule === "cosine"
-        ? { type: "cosine", tMax: tMax > 0 ? tMax : context.budget.epochs }
+      iterationsPerRound: v.iterationsPerRound,
+      kdTemperature: v.kdTemperature,
+      studentLr: v.studentLr,
+      schedule: v.studentLrSchedule === "cosine"
+        ? { type: "cosine", tMax: v.studentLrTMax > 0 ? v.studentLrTMax : context.budget.epochs }
         : { type: "constant" },
-      cropFlip: h.choice("studentAugment", ["crop-flip", "none"] as const) === "crop-flip",
+      cropFlip: v.studentAugment === "crop-flip",
     };
-    const capacity = h.number("poolCapacity", { min: 0, max: 1e9, integer: true });
     this.context = context;
     this.normalisation = normalisationOf(context);
-    this.pool = new ImagePool(context.imageShape, capacity);
+    this.pool = new ImagePool(context.imageShape, v.poolCapacity);
     this.#rng = context.rng.fork(`method:${name}`);
     this.#synth = factory(this);
     this.#opt = new Optimizer({
       name: "sgd",
-      lr,
-      momentum: h.number("studentMomentum", { min: 0, max: 1 }),
-      weightDecay: h.number("studentWeightDecay", { min: 0 }),
+      lr: v.studentLr,
+      momentum: v.studentMomentum,
+      weightDecay: v.studentWeightDecay,
     });
     this.#vars = modelVariables(student);
   }
@@ -247,6 +257,7 @@ export class InversionLoop implements MethodInstance, InversionHandle {
       losses: meter.means(),
       replayBytes: this.replayBytes(),
       counters,
+      studentImages: counters.poolImages ?? 0,
       teacherForwardImages: counters.teacherForwardImages ?? 0,
       teacherBackwardImages: counters.teacherBackwardImages ?? 0,
     };
