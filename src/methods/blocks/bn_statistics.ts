@@ -48,11 +48,16 @@ function weightNamed(layer: tf.layers.Layer, suffix: string): tf.Tensor1D {
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { TeacherProbe } from "./bn_statistics.ts";
- * import type { Classifier } from "../../models/classifier.ts";
- * declare const teacher: Classifier;
- * // const probe = new TeacherProbe(teacher, []);
- * // const out = probe.forward(images); // logits, features, bnInputs
+ * const input = tf.input({ shape: [4, 4, 1] });
+ * const h = tf.layers.batchNormalization({}).apply(input) as tf.SymbolicTensor;
+ * const features = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+ * const logits = tf.layers.dense({ units: 2 }).apply(features) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: input, outputs: [logits, features] });
+ * const teacher = { arch: "tiny", inputShape: [4, 4, 1] as const, classes: 2, featureSize: 16, model };
+ * const probe = new TeacherProbe(teacher, []);
+ * console.log(probe.forward(tf.zeros([3, 4, 4, 1])).bnInputs[0]?.shape); // [3, 4, 4, 1]
  * ```
  */
 export class TeacherProbe {

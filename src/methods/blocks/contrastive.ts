@@ -85,7 +85,7 @@ export class MlpHead {
  * import * as tf from "@tensorflow/tfjs";
  * import { contrastiveLoss } from "./contrastive.ts";
  * const h = tf.tensor2d([[1, 0], [0, 1]]);
- * const v = contrastiveLoss(h, h, 2, 1, false).dataSync()[0];
+ * const v = contrastiveLoss(h, h, 2, 1, false).dataSync()[0]!;
  * console.log(v.toFixed(4)); // 0.3133 (log(1 + e^-1))
  * ```
  */

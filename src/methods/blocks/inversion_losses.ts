@@ -48,7 +48,7 @@ export function totalVariationL1(x: tf.Tensor4D): tf.Scalar {
  * import * as tf from "@tensorflow/tfjs";
  * import { totalVariationL2 } from "./inversion_losses.ts";
  * const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);
- * console.log(totalVariationL2(x).dataSync()[0].toFixed(4)); // 3.4142 (sqrt 2 + 0 + 1 + 1)
+ * console.log(totalVariationL2(x).dataSync()[0]!.toFixed(4)); // 3.4142 (sqrt 2 + 0 + 1 + 1)
  * ```
  */
 export function totalVariationL2(x: tf.Tensor4D): tf.Scalar {
@@ -76,7 +76,7 @@ export function imageL2(x: tf.Tensor4D): tf.Scalar {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { crossEntropy } from "./inversion_losses.ts";
- * const v = crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32")).dataSync()[0];
+ * const v = crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32")).dataSync()[0]!;
  * console.log(v.toFixed(4)); // 0.6931
  * ```
  */
@@ -187,7 +187,8 @@ export function kdKlLoss(
  * import * as tf from "@tensorflow/tfjs";
  * import { decisionAdversarialLoss } from "./inversion_losses.ts";
  * const s = tf.tensor2d([[0, 1]]);
- * console.log(decisionAdversarialLoss(s, tf.tensor2d([[1, 0]])).dataSync()[0]); // 0 (disagree)
+ * const v = decisionAdversarialLoss(s, tf.tensor2d([[1, 0]])).dataSync()[0]!;
+ * console.log(Math.abs(v)); // 0 (they disagree: masked out)
  * ```
  */
 export function decisionAdversarialLoss(
