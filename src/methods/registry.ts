@@ -17,8 +17,9 @@ import { preDfkd } from "./pre_dfkd.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { METHODS } from "./registry.ts";
- * console.log(Object.keys(METHODS).slice(0, 3)); // ["pre-dfkd", "no-replay", "memory-bank"]
+ * assert.deepEqual(Object.keys(METHODS).slice(0, 3), ["pre-dfkd", "no-replay", "memory-bank"]);
  * ```
  */
 export const METHODS: Record<string, MethodPlugin> = {
@@ -34,8 +35,9 @@ export const METHODS: Record<string, MethodPlugin> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getMethod } from "./registry.ts";
- * console.log(getMethod("pre-dfkd").description.length > 0); // true
+ * assert.equal(getMethod("pre-dfkd").description.length > 0, true);
  * ```
  */
 export function getMethod(name: string): MethodPlugin {
