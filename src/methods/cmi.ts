@@ -382,8 +382,9 @@ class CmiSynthesizer implements Synthesizer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cmi } from "./cmi.ts";
- * console.log(cmi.hyperparameters.contrastWeight?.default); // 0.8
+ * assert.deepEqual(cmi.hyperparameters.contrastWeight?.default, 0.8);
  * ```
  */
 export const cmi: MethodPlugin = {

@@ -313,8 +313,9 @@ class DeepInversionSynthesizer implements Synthesizer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deepInversion } from "./deepinversion.ts";
- * console.log(deepInversion.hyperparameters.synthesisSteps?.default); // 1000
+ * assert.deepEqual(deepInversion.hyperparameters.synthesisSteps?.default, 1000);
  * ```
  */
 export const deepInversion: MethodPlugin = {

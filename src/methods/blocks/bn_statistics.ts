@@ -48,6 +48,7 @@ function weightNamed(layer: tf.layers.Layer, suffix: string): tf.Tensor1D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { TeacherProbe } from "./bn_statistics.ts";
  * const input = tf.input({ shape: [4, 4, 1] });
@@ -57,7 +58,7 @@ function weightNamed(layer: tf.layers.Layer, suffix: string): tf.Tensor1D {
  * const model = tf.model({ inputs: input, outputs: [logits, features] });
  * const teacher = { arch: "tiny", inputShape: [4, 4, 1] as const, classes: 2, featureSize: 16, model };
  * const probe = new TeacherProbe(teacher, []);
- * console.log(probe.forward(tf.zeros([3, 4, 4, 1])).bnInputs[0]?.shape); // [3, 4, 4, 1]
+ * assert.deepEqual(probe.forward(tf.zeros([3, 4, 4, 1])).bnInputs[0]?.shape, [3, 4, 4, 1]);
  * ```
  */
 export class TeacherProbe {
@@ -114,11 +115,12 @@ export class TeacherProbe {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { bnStatisticsLoss } from "./bn_statistics.ts";
  * const x = tf.tensor4d([1, 3], [2, 1, 1, 1]); // mean 2, variance 1
  * const stats = [{ name: "bn", mean: tf.tensor1d([0]), variance: tf.tensor1d([1]) }];
- * console.log(bnStatisticsLoss([x], stats).dataSync()[0]); // 2
+ * assert.deepEqual(bnStatisticsLoss([x], stats).dataSync()[0], 2);
  * ```
  */
 export function bnStatisticsLoss(inputs: tf.Tensor4D[], stats: BnRunningStats[]): tf.Scalar {
@@ -140,9 +142,10 @@ export function bnStatisticsLoss(inputs: tf.Tensor4D[], stats: BnRunningStats[])
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { instanceMeans } from "./bn_statistics.ts";
- * console.log(instanceMeans([tf.ones([2, 3, 3, 4]), tf.ones([2, 5])]).shape); // [2, 9]
+ * assert.deepEqual(instanceMeans([tf.ones([2, 3, 3, 4]), tf.ones([2, 5])]).shape, [2, 9]);
  * ```
  */
 export function instanceMeans(inputs: tf.Tensor[]): tf.Tensor2D {

@@ -18,12 +18,13 @@ import { ParamSet } from "./params.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { CmiGenerator } from "./cmi_generator.ts";
  * const g = new CmiGenerator(8, [8, 8, 1], 4);
  * g.reset(new Rng(1));
- * console.log(g.forward(tf.randomNormal([2, 8])).shape); // [2, 8, 8, 1]
+ * assert.deepEqual(g.forward(tf.randomNormal([2, 8])).shape, [2, 8, 8, 1]);
  * ```
  */
 export class CmiGenerator {

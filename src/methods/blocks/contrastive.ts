@@ -35,11 +35,12 @@ function torchLinear(p: ParamSet, name: string, inSize: number, outSize: number,
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { MlpHead } from "./contrastive.ts";
  * const head = new MlpHead(6, 4, new Rng(1));
- * console.log(head.apply(tf.ones([3, 6])).shape); // [3, 4]
+ * assert.deepEqual(head.apply(tf.ones([3, 6])).shape, [3, 4]);
  * ```
  */
 export class MlpHead {
@@ -82,11 +83,12 @@ export class MlpHead {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { contrastiveLoss } from "./contrastive.ts";
  * const h = tf.tensor2d([[1, 0], [0, 1]]);
  * const v = contrastiveLoss(h, h, 2, 1, false).dataSync()[0]!;
- * console.log(v.toFixed(4)); // 0.3133 (log(1 + e^-1))
+ * assert.equal(v.toFixed(4), "0.3133");
  * ```
  */
 export function contrastiveLoss(
@@ -116,13 +118,14 @@ export function contrastiveLoss(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { cmiContrastiveLoss, MlpHead } from "./contrastive.ts";
  * const head = new MlpHead(3, 2, new Rng(1));
  * const f = tf.randomNormal([4, 3]) as tf.Tensor2D;
  * const v = cmiContrastiveLoss(head, f, f, tf.zeros([0, 6]), 0.2, false);
- * console.log(v.shape); // []
+ * assert.deepEqual(v.shape, []);
  * ```
  */
 export function cmiContrastiveLoss(
@@ -155,10 +158,11 @@ export function cmiContrastiveLoss(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { detach } from "./contrastive.ts";
  * const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(detach(x), x)))(tf.tensor1d([2]));
- * console.log(g.dataSync()[0]); // 2 (only the second factor is differentiated)
+ * assert.deepEqual(g.dataSync()[0], 2);
  * ```
  */
 export function detach<T extends tf.Tensor>(x: T): T {
@@ -182,11 +186,12 @@ export interface FeatureBankState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../../util/rng.ts";
  * import { FeatureBank } from "./contrastive.ts";
  * const bank = new FeatureBank(4, 2);
  * bank.add(new Float32Array([1, 2, 3, 4]), 2);
- * console.log(bank.sample(8, new Rng(1)).rows, bank.bytes()); // 2 16
+ * assert.deepEqual([bank.sample(8, new Rng(1)).rows, bank.bytes()], [2, 16]);
  * ```
  */
 export class FeatureBank {

@@ -23,8 +23,9 @@ export interface PixelNormalisation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quantise } from "./image_pool.ts";
- * console.log(Array.from(quantise(new Float32Array([-1, 0.5, 0.999, 2])))); // [0, 127, 254, 255]
+ * assert.deepEqual(Array.from(quantise(new Float32Array([-1, 0.5, 0.999, 2]))), [0, 127, 254, 255]);
  * ```
  */
 export function quantise(values: Float32Array): Uint8Array {
@@ -50,11 +51,12 @@ export interface ImagePoolState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../../util/rng.ts";
  * import { ImagePool } from "./image_pool.ts";
  * const pool = new ImagePool([2, 2, 1], 0);
  * pool.add(new Uint8Array(3 * 4), new Rng(1));
- * console.log(pool.count, pool.bytes(), pool.nextBatch(2, new Rng(2)).length); // 3 12 2
+ * assert.deepEqual([pool.count, pool.bytes(), pool.nextBatch(2, new Rng(2)).length], [3, 12, 2]);
  * ```
  */
 export class ImagePool {
@@ -154,12 +156,13 @@ export class ImagePool {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../../util/rng.ts";
  * import { ImagePool, studentBatch } from "./image_pool.ts";
  * const pool = new ImagePool([2, 2, 1], 0);
  * pool.add(new Uint8Array([255, 255, 255, 255]), new Rng(1));
  * const x = studentBatch(pool, Int32Array.of(0), false, { mean: [0.5], std: [0.5] }, new Rng(2));
- * console.log(Array.from(x.dataSync())); // [1, 1, 1, 1]
+ * assert.deepEqual(Array.from(x.dataSync()), [1, 1, 1, 1]);
  * ```
  */
 export function studentBatch(

@@ -57,8 +57,9 @@ function bilinear(m: Float32Array, i: number, out: number, inn: number, o: numbe
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rollAndFlip } from "./resample.ts";
- * console.log(rollAndFlip(2, 4, 4, 1, 0, false).rows.length); // 32
+ * assert.deepEqual(rollAndFlip(2, 4, 4, 1, 0, false).rows.length, 32);
  * ```
  */
 export function rollAndFlip(
@@ -88,9 +89,10 @@ export function rollAndFlip(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../../util/rng.ts";
  * import { cropAndFlip } from "./resample.ts";
- * console.log(cropAndFlip(2, 8, 8, 4, new Rng(1)).n); // 2
+ * assert.deepEqual(cropAndFlip(2, 8, 8, 4, new Rng(1)).n, 2);
  * ```
  */
 export function cropAndFlip(
@@ -119,9 +121,10 @@ export function cropAndFlip(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../../util/rng.ts";
  * import { resizedCropAndFlip } from "./resample.ts";
- * console.log(resizedCropAndFlip(2, 8, 8, [0.25, 1], new Rng(1)).n); // 2
+ * assert.deepEqual(resizedCropAndFlip(2, 8, 8, [0.25, 1], new Rng(1)).n, 2);
  * ```
  */
 export function resizedCropAndFlip(
@@ -163,10 +166,11 @@ export function resizedCropAndFlip(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { resample, rollAndFlip } from "./resample.ts";
  * const x = tf.tensor4d([1, 2, 3, 4], [1, 1, 4, 1]);
- * console.log(Array.from(resample(x, rollAndFlip(1, 1, 4, 0, 1, false)).dataSync())); // [4, 1, 2, 3]
+ * assert.deepEqual(Array.from(resample(x, rollAndFlip(1, 1, 4, 0, 1, false)).dataSync()), [4, 1, 2, 3]);
  * ```
  */
 export function resample(x: tf.Tensor4D, r: Resampling): tf.Tensor4D {

@@ -1,25 +1,25 @@
 /**
- * `deno run -A tests/perf/inversion_mnist.ts`: per-epoch wall time and test
+ * `deno run -A tools/inversion_mnist.ts`: per-epoch wall time and test
  * accuracy of methods on MNIST (LeNet-5 -> LeNet-5-half, the cached recipe
  * teacher) under one budget, side by side in one process, to size
  * `benchmarks/mnist-table1.json` and check that the inversion methods learn.
  *
- * Usage: deno run -A tests/perf/inversion_mnist.ts [--epochs 8] [--iterations 8]
+ * Usage: deno run -A tools/inversion_mnist.ts [--epochs 8] [--iterations 8]
  *   [--steps 5] [--batch 64] [--seed 0] [--methods pre-dfkd,deepinversion,cmi]
  *   [--hyper '{"cmi": {"synthesisSteps": 50}}']
  * Shared hyperparameters: latentDim 256, generatorWidth 0.25 (where a method has them).
  */
 import { parseArgs } from "node:util";
-import { initBackend } from "../../src/backends/init_backend.ts";
-import { mnist } from "../../src/data/mnist.ts";
-import type { Hyperparameters } from "../../src/methods/method.ts";
-import { getMethod } from "../../src/methods/registry.ts";
-import { evaluateAccuracy } from "../../src/models/evaluate.ts";
-import { buildClassifier } from "../../src/models/registry.ts";
-import { obtainTeacher } from "../../src/models/teacher/cache.ts";
-import { declareTeacher } from "../../src/models/teacher/recipe.ts";
-import { silentLogger } from "../../src/util/logger.ts";
-import { Rng } from "../../src/util/rng.ts";
+import { initBackend } from "../src/backends/init_backend.ts";
+import { mnist } from "../src/data/mnist.ts";
+import type { Hyperparameters } from "../src/methods/method.ts";
+import { getMethod } from "../src/methods/registry.ts";
+import { evaluateAccuracy } from "../src/models/evaluate.ts";
+import { buildClassifier } from "../src/models/registry.ts";
+import { obtainTeacher } from "../src/models/teacher/cache.ts";
+import { declareTeacher } from "../src/models/teacher/recipe.ts";
+import { silentLogger } from "../src/util/logger.ts";
+import { Rng } from "../src/util/rng.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
