@@ -191,6 +191,13 @@ export {
   kdKlLoss,
 } from "./src/methods/blocks/generative_losses.ts";
 export { BatchBank, MEMORY_BANK_HYPERPARAMETERS, memoryBank } from "./src/methods/memory_bank.ts";
+export { deepInversion, DEEPINVERSION_HYPERPARAMETERS } from "./src/methods/deepinversion.ts";
+export { cmi, CMI_HYPERPARAMETERS } from "./src/methods/cmi.ts";
+export {
+  INVERSION_STUDENT_HYPERPARAMETERS,
+  InversionLoop,
+  type Synthesizer,
+} from "./src/methods/inversion_loop.ts";
 export {
   ADVERSARIAL_HYPERPARAMETERS,
   AdversarialLoop,

