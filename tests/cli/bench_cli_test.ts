@@ -16,7 +16,7 @@ Deno.test("validate: every problem as file: field: message (got X), exit 2, no s
       name: "bad",
       dataset: "mnist",
       pairs: [{ teacher: { arch: "lenet5", recipe: { epochs: 0 } }, student: "resnet-99" }],
-      methods: { "pre-dfkd": { generatorLr: "fast" }, dafl: {} },
+      methods: { "pre-dfkd": { generatorLr: "fast" }, adi: {} },
       budget: { epochs: 0 },
     }),
   );
@@ -27,7 +27,7 @@ Deno.test("validate: every problem as file: field: message (got X), exit 2, no s
     const line of [
       `${bad}: pairs[0].student: expected one of`,
       `${bad}: methods.pre-dfkd.generatorLr: expected a number (got "fast")`,
-      `${bad}: methods.dafl: unknown method (expected one of: ${Object.keys(METHODS).join(", ")})`,
+      `${bad}: methods.adi: unknown method (expected one of: ${Object.keys(METHODS).join(", ")})`,
       `${bad}: budget.epochs: must be at least 1 (got 0)`,
     ]
   ) {
