@@ -7,6 +7,15 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels, trainingKernelConfigs } from "./training_kernels.ts";
+import {
+  enableWasmThreads,
+  MAX_WASM_THREADS,
+  wasmThreadsInUse,
+  withFileWorkers,
+} from "./wasm_threads.ts";
+
+/** The environment variable giving the compute threads when no option is given. */
+export const THREADS_ENV = "DFKD_THREADS";
 
 /** The backends dfkd-bench can run on, fastest first. */
 export const BACKEND_NAMES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
@@ -35,7 +44,7 @@ export interface BackendInfo {
   tfjsBackend: string;
   /** The TensorFlow.js version in use. */
   tfjsVersion: string;
-  /** Compute threads the backend uses (1 for wasm and cpu here). */
+  /** Compute threads the backend uses (wasm: XNNPACK's pool; cpu: 1). */
   threads: number;
   /** Whether the wasm backend runs its SIMD build (null for other backends). */
   simd: boolean | null;
@@ -63,6 +72,37 @@ export interface InitBackendOptions {
   probeAll?: boolean;
   /** Receives one line per backend tried. */
   log?: (line: string) => void;
+  /**
+   * Compute threads for wasm (1 to {@linkcode MAX_WASM_THREADS}); default
+   * `$DFKD_THREADS`, else every logical core (at most the maximum). It
+   * applies when wasm is first initialised in the process.
+   */
+  threads?: number;
+}
+
+/**
+ * The thread count {@linkcode initBackend} uses: `requested`, else
+ * `$DFKD_THREADS`, else the logical cores, capped at {@linkcode MAX_WASM_THREADS}.
+ *
+ * @example
+ * ```ts
+ * import { resolveThreads } from "./init_backend.ts";
+ * console.log(resolveThreads(1)); // 1
+ * ```
+ */
+export function resolveThreads(requested?: number): number {
+  if (requested !== undefined) return requested;
+  const fromEnv = Deno.env.get(THREADS_ENV);
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const n = Number(fromEnv);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+      throw new RangeError(
+        `${THREADS_ENV}="${fromEnv}" is not a thread count: use a whole number from 1 to ${MAX_WASM_THREADS}`,
+      );
+    }
+    return n;
+  }
+  return Math.max(1, Math.min(MAX_WASM_THREADS, navigator.hardwareConcurrency));
 }
 
 /**
@@ -91,6 +131,7 @@ export async function initBackend(
       [],
     );
   }
+  if (!wasmStarted) await enableWasmThreads(resolveThreads(options.threads));
   const probes: BackendProbe[] = [];
   let chosen: BackendName | undefined;
   for (const name of BACKEND_NAMES) {
@@ -125,12 +166,17 @@ export async function initBackend(
     tfjsVersion: tf.version.tfjs,
     threads: chosen === "tfjs-node" || chosen === "tfjs-node-gpu"
       ? navigator.hardwareConcurrency
+      : chosen === "wasm"
+      ? wasmThreadsInUse()
       : 1,
     simd: chosen === "wasm" ? Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) : null,
     customKernels,
     probes,
   };
 }
+
+// The wasm backend initialises once per process; its thread count is fixed then.
+let wasmStarted = false;
 
 function tfjsBackendName(name: BackendName): string {
   return name === "tfjs-node" || name === "tfjs-node-gpu" ? "tensorflow" : name;
@@ -155,9 +201,15 @@ async function probeBackend(name: BackendName): Promise<BackendProbe> {
     }
     return { name, available: true, detail: `${specifier} loaded` };
   }
-  if (await trySet(name)) {
+  const set = name === "wasm"
+    ? await withFileWorkers(() => trySet(name)).finally(() => wasmStarted = true)
+    : await trySet(name);
+  if (set) {
+    const threads = name === "wasm" ? wasmThreadsInUse() : 1;
     const detail = name === "wasm"
-      ? `WebAssembly${(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) ? " SIMD" : ""}, 1 thread`
+      ? `WebAssembly${
+        (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) ? " SIMD" : ""
+      }, ${threads} thread${threads === 1 ? "" : "s"}`
       : "pure JavaScript, 1 thread";
     return { name, available: true, detail };
   }

@@ -10,7 +10,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import type { BackendRequest } from "../backends/init_backend.ts";
+import { type BackendRequest, THREADS_ENV } from "../backends/init_backend.ts";
+import { MAX_WASM_THREADS } from "../backends/wasm_threads.ts";
 import { curveMetrics } from "./metrics.ts";
 import { loadRunResults, type RunResults } from "../report/results.ts";
 import { writeReports } from "../report/report.ts";
@@ -56,6 +57,11 @@ export interface RunOptions {
   out: string;
   /** Parallel job processes. */
   jobs: number;
+  /**
+   * Compute threads of each job process; default: the logical cores shared
+   * among the jobs that run at once (at least 1), so one job uses every core.
+   */
+  threads?: number;
   /** Only these methods (`--methods`). */
   methods?: string[];
   /** These seeds (`--seeds`). */
@@ -213,6 +219,11 @@ async function runLocked(
   const info = toolkit.datasetInfo(benchmark.dataset);
   const backend = await toolkit.initBackend(options.backend);
   const environment = await collectEnvironment(backend);
+  if (backend.name === "wasm") {
+    // What each job process uses (this process's own pool only loads teachers).
+    environment.threads = options.threads ??
+      threadsPerJob(Math.max(1, Math.min(options.jobs, plans.length)));
+  }
   if (previous !== undefined) {
     const ids = plans.map((p) => p.id).join(",");
     if (ids !== previous.run.jobs.join(",")) {
@@ -632,11 +643,13 @@ async function runJobs(
     options.log.warn(`Second interrupt: stopping ${running.size} job(s) at once`);
     for (const p of running.values()) p.kill();
   });
+  const lanes = Math.max(1, Math.min(options.jobs, plans.length));
+  const jobOptions = { ...options, threads: options.threads ?? threadsPerJob(lanes) };
   let next = 0;
   const lane = async () => {
     while (next < plans.length && !interrupts?.stopping) {
       const plan = plans[next++] as JobPlan;
-      const record = await runOneJob(plan, runDir, backend, epochs, options, {
+      const record = await runOneJob(plan, runDir, backend, epochs, jobOptions, {
         onProgress: (p) => {
           progress.set(plan.id, p);
           updateOverall();
@@ -651,7 +664,7 @@ async function runJobs(
   };
   try {
     await Promise.all(
-      Array.from({ length: Math.max(1, Math.min(options.jobs, plans.length)) }, lane),
+      Array.from({ length: lanes }, lane),
     );
   } finally {
     offStop?.();
@@ -659,6 +672,21 @@ async function runJobs(
     overall.stop();
   }
   return records;
+}
+
+/**
+ * The compute threads each of `lanes` simultaneous jobs gets by default: the
+ * logical cores shared among them (at least 1, at most the wasm pool's size).
+ *
+ * @example
+ * ```ts
+ * import { threadsPerJob } from "./runner.ts";
+ * console.log(threadsPerJob(navigator.hardwareConcurrency)); // 1
+ * ```
+ */
+export function threadsPerJob(lanes: number): number {
+  const share = Math.floor(navigator.hardwareConcurrency / Math.max(1, lanes));
+  return Math.max(1, Math.min(MAX_WASM_THREADS, share));
 }
 
 /** A running job process, as the interrupt handlers see it. */
@@ -719,6 +747,7 @@ async function runOneJob(
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
+      env: { [THREADS_ENV]: String(options.threads ?? 1) },
     }).spawn();
     // The job's stdin carries control lines; its end tells the job the runner is gone.
     const control = child.stdin.getWriter();

@@ -8,9 +8,10 @@ import { type BackendRequest, initBackend } from "../backends/init_backend.ts";
 import { type ConvShape, measureConvThroughput } from "../backends/conv_throughput.ts";
 import { collectEnvironment } from "../util/environment.ts";
 import type { Command } from "./command.ts";
-import { parseCommandArgs } from "./parse_args.ts";
+import { parseCommandArgs, parseIntFlag } from "./parse_args.ts";
+import { MAX_WASM_THREADS } from "../backends/wasm_threads.ts";
 
-const USAGE = "doctor [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--json]";
+const USAGE = "doctor [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--threads N] [--json]";
 
 /** The shape of the 2-second throughput probe (a CIFAR-like middle layer). */
 export const DOCTOR_PROBE_SHAPE: ConvShape = {
@@ -38,10 +39,13 @@ export const doctorCommand: Command = {
   async run(args) {
     const { values } = parseCommandArgs(args, {
       backend: { type: "string", default: "auto" },
+      threads: { type: "string" },
       json: { type: "boolean" },
     }, USAGE);
+    const threads = parseIntFlag("--threads", values.threads, 1, MAX_WASM_THREADS);
     const info = await initBackend((values.backend ?? "auto") as BackendRequest, {
       probeAll: true,
+      ...(threads !== undefined ? { threads } : {}),
     });
     const env = await collectEnvironment(info);
     const forward = measureConvThroughput(DOCTOR_PROBE_SHAPE, "forward", 1);
@@ -50,6 +54,7 @@ export const doctorCommand: Command = {
       environment: env,
       backends: info.probes,
       chosen: info.name,
+      threads: info.threads,
       customKernels: info.customKernels,
       probe: { shape: DOCTOR_PROBE_SHAPE, forwardGmacs: forward, backpropFilterGmacs: filter },
     };

@@ -55,12 +55,14 @@ export function parseIntFlag(
   flag: string,
   value: string | undefined,
   min: number,
+  max?: number,
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
     throw new UserError(
-      `${flag} must be a whole number of at least ${min} (got ${JSON.stringify(value)})`,
+      `${flag} must be a whole number ${range} (got ${JSON.stringify(value)})`,
       2,
     );
   }
