@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels, trainingKernelConfigs } from "./training_kernels.ts";
+import { type OneDnnStatus, oneDnnStatus, setOneDnnThreads } from "./onednn.ts";
 import {
   enableWasmThreads,
   MAX_WASM_THREADS,
@@ -50,6 +51,8 @@ export interface BackendInfo {
   simd: boolean | null;
   /** Kernels dfkd-bench installed on this backend. */
   customKernels: string[];
+  /** Whether wasm's matrix products and convolutions run in oneDNN, and why (null for others). */
+  native?: OneDnnStatus | null;
   /** Every backend tried, in order, with what was found. */
   probes: BackendProbe[];
 }
@@ -156,6 +159,7 @@ export async function initBackend(
   }
   await tf.ready();
   const customKernels: string[] = [];
+  if (chosen === "wasm") setOneDnnThreads(wasmThreadsInUse());
   if (chosen === "wasm" || chosen === "cpu") {
     registerTrainingKernels(chosen);
     customKernels.push(...trainingKernelConfigs(chosen).map((k) => k.kernelName));
@@ -171,6 +175,7 @@ export async function initBackend(
       : 1,
     simd: chosen === "wasm" ? Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) : null,
     customKernels,
+    native: chosen === "wasm" ? oneDnnStatus() : null,
     probes,
   };
 }

@@ -56,6 +56,7 @@ export const doctorCommand: Command = {
       chosen: info.name,
       threads: info.threads,
       customKernels: info.customKernels,
+      native: info.native,
       probe: { shape: DOCTOR_PROBE_SHAPE, forwardGmacs: forward, backpropFilterGmacs: filter },
     };
     if (values.json) {
@@ -76,6 +77,15 @@ Backends (tried fastest first):`);
       `Chosen backend    ${info.name} (tfjs "${tf.getBackend()}"), threads ${info.threads}`,
     );
     console.log(`Custom kernels    ${info.customKernels.join(", ") || "none"}`);
+    if (info.native != null) {
+      console.log(
+        `Native kernels    ${
+          info.native.available
+            ? `${info.native.detail}: matrix products, Conv2D and both convolution gradients`
+            : `none: ${info.native.detail}`
+        }`,
+      );
+    }
     console.log(
       `Conv probe        ${s.batch}x${s.size}x${s.size}x${s.inC} -> ${s.outC}, 3x3: ` +
         `forward ${forward.toFixed(2)} GMAC/s, backprop-filter ${filter.toFixed(2)} GMAC/s`,
