@@ -30,7 +30,7 @@ Deno.test("oneDNN is used exactly where libdnnl.so.2 loads and DFKD_ONEDNN does 
   const info = await initBackend("wasm");
   const off = ["off", "0", "false", "no"].includes((Deno.env.get(ONEDNN_ENV) ?? "").toLowerCase());
   const expected = libraryLoads() && !off;
-  assert.equal(info.native?.available, expected, info.native?.detail);
+  assert.equal(info.native?.available, expected, info.native?.detail ?? "no native status");
   assert.equal(info.customKernels.includes("Conv2D"), expected);
   if (expected) assert.match(info.native!.detail, /^oneDNN \d+\.\d+\.\d+ sgemm$/);
   else assert.match(info.native!.detail, off ? /turned off by DFKD_ONEDNN/ : /install libdnnl2/);
