@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels, trainingKernelConfigs } from "./training_kernels.ts";
+import { describeAdapter, findWebGpuAdapter, type WebGpuAdapterInfo } from "./webgpu.ts";
 import { type OneDnnStatus, oneDnnStatus, setOneDnnThreads } from "./onednn.ts";
 import {
   enableWasmThreads,
@@ -19,7 +20,7 @@ import {
 export const THREADS_ENV = "DFKD_THREADS";
 
 /** The backends dfkd-bench can run on, fastest first. */
-export const BACKEND_NAMES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const;
 
 /** One of {@linkcode BACKEND_NAMES}. */
 export type BackendName = typeof BACKEND_NAMES[number];
@@ -35,6 +36,13 @@ export interface BackendProbe {
   available: boolean;
   /** Why it is unavailable, or a short description when it is available. */
   detail: string;
+  /**
+   * Whether `auto` may pick it (false for webgpu on a CPU adapter, which is
+   * correct but slower than wasm; absent means yes when available).
+   */
+  automatic?: boolean;
+  /** The WebGPU adapter (webgpu only). */
+  adapter?: WebGpuAdapterInfo;
 }
 
 /** The initialised backend and what was found on the way. */
@@ -143,7 +151,8 @@ export async function initBackend(
     const probe = await probeBackend(name);
     probes.push(probe);
     options.log?.(`${name}: ${probe.available ? "available" : "unavailable"} (${probe.detail})`);
-    if (probe.available && wanted) chosen = name;
+    const allowed = request !== "auto" || probe.automatic !== false;
+    if (probe.available && wanted && allowed) chosen = name;
   }
   if (chosen === undefined) {
     const lines = probes.map((p) => `  ${p.name}: ${p.available ? "available" : p.detail}`);
@@ -180,6 +189,29 @@ export async function initBackend(
   };
 }
 
+async function probeWebGpu(): Promise<BackendProbe> {
+  const name = "webgpu";
+  const lookup = await findWebGpuAdapter();
+  if (!lookup.found) return { name, available: false, detail: lookup.reason };
+  try {
+    await import("@tensorflow/tfjs-backend-webgpu");
+  } catch (error) {
+    return { name, available: false, detail: firstLine(error) };
+  }
+  if (!(await trySet("webgpu"))) {
+    return { name, available: false, detail: `tf.setBackend("webgpu") failed`, adapter: lookup.info };
+  }
+  const adapter = lookup.info;
+  return {
+    name,
+    available: true,
+    detail: describeAdapter(adapter) +
+      (adapter.cpu ? "; a CPU adapter: auto skips it (use --backend webgpu)" : ""),
+    automatic: !adapter.cpu,
+    adapter,
+  };
+}
+
 // The wasm backend initialises once per process; its thread count is fixed then.
 let wasmStarted = false;
 
@@ -188,6 +220,7 @@ function tfjsBackendName(name: BackendName): string {
 }
 
 async function probeBackend(name: BackendName): Promise<BackendProbe> {
+  if (name === "webgpu") return await probeWebGpu();
   if (name === "tfjs-node" || name === "tfjs-node-gpu") {
     if (tf.findBackendFactory("tensorflow") !== null && (await trySet("tensorflow"))) {
       return { name, available: true, detail: "native TensorFlow bindings loaded" };
