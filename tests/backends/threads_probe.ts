@@ -2,8 +2,9 @@
  * A subprocess for the thread tests: `deno run -A threads_probe.ts <threads>`
  * initialises wasm on that many threads, runs a forward pass and the
  * gradients of a small CNN (wide enough for XNNPACK to split its kernels
- * across threads), and prints one JSON line: the threads in use and a
- * SHA-256 of every output's float32 bytes.
+ * across threads) and a filter gradient with a long inner dimension, and
+ * prints one JSON line: the threads in use and a SHA-256 of every output's
+ * float32 bytes.
  *
  * @module
  */
@@ -26,9 +27,18 @@ const loss = (a: tf.Tensor4D, b: tf.Tensor4D, d: tf.Tensor2D) => {
 const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) =>
   loss(ps[0] as tf.Tensor4D, ps[1] as tf.Tensor4D, ps[2] as tf.Tensor2D)
 )([w1, w2, wd]);
+// A filter gradient with a long inner dimension (32 x 32 x 32 positions) and a one-channel
+// output, where a matrix-product library might split the sum across threads.
+const xl = tf.randomNormal([32, 32, 32, 16], 0, 1, "float32", seed(4)) as tf.Tensor4D;
+const wl = tf.randomNormal([3, 3, 16, 1], 0, 0.1, "float32", seed(5)) as tf.Tensor4D;
+const longSum = tf.grad((w: tf.Tensor) =>
+  tf.sum(tf.square(tf.conv2d(xl, w as tf.Tensor4D, 1, "same")))
+)(
+  wl,
+);
 const hash = crypto.subtle.digest.bind(crypto.subtle);
 const parts: string[] = [];
-for (const t of [value, ...grads]) {
+for (const t of [value, ...grads, longSum]) {
   const bytes = new Uint8Array(Float32Array.from(await t.data() as Float32Array).buffer);
   const d = new Uint8Array(await hash("SHA-256", bytes));
   parts.push([...d.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(""));
