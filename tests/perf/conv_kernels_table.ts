@@ -5,12 +5,14 @@
  * (logical cores x 32 float32 FLOP per cycle: two AVX2 FMA units, 8 lanes,
  * 2 FLOP each, at the clock /proc/cpuinfo reports). The 1-thread wasm and the
  * cpu rows also time the backends' original gradient kernels, which
- * dfkd-bench replaces.
+ * dfkd-bench replaces. The cpu backend (`--configs cpu/1/off`) is left out by
+ * default: at well under 1 GMAC/s its cells take minutes.
  *
  * Threads and oneDNN are fixed when a process first initialises wasm, so each
  * configuration runs in its own process (`--child`), one after the other.
  *
  * Usage: deno task kernels [--seconds S] [--configs wasm/1/off,wasm/2/on,cpu/1/off]
+ * (a configuration is backend/threads/oneDNN).
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
@@ -29,7 +31,6 @@ const DEFAULT_CONFIGS = [
   `wasm/${cores}/off`,
   "wasm/1/on",
   `wasm/${cores}/on`,
-  "cpu/1/off",
 ].filter((c, i, all) => all.indexOf(c) === i).join(",");
 
 const { values } = parseArgs({
