@@ -199,7 +199,12 @@ async function probeWebGpu(): Promise<BackendProbe> {
     return { name, available: false, detail: firstLine(error) };
   }
   if (!(await trySet("webgpu"))) {
-    return { name, available: false, detail: `tf.setBackend("webgpu") failed`, adapter: lookup.info };
+    return {
+      name,
+      available: false,
+      detail: `tf.setBackend("webgpu") failed`,
+      adapter: lookup.info,
+    };
   }
   const adapter = lookup.info;
   return {

@@ -116,7 +116,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "webgpu matches cpu: the generator (spectral norm, batch norm), one training step's gradients",
+  name:
+    "webgpu matches cpu: the generator (spectral norm, batch norm), one training step's gradients",
   ignore,
   async fn() {
     await assertParity("generator", () => {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs, stripVTControlCharacters } from "node:util";
 import { describeAdapter, findWebGpuAdapter } from "../../src/backends/webgpu.ts";
 
 const { values } = parseArgs({
@@ -57,7 +57,7 @@ if (adapter.cpu && !values.quick) {
 if (!values["skip-parity"]) {
   const t0 = performance.now();
   const parity = await deno(["test", "-A", "--quiet", here("../backends/webgpu_parity_test.ts")]);
-  const summary = parity.out.split("\n").map((l) => l.replace(/\x1b\[[0-9;]*m/g, ""))
+  const summary = stripVTControlCharacters(parity.out).split("\n")
     .filter((l) => /^(ok|FAILED) \|/.test(l) || / \.\.\. (ok|FAILED|ignored)/.test(l));
   console.log(
     `\nParity tests (webgpu vs cpu), ${((performance.now() - t0) / 1000).toFixed(0)} s: ${
