@@ -11,7 +11,7 @@ import type { Command } from "./command.ts";
 import { parseCommandArgs, parseIntFlag } from "./parse_args.ts";
 import { MAX_WASM_THREADS } from "../backends/wasm_threads.ts";
 
-const USAGE = "doctor [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--threads N] [--json]";
+const USAGE = "doctor [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu] [--threads N] [--json]";
 
 /** The shape of the 2-second throughput probe (a CIFAR-like middle layer). */
 export const DOCTOR_PROBE_SHAPE: ConvShape = {
@@ -48,8 +48,8 @@ export const doctorCommand: Command = {
       ...(threads !== undefined ? { threads } : {}),
     });
     const env = await collectEnvironment(info);
-    const forward = measureConvThroughput(DOCTOR_PROBE_SHAPE, "forward", 1);
-    const filter = measureConvThroughput(DOCTOR_PROBE_SHAPE, "backprop-filter", 1);
+    const forward = await measureConvThroughput(DOCTOR_PROBE_SHAPE, "forward", 1);
+    const filter = await measureConvThroughput(DOCTOR_PROBE_SHAPE, "backprop-filter", 1);
     const report = {
       environment: env,
       backends: info.probes,

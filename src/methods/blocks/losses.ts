@@ -23,7 +23,7 @@ import * as tf from "@tensorflow/tfjs";
  * import * as tf from "@tensorflow/tfjs";
  * import { oneHotLoss } from "./losses.ts";
  * const loss = oneHotLoss(tf.tensor2d([[2, 0], [0, 2]]));
- * console.log(loss.dataSync()[0]); // 0.126928 (= log(1 + e^-2))
+ * console.log((await loss.data())[0]); // 0.126928 (= log(1 + e^-2))
  * ```
  */
 export function oneHotLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
@@ -46,7 +46,7 @@ export function oneHotLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
  * import * as tf from "@tensorflow/tfjs";
  * import { informationEntropyLoss } from "./losses.ts";
  * const loss = informationEntropyLoss(tf.tensor2d([[9, 0], [0, 9]]));
- * console.log(loss.dataSync()[0]); // -0.30103 (= log10(1/2): balanced)
+ * console.log((await loss.data())[0]); // -0.30103 (= log10(1/2): balanced)
  * ```
  */
 export function informationEntropyLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
@@ -64,7 +64,7 @@ export function informationEntropyLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { activationLoss } from "./losses.ts";
- * console.log(activationLoss(tf.tensor2d([[1, -3], [0, 2]])).dataSync()[0]); // -1.5
+ * console.log((await activationLoss(tf.tensor2d([[1, -3], [0, 2]])).data())[0]); // -1.5
  * ```
  */
 export function activationLoss(features: tf.Tensor): tf.Scalar {
@@ -89,7 +89,7 @@ export function activationLoss(features: tf.Tensor): tf.Scalar {
  * import { adversarialJsLoss } from "./losses.ts";
  * const s = tf.tensor2d([[1, 2, 3, -1], [0.5, 0, -0.5, 2]]);
  * const t = tf.tensor2d([[3, 2, 1, 0], [0, 0, 0, 4]]);
- * console.log(adversarialJsLoss(s, t).dataSync()[0]); // 0.9938282
+ * console.log((await adversarialJsLoss(s, t).data())[0]); // 0.9938282
  * ```
  */
 export function adversarialJsLoss(
@@ -120,7 +120,7 @@ export function adversarialJsLoss(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { l1LogitLoss } from "./losses.ts";
- * console.log(l1LogitLoss(tf.tensor2d([[1, 2]]), tf.tensor2d([[0, 4]])).dataSync()[0]); // 1.5
+ * console.log((await l1LogitLoss(tf.tensor2d([[1, 2]]), tf.tensor2d([[0, 4]])).data())[0]); // 1.5
  * ```
  */
 export function l1LogitLoss(studentLogits: tf.Tensor, teacherLogits: tf.Tensor): tf.Scalar {
@@ -139,7 +139,7 @@ export function l1LogitLoss(studentLogits: tf.Tensor, teacherLogits: tf.Tensor):
  * import { vaeKlLoss } from "./losses.ts";
  * const mu = tf.tensor2d([[1, 0]]);
  * const logVar = tf.tensor2d([[0, 0]]);
- * console.log(vaeKlLoss(mu, logVar, 1).dataSync()[0]); // 0.5
+ * console.log((await vaeKlLoss(mu, logVar, 1).data())[0]); // 0.5
  * ```
  */
 export function vaeKlLoss(mu: tf.Tensor2D, logVar: tf.Tensor2D, weight = 1e-5): tf.Scalar {

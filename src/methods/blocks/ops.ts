@@ -23,7 +23,7 @@ import * as tf from "@tensorflow/tfjs";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { channelSum } from "./ops.ts";
- * console.log(channelSum(tf.ones([2, 3, 3, 4])).dataSync()); // 18, 18, 18, 18
+ * console.log(await channelSum(tf.ones([2, 3, 3, 4])).data()); // 18, 18, 18, 18
  * ```
  */
 export function channelSum(x: tf.Tensor): tf.Tensor1D {
@@ -65,7 +65,7 @@ export function addBias<T extends tf.Tensor>(x: T, b: tf.Tensor): T {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { leakyRelu } from "./ops.ts";
- * console.log(leakyRelu(tf.tensor1d([-1, 2]), 0.2).dataSync()); // -0.2, 2
+ * console.log(await leakyRelu(tf.tensor1d([-1, 2]), 0.2).data()); // -0.2, 2
  * ```
  */
 export function leakyRelu<T extends tf.Tensor>(x: T, slope: number): T {

@@ -62,9 +62,9 @@ export class ParamSet {
   }
 
   /** Every variable (parameters and state) as checkpoint data, names prefixed by `prefix`. */
-  save(prefix: string): Record<string, TensorData> {
+  async save(prefix: string): Promise<Record<string, TensorData>> {
     const out: Record<string, TensorData> = {};
-    for (const [name, v] of this.#vars) out[`${prefix}${name}`] = tensorData(v);
+    for (const [name, v] of this.#vars) out[`${prefix}${name}`] = await tensorData(v);
     return out;
   }
 
@@ -111,9 +111,9 @@ export function uniformInit(shape: number[], rng: Rng, limit = 0.08): tf.Tensor 
  * console.log(tensorData(tf.ones([2])).shape); // [2]
  * ```
  */
-export function tensorData(t: tf.Tensor): TensorData {
+export async function tensorData(t: tf.Tensor): Promise<TensorData> {
   const dtype = t.dtype === "int32" ? "int32" : "float32";
-  const data = t.dataSync();
+  const data = await t.data();
   return {
     shape: [...t.shape],
     dtype,

@@ -329,7 +329,7 @@ async function trainAndStore(
   const trainOptions = options.evalEvery === undefined
     ? { log }
     : { log, evalEvery: options.evalEvery };
-  const trained = trainTeacher(declaration, data, trainOptions);
+  const trained = await trainTeacher(declaration, data, trainOptions);
   const { classifier } = trained;
   const meta: TeacherMeta = {
     format: "dfkd-bench-teacher/1",

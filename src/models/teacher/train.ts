@@ -127,15 +127,15 @@ export interface TrainTeacherOptions {
  * import { getDataset } from "../../data/registry.ts";
  * import { lineLogger } from "../../util/logger.ts";
  * const data = await getDataset("mnist").load({ dataRoot: "/tmp" });
- * const t = trainTeacher(declareTeacher("lenet5", "mnist", { epochs: 1 }), data, { log: lineLogger() });
+ * const t = await trainTeacher(declareTeacher("lenet5", "mnist", { epochs: 1 }), data, { log: lineLogger() });
  * console.log(t.testAccuracy);
  * ```
  */
-export function trainTeacher(
+export async function trainTeacher(
   declaration: TeacherDeclaration,
   data: Dataset,
   options: TrainTeacherOptions,
-): TrainedTeacher {
+): Promise<TrainedTeacher> {
   const { arch, recipe } = declaration;
   const { log } = options;
   if (data.train.size === 0) {
@@ -195,7 +195,7 @@ export function trainTeacher(
         const now = performance.now();
         if (now - lastRead > 1000) {
           lastRead = now;
-          shownLoss = (lossSum.dataSync()[0] as number) / seen;
+          shownLoss = ((await lossSum.data())[0] as number) / seen;
           if (!Number.isFinite(shownLoss)) {
             throw new UserError(
               `teacher ${arch} on ${data.name}: the training loss is ${shownLoss} at epoch ${
@@ -210,8 +210,8 @@ export function trainTeacher(
           loss: Number.isFinite(shownLoss) ? shownLoss.toFixed(4) : "-",
         });
       }
-      const loss = (lossSum.dataSync()[0] as number) / seen;
-      const trainAccuracy = (correct.dataSync()[0] as number) / seen;
+      const loss = ((await lossSum.data())[0] as number) / seen;
+      const trainAccuracy = ((await correct.data())[0] as number) / seen;
       tf.dispose([lossSum, correct]);
       if (!Number.isFinite(loss)) {
         throw new UserError(
@@ -230,7 +230,7 @@ export function trainTeacher(
         seconds: 0,
       };
       if (last || (evalEvery > 0 && (epoch + 1) % evalEvery === 0)) {
-        testAccuracy = evaluate();
+        testAccuracy = await evaluate();
         record.testAccuracy = testAccuracy;
       }
       record.seconds = (performance.now() - epochStart) / 1000;
