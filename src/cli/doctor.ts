@@ -11,7 +11,8 @@ import type { Command } from "./command.ts";
 import { parseCommandArgs, parseIntFlag } from "./parse_args.ts";
 import { MAX_WASM_THREADS } from "../backends/wasm_threads.ts";
 
-const USAGE = "doctor [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu] [--threads N] [--json]";
+const USAGE =
+  "doctor [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu] [--threads N] [--json]";
 
 /** The shape of the 2-second throughput probe (a CIFAR-like middle layer). */
 export const DOCTOR_PROBE_SHAPE: ConvShape = {
