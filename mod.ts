@@ -157,6 +157,15 @@ export {
 } from "./src/models/io.ts";
 export * from "./src/models/teacher/mod.ts";
 export {
+  type ImportedPytorchTeacher,
+  type ImportPytorchOptions,
+  importPytorchTeacher,
+  importPytorchTeacherFile,
+  type ObtainedPytorchTeacher,
+  obtainPytorchTeacher,
+  type PytorchTeacherMeta,
+} from "./src/models/pytorch/mod.ts";
+export {
   type Budget,
   DivergenceError,
   type EpochReport,
@@ -173,13 +182,28 @@ export { getMethod, METHODS } from "./src/methods/registry.ts";
 export { PRE_DFKD_HYPERPARAMETERS, preDfkd, VaeReplay } from "./src/methods/pre_dfkd.ts";
 export { noReplay } from "./src/methods/no_replay.ts";
 export { BatchBank, MEMORY_BANK_HYPERPARAMETERS, memoryBank } from "./src/methods/memory_bank.ts";
+export { deepInversion, DEEPINVERSION_HYPERPARAMETERS } from "./src/methods/deepinversion.ts";
+export { cmi, CMI_HYPERPARAMETERS } from "./src/methods/cmi.ts";
+export {
+  INVERSION_STUDENT_HYPERPARAMETERS,
+  InversionLoop,
+  type Synthesizer,
+} from "./src/methods/inversion_loop.ts";
 export {
   ADVERSARIAL_HYPERPARAMETERS,
   AdversarialLoop,
   type Replay,
   type StepInfo,
 } from "./src/methods/adversarial.ts";
-export { hyperDefaults, HyperReader, type HyperTable } from "./src/methods/hyper.ts";
+export {
+  describeHyperRule,
+  hyperDefaults,
+  hyperProblem,
+  HyperReader,
+  type HyperSpec,
+  type HyperTable,
+  type HyperValues,
+} from "./src/methods/hyper.ts";
 export {
   activationLoss,
   adversarialJsLoss,
@@ -192,3 +216,7 @@ export { Generator, type GeneratorOptions } from "./src/methods/blocks/generator
 export { Encoder, type EncoderOptions } from "./src/methods/blocks/encoder.ts";
 export { SpectralNorm } from "./src/methods/blocks/spectral_norm.ts";
 export { BatchNorm, type BatchNormOptions } from "./src/methods/blocks/batch_norm.ts";
+export { acquireJobLock, type JobLock, jobLockPath, readJobLock } from "./src/results/job_lock.ts";
+export { type PlannedJobOutcome, runPlannedJob } from "./src/cluster/run_job.ts";
+export { markRunFinished, readRunStatus, type RunStatus } from "./src/cluster/status.ts";
+export { type SlurmOptions, slurmScripts } from "./src/cluster/slurm.ts";

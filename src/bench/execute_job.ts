@@ -54,9 +54,10 @@ export interface ExecuteJobOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { evaluationSubset } from "./execute_job.ts";
  * const split = { size: 4, images: new Uint8Array([0, 1, 2, 3]), labels: new Uint8Array([0, 1, 0, 1]) };
- * console.log(evaluationSubset(split, 2).size); // 2
+ * assert.equal(evaluationSubset(split, 2).size, 2);
  * ```
  */
 export function evaluationSubset(split: ImageSplit, n: number | undefined): ImageSplit {
@@ -97,8 +98,9 @@ function errorMessage(error: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_CHECKPOINT_SECONDS } from "./execute_job.ts";
- * console.log(DEFAULT_CHECKPOINT_SECONDS); // 60
+ * assert.equal(DEFAULT_CHECKPOINT_SECONDS, 60);
  * ```
  */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;
@@ -126,10 +128,11 @@ interface RunnerState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointDue } from "./execute_job.ts";
- * console.log(checkpointDue({ epoch: 1, epochs: 10, everyEpochs: 2, secondsSinceLast: 0 })); // true
- * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 75 })); // true
- * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 5 })); // false
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, everyEpochs: 2, secondsSinceLast: 0 }), true);
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 75 }), true);
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 5 }), false);
  * ```
  */
 export function checkpointDue(
@@ -305,14 +308,11 @@ class JobExecution {
     const { toolkit } = this.#options;
     const config = this.#config;
     const shape = config.imageShape;
-    const test = evaluationSubset(
-      (await toolkit.loadDataset(config.dataset, {
-        dataRoot: this.#options.dataRoot,
-        log: this.#log,
-      }))
-        .test,
-      config.evaluation.subset,
-    );
+    const dataset = await toolkit.loadDataset(config.dataset, {
+      dataRoot: this.#options.dataRoot,
+      log: this.#log,
+    });
+    const test = evaluationSubset(dataset.test, config.evaluation.subset);
     this.#teacher = await toolkit.loadTeacher(config.teacher, {
       inputShape: shape,
       classes: config.classes,
@@ -327,6 +327,7 @@ class JobExecution {
       student: this.#student,
       imageShape: shape,
       classes: config.classes,
+      ...(dataset.normalisation !== undefined ? { normalisation: dataset.normalisation } : {}),
       budget: config.budget,
       hyper: config.hyperparameters,
       rng: this.#rng.fork("method"),

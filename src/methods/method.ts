@@ -74,6 +74,12 @@ export interface MethodContext {
   imageShape: readonly [number, number, number];
   /** Number of classes. */
   classes: number;
+  /**
+   * The dataset's per-channel normalisation of pixels in [0, 1] (`(p - mean) / std`), which
+   * the teacher's inputs carry: methods that synthesise pixels (image pools) need it.
+   * Absent means the identity (mean 0, std 1).
+   */
+  normalisation?: { mean: readonly number[]; std: readonly number[] };
   /** The budget. */
   budget: Budget;
   /** Resolved hyperparameters (defaults merged with overrides). */
@@ -145,9 +151,10 @@ export interface MethodState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DivergenceError } from "./method.ts";
  * const error = new DivergenceError(3, "student", NaN);
- * console.log(error.message); // Loss "student" became NaN in epoch 3
+ * assert.equal(error.message, 'Loss "student" became NaN in epoch 3');
  * ```
  */
 export class DivergenceError extends Error {

@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs, stripVTControlCharacters } from "node:util";
-import { describeAdapter, findWebGpuAdapter } from "../../src/backends/webgpu.ts";
+import { describeAdapter, findWebGpuAdapter } from "../src/backends/webgpu.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -54,7 +54,12 @@ const quick = values.quick;
 
 if (!values["skip-parity"]) {
   const t0 = performance.now();
-  const parity = await deno(["test", "-A", "--quiet", here("../backends/webgpu_parity_test.ts")]);
+  const parity = await deno([
+    "test",
+    "-A",
+    "--quiet",
+    here("../tests/backends/webgpu_parity_test.ts"),
+  ]);
   const summary = stripVTControlCharacters(parity.out).split("\n")
     .filter((l) => /^(ok|FAILED) \|/.test(l) || / \.\.\. (ok|FAILED|ignored)/.test(l));
   console.log(

@@ -20,17 +20,17 @@
  * last line, `ITERATION_SECONDS <median>`, is for scripts.
  *
  * The PyTorch reference of the same iteration is
- * `tests/perf/pre_dfkd_iteration_reference.py` (run it with the same thread
+ * `tools/pre_dfkd_iteration_reference.py` (run it with the same thread
  * count, side by side, for the ratio).
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { type BackendName, initBackend } from "../../src/backends/init_backend.ts";
-import { preDfkd } from "../../src/methods/pre_dfkd.ts";
-import { silentLogger } from "../../src/util/logger.ts";
-import { Rng } from "../../src/util/rng.ts";
+import { type BackendName, initBackend } from "../src/backends/init_backend.ts";
+import { preDfkd } from "../src/methods/pre_dfkd.ts";
+import { silentLogger } from "../src/util/logger.ts";
+import { Rng } from "../src/util/rng.ts";
 import { lenetBuilder } from "./lenet_local.ts";
-import { buildClassifier } from "../../src/models/registry.ts";
+import { buildClassifier } from "../src/models/registry.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
