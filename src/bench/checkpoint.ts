@@ -29,6 +29,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { MethodState, TensorData } from "../methods/method.ts";
 import { type AtomicWriteOptions, writeFileAtomic } from "../util/atomic_write.ts";
+import { READ_LIMITS, readBoundedBytes } from "../util/bounded_read.ts";
 import type { EpochRecord } from "./record.ts";
 
 /**
@@ -280,7 +281,10 @@ export async function loadLatestCheckpoint(
 ): Promise<{ checkpoint: JobCheckpoint; path: string } | undefined> {
   for (const { path } of (await listCheckpoints(dir)).files) {
     try {
-      return { checkpoint: decodeCheckpoint(await Deno.readFile(path)), path };
+      return {
+        checkpoint: decodeCheckpoint(await readBoundedBytes(path, READ_LIMITS.weights)),
+        path,
+      };
     } catch (error) {
       onSkip(path, error instanceof Error ? error.message : String(error));
       // Out of the rotation (kept for inspection), so the newest two stay loadable ones.

@@ -27,6 +27,7 @@
  */
 import { join } from "node:path";
 import { writeTextFileAtomic } from "../util/atomic_write.ts";
+import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import { withFileLock } from "../util/file_lock.ts";
 import { comparabilityKey, RUN_SUMMARY_SCHEMA, type RunSummary } from "./run_summary.ts";
@@ -104,9 +105,9 @@ function order(a: HistoryEntry, b: HistoryEntry): number {
 export async function readHistory(path: string): Promise<HistoryEntry[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedText(path, READ_LIMITS.history, { exitCode: 2 });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
+    if (error instanceof FileReadError && error.refusal === "not-found") return [];
     throw error;
   }
   const entries: HistoryEntry[] = [];

@@ -12,6 +12,7 @@
  */
 import { basename, join } from "node:path";
 import { writeTextFileAtomic } from "../util/atomic_write.ts";
+import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { formatComparisonMarkdown } from "../report/comparison_table.ts";
@@ -74,8 +75,11 @@ export async function findNightlyBenchmarks(dir = "benchmarks"): Promise<Nightly
 export async function readBenchmarkHead(file: string): Promise<{ name: string; tags: string[] }> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
-  } catch {
+    text = await readBoundedText(file, READ_LIMITS.document, { exitCode: 2 });
+  } catch (error) {
+    if (error instanceof FileReadError && error.refusal !== "not-found") {
+      throw new UserError(`${file}: cannot read the benchmark file: ${error.reason}`, 2);
+    }
     throw new UserError(`Benchmark file not found: ${file}`, 2);
   }
   let value: unknown;

@@ -14,6 +14,7 @@
 import { z } from "zod";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { Budget, Hyperparameters, HyperValue } from "../methods/method.ts";
+import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 
 /** Tags a benchmark file may carry. */
@@ -827,12 +828,10 @@ export async function readBenchmark(
 > {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedText(path, READ_LIMITS.document);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.IsADirectory
-      ? "is a folder, not a benchmark file"
+    const why = error instanceof FileReadError
+      ? (error.refusal === "folder" ? "is a folder, not a benchmark file" : error.reason)
       : error instanceof Error
       ? error.message
       : String(error);

@@ -15,6 +15,7 @@ import {
   runNightly,
   type RunStep,
 } from "../bench/nightly.ts";
+import { READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import { lineLogger } from "../util/logger.ts";
 import type { Command } from "./command.ts";
@@ -210,7 +211,7 @@ export const nightlyCommand: Command = {
 
 async function readRunName(dir: string): Promise<string> {
   try {
-    const run = JSON.parse(await Deno.readTextFile(join(dir, "run.json")));
+    const run = JSON.parse(await readBoundedText(join(dir, "run.json"), READ_LIMITS.document));
     if (typeof run?.benchmark === "string") return run.benchmark;
   } catch {
     // Reported below with the full check.

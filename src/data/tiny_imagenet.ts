@@ -98,7 +98,7 @@ async function readClassNames(folder: string, wnids: string[]): Promise<string[]
   const path = join(folder, "words.txt");
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readDataText(path);
   } catch {
     return [...wnids];
   }
@@ -181,7 +181,7 @@ async function fingerprint(folder: string, entries: Entry[]): Promise<string> {
   hash.update(`v${CACHE_VERSION}\n`);
   for (const file of ["wnids.txt", "words.txt", join("val", "val_annotations.txt")]) {
     try {
-      hash.update(`${file}\n`).update(await Deno.readFile(join(folder, file)));
+      hash.update(`${file}\n`).update(await readDataFile(join(folder, file)));
     } catch {
       hash.update(`${file} absent\n`);
     }

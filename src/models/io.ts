@@ -10,6 +10,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic, writeTextFileAtomic } from "../util/atomic_write.ts";
+import {
+  FileReadError,
+  insideFolder,
+  READ_LIMITS,
+  readBoundedBytes,
+  readBoundedText,
+} from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import type { Classifier } from "./classifier.ts";
 
@@ -98,9 +105,9 @@ export function denoFileHandler(dir: string): tf.io.IOHandler {
 async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
   let text: string;
   try {
-    text = await Deno.readTextFile(modelPath);
+    text = await readBoundedText(modelPath, READ_LIMITS.document, { exitCode: 2 });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
+    if (error instanceof FileReadError && error.refusal === "not-found") {
       throw new UserError(`${modelPath}: no such file (expected a TensorFlow.js model.json)`, 2);
     }
     throw new UserError(`${modelPath}: cannot read (${(error as Error).message})`, 2);
@@ -127,9 +134,9 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
     for (const group of manifest) {
       specs.push(...group.weights);
       for (const p of group.paths) {
-        const file = join(base, p.replace(/^\.\//, ""));
+        const file = insideFolder(base, p, modelPath);
         try {
-          const bytes = await Deno.readFile(file);
+          const bytes = await readBoundedBytes(file, READ_LIMITS.weights, { exitCode: 2 });
           buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
         } catch (error) {
           throw new UserError(

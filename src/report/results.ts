@@ -15,6 +15,7 @@ import {
   type RunRecord,
 } from "../bench/record.ts";
 import { describeIssues } from "../bench/spec.ts";
+import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import { epochsCsv } from "./summary.ts";
 
@@ -95,9 +96,9 @@ export interface RunResults {
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedText(path, READ_LIMITS.document, { exitCode: 2 });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
+    if (error instanceof FileReadError && error.refusal === "not-found") {
       throw new UserError(`${path}: missing; ${what}`, 2);
     }
     throw new UserError(`${path}: cannot read (${(error as Error).message})`, 2);
@@ -184,8 +185,9 @@ async function checkEpochsCsv(dir: string, job: JobRecord, recordPath: string): 
   const path = join(dir, RUN_LAYOUT.jobsDir, `${job.id}.csv`);
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
-  } catch {
+    text = await readBoundedText(path, READ_LIMITS.document, { exitCode: 2 });
+  } catch (error) {
+    if (!(error instanceof FileReadError && error.refusal === "not-found")) throw error;
     return; // Missing: the report rebuilds it.
   }
   if (text !== epochsCsv(job)) {

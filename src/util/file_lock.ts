@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { READ_LIMITS, readBoundedText } from "./bounded_read.ts";
 import { UserError } from "./errors.ts";
 
 /** What a lock file holds. */
@@ -103,7 +104,7 @@ export function processAlive(pid: number): boolean {
  */
 export async function readLockHolder(path: string): Promise<LockHolder | undefined> {
   try {
-    const value = JSON.parse(await Deno.readTextFile(path));
+    const value = JSON.parse(await readBoundedText(path, READ_LIMITS.document));
     if (typeof value?.pid === "number" && typeof value?.hostname === "string") {
       return {
         pid: value.pid,

@@ -423,3 +423,62 @@ Deno.test("bad input through the real CLI (subprocesses): exit 2, one clear mess
   cases.forEach((c, i) => assertClean(c, outcomes[i]!));
   assert.deepStrictEqual(snapshot(results), before);
 });
+
+Deno.test("unbounded and escaping reads (subprocesses): devices, pipes and ../ weight paths are refused at once", async () => {
+  const { results, inputs, cache } = await sweepSetup();
+  const fifo = join(inputs, "pipe.json");
+  await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  // A teacher folder whose model.json is /dev/zero, one whose weights are, one naming ../ weights.
+  const zeroModel = join(inputs, "zero-model");
+  await Deno.mkdir(zeroModel);
+  await Deno.symlink("/dev/zero", join(zeroModel, "model.json"));
+  const manifest = (path: string) =>
+    JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: [path], weights: [] }] });
+  const zeroWeights = join(inputs, "zero-weights");
+  await Deno.mkdir(zeroWeights);
+  await Deno.writeTextFile(join(zeroWeights, "model.json"), manifest("weights.bin"));
+  await Deno.symlink("/dev/zero", join(zeroWeights, "weights.bin"));
+  const escaping = join(inputs, "escaping");
+  await Deno.mkdir(escaping);
+  await Deno.writeTextFile(join(escaping, "model.json"), manifest("../outside.bin"));
+  await Deno.writeFile(join(inputs, "outside.bin"), new Uint8Array(16));
+  const zeroTeacher = join(inputs, "zero-teacher.json");
+  await Deno.writeTextFile(
+    zeroTeacher,
+    JSON.stringify({ ...SMOKE, pairs: [{ teacher: { path: zeroModel }, student: "lenet5-half" }] }),
+  );
+  const common = ["--out", results, "--cache-dir", cache, "--backend", "cpu"];
+  const cases: Case[] = [
+    { name: "validate /dev/zero", args: ["validate", "/dev/zero"], expect: /character device/ },
+    { name: "run a named pipe", args: ["run", fifo, ...common], expect: /pipe\.json.*named pipe/ },
+    { name: "run teacher /dev/zero", args: ["run", zeroTeacher, ...common], expect: /device/ },
+    {
+      name: "teacher eval model.json /dev/zero",
+      args: ["teacher", "eval", zeroModel, "mnist", "--backend", "cpu"],
+      expect: /model\.json.*character device/,
+    },
+    {
+      name: "teacher eval weights /dev/zero",
+      args: ["teacher", "eval", zeroWeights, "mnist", "--backend", "cpu"],
+      expect: /weights\.bin.*character device/,
+    },
+    {
+      name: "teacher eval ../ weights",
+      args: ["teacher", "eval", escaping, "mnist", "--backend", "cpu"],
+      expect: /"\.\.\/outside\.bin" leads outside its folder/,
+    },
+  ];
+  const before = snapshot(results);
+  // Killed after 30 s: the old code read /dev/zero until memory ran out and waited on the pipe.
+  const outcomes = await Promise.all(
+    cases.map((c) =>
+      runCli(c.args, { timeoutMs: 30_000 }).then((r) => ({
+        code: r.code,
+        out: r.stdout,
+        err: r.stderr,
+      }))
+    ),
+  );
+  cases.forEach((c, i) => assertClean(c, outcomes[i]!));
+  assert.deepStrictEqual(snapshot(results), before);
+});

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
+import { insideFolder, READ_LIMITS, readBoundedBytes } from "../../util/bounded_read.ts";
 import { UserError } from "../../util/errors.ts";
 import type { Classifier } from "../classifier.ts";
 import { loadClassifier, modelJsonPath } from "../io.ts";
@@ -75,11 +76,12 @@ export async function teacherFileHash(path: string): Promise<string> {
   const hash = createHash("sha256");
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    const bytes = await readBoundedBytes(file, READ_LIMITS.document, { exitCode: 2 });
+    hash.update(bytes);
+    text = new TextDecoder().decode(bytes);
   } catch (error) {
     throw new UserError(`${file}: cannot read (${(error as Error).message})`, 2);
   }
-  hash.update(text);
   let manifest: { paths?: string[] }[] = [];
   try {
     manifest = JSON.parse(text).weightsManifest ?? [];
@@ -88,9 +90,9 @@ export async function teacherFileHash(path: string): Promise<string> {
   }
   for (const group of manifest) {
     for (const p of group.paths ?? []) {
-      const weights = join(dirname(file), p);
+      const weights = insideFolder(dirname(file), p, file);
       try {
-        hash.update(await Deno.readFile(weights));
+        hash.update(await readBoundedBytes(weights, READ_LIMITS.weights, { exitCode: 2 }));
       } catch (error) {
         throw new UserError(`${weights}: cannot read (${(error as Error).message})`, 2);
       }
