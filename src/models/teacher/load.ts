@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { insideFolder, READ_LIMITS, readBoundedBytes } from "../../util/bounded_read.ts";
 import { UserError } from "../../util/errors.ts";
 import type { Classifier } from "../classifier.ts";
