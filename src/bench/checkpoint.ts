@@ -28,7 +28,11 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { MethodState, TensorData } from "../methods/method.ts";
-import { type AtomicWriteOptions, writeFileAtomic } from "../util/atomic_write.ts";
+import {
+  type AtomicWriteOptions,
+  removeDeadTemporaries,
+  writeFileAtomic,
+} from "../util/atomic_write.ts";
 import { READ_LIMITS, readBoundedBytes } from "../util/bounded_read.ts";
 import type { EpochRecord } from "./record.ts";
 
@@ -254,12 +258,8 @@ export async function saveCheckpoint(
   for (const old of existing.slice(CHECKPOINTS_KEPT - 1)) {
     await Deno.remove(old.path).catch(() => {});
   }
-  // Temporary files of writers that died before their rename.
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.name.endsWith(".tmp") && !entry.name.includes(`.${Deno.pid}-`)) {
-      await Deno.remove(join(dir, entry.name)).catch(() => {});
-    }
-  }
+  // Temporary files of writers that died before their rename (never a live writer's).
+  await removeDeadTemporaries(dir);
   return path;
 }
 

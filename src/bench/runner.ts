@@ -14,6 +14,7 @@ import type { BackendRequest } from "../backends/init_backend.ts";
 import { curveMetrics } from "./metrics.ts";
 import { loadRunResults, type RunResults } from "../report/results.ts";
 import { writeReports } from "../report/report.ts";
+import { removeDeadTemporaries } from "../util/atomic_write.ts";
 import { collectEnvironment, type Environment } from "../util/environment.ts";
 import { UserError } from "../util/errors.ts";
 import { formatSeconds, type Logger, type Progress, silentLogger } from "../util/logger.ts";
@@ -173,6 +174,10 @@ export async function runBenchmark(
       });
       previous = await loadRunResults(found.dir);
       checkResumable(benchmark, previous);
+      // Temporary files of the killed run's writers (records, CSVs): nobody renames them now.
+      for (const dir of [found.dir, join(found.dir, RUN_LAYOUT.jobsDir)]) {
+        await removeDeadTemporaries(dir);
+      }
       if (previous.run.options?.methods) filter.methods = previous.run.options.methods;
       if (previous.run.options?.seeds) filter.seeds = previous.run.options.seeds;
     }

@@ -258,8 +258,16 @@ Deno.test("resume: a live run's folder is refused, a stale lock is taken over, a
     lock,
     JSON.stringify({ pid: 999_999_999, hostname: Deno.hostname(), since: "then" }),
   );
+  // Temporary files the killed run's writers left: a dead writer's go, a live one's stay.
+  const deadTmp = join(first.runDir, "jobs", "x.json.999999999-0123abcd.tmp");
+  const liveTmp = join(first.runDir, "jobs", "x.json.1-0123abcd.tmp");
+  await Deno.writeTextFile(deadTmp, "{");
+  await Deno.writeTextFile(liveTmp, "{");
   const again = await runBenchmark(resolve(json), { ...options, resume: first.runId });
   assert.equal(again.exitCode, 0, "a stale lock is taken over; nothing is left to run");
+  await assert.rejects(Deno.stat(deadTmp), "a dead writer's temporary file is removed");
+  await Deno.stat(liveTmp);
+  await Deno.remove(liveTmp);
   assert.deepStrictEqual(
     again.records.map((r) => r.wallSeconds),
     first.records.map((r) => r.wallSeconds),

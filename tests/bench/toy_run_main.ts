@@ -1,0 +1,17 @@
+/**
+ * The `run` command with the toy toolkit (`fake_toolkit.ts`) as a process of
+ * its own, for tests that kill the runner: `deno run -A toy_run_main.ts
+ * <run arguments>`.
+ *
+ * @module
+ */
+import { makeRunCommand } from "../../src/cli/run.ts";
+import { toolkit } from "./fake_toolkit.ts";
+
+if (import.meta.main) {
+  const command = makeRunCommand({
+    loadToolkit: () => Promise.resolve(toolkit),
+    toolkitModule: new URL("./fake_toolkit.ts", import.meta.url).href,
+  });
+  Deno.exit(await command.run(Deno.args));
+}
