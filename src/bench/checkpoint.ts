@@ -34,7 +34,7 @@ import {
   writeFileAtomic,
 } from "../util/atomic_write.ts";
 import { READ_LIMITS, readBoundedBytes } from "../util/bounded_read.ts";
-import type { EpochRecord } from "./record.ts";
+import type { EpochRecord } from "../results/records.ts";
 
 /**
  * The magic bytes at the start of every checkpoint file (format version 1).

@@ -17,7 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import type { BackendRequest } from "../backends/init_backend.ts";
-import { executeJob } from "./job.ts";
+import { executeJob } from "./execute_job.ts";
 import { encodeMessage } from "./protocol.ts";
 import { Interrupter } from "../util/interrupt.ts";
 import { watchParentDeath } from "../util/parent_watch.ts";
