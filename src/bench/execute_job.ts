@@ -145,6 +145,86 @@ export function checkpointDue(
   return o.secondsSinceLast >= DEFAULT_CHECKPOINT_SECONDS;
 }
 
+/** What {@linkcode startFromCheckpoint} needs. */
+interface StartOptions {
+  record: JobRecord;
+  config: JobConfig;
+  checkpoints: string;
+  toolkit: Toolkit;
+  teacher: Classifier;
+  log: Logger;
+  /** Receives each student and method as soon as they exist (so the caller disposes them). */
+  onBuilt: (built: { student: Classifier | undefined; method: MethodInstance | undefined }) => void;
+}
+
+/**
+ * Builds the job's student and method and restores the newest checkpoint
+ * that fits them. A checkpoint whose hash checks out but whose state does not
+ * fit (shapes or tensors from another code version) is set aside like a
+ * damaged one (`<name>.damaged`), with a warning naming the mismatch, and the
+ * previous checkpoint is tried, then a fresh start. A checkpoint of another
+ * configuration or seed is an error.
+ */
+async function startFromCheckpoint(
+  o: StartOptions,
+): Promise<{
+  found: Awaited<ReturnType<typeof loadLatestCheckpoint>>;
+  rng: Rng;
+  student: Classifier;
+  method: MethodInstance;
+}> {
+  const { record, config, log } = o;
+  const jobId = record.id;
+  for (;;) {
+    const found = await loadLatestCheckpoint(o.checkpoints, (path, reason) => {
+      log.warn(`${jobId}: skipping checkpoint ${path}: ${reason}; trying the previous one`);
+    });
+    const resumed = found?.checkpoint;
+    if (resumed !== undefined) {
+      if (resumed.configHash !== record.configHash || resumed.seed !== record.seed) {
+        throw new Error(
+          `Checkpoint ${found?.path} belongs to another configuration or seed ` +
+            `(hash ${resumed.configHash.slice(0, 12)}, seed ${resumed.seed}; the job has ` +
+            `${record.configHash.slice(0, 12)}, seed ${record.seed})`,
+        );
+      }
+    }
+    let rng = new Rng(record.seed);
+    const student = o.toolkit.buildStudent(config.student, {
+      inputShape: config.imageShape,
+      classes: config.classes,
+      seed: rng.fork("student").seed(),
+    });
+    o.onBuilt({ student, method: undefined });
+    const method = o.toolkit.getMethod(config.method).create({
+      teacher: o.teacher,
+      student,
+      imageShape: config.imageShape,
+      classes: config.classes,
+      budget: config.budget,
+      hyper: config.hyperparameters,
+      rng: rng.fork("method"),
+      log,
+    });
+    o.onBuilt({ student, method });
+    if (found === undefined || resumed === undefined) return { found, rng, student, method };
+    try {
+      await method.restoreState(resumed.method);
+      rng = Rng.fromState((resumed.runner as RunnerState).rng);
+      return { found, rng, student, method };
+    } catch (error) {
+      method.dispose();
+      student.model.dispose();
+      o.onBuilt({ student: undefined, method: undefined });
+      log.warn(
+        `${jobId}: checkpoint ${found.path} does not fit this job (${errorMessage(error)}); ` +
+          `set aside as ${found.path}.damaged, trying the previous one or a fresh start`,
+      );
+      await Deno.rename(found.path, `${found.path}.damaged`);
+    }
+  }
+}
+
 /**
  * Runs the job whose record is in `runDir`, rewriting the record after every
  * epoch, and resolves to its final status. When the job has a checkpoint
@@ -192,19 +272,32 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
   try {
     const backend = await toolkit.initBackend(options.backend);
     record.environment = await collectEnvironment(backend);
-    const found = await loadLatestCheckpoint(checkpoints, (path, reason) => {
-      log.warn(`${jobId}: skipping checkpoint ${path}: ${reason}; trying the previous one`);
+    const shape = config.imageShape;
+    const test = evaluationSubset(
+      (await toolkit.loadDataset(config.dataset, { dataRoot: options.dataRoot, log })).test,
+      config.evaluation.subset,
+    );
+    teacher = await toolkit.loadTeacher(config.teacher, {
+      inputShape: shape,
+      classes: config.classes,
     });
+    const start = await startFromCheckpoint({
+      record,
+      config,
+      checkpoints,
+      toolkit,
+      teacher,
+      log,
+      onBuilt: (built) => {
+        student = built.student;
+        method = built.method;
+      },
+    });
+    const { found } = start;
+    let { rng } = start;
+    student = start.student;
+    method = start.method;
     const resumed = found?.checkpoint;
-    if (resumed !== undefined) {
-      if (resumed.configHash !== record.configHash || resumed.seed !== record.seed) {
-        throw new Error(
-          `Checkpoint ${found?.path} belongs to another configuration or seed ` +
-            `(hash ${resumed.configHash.slice(0, 12)}, seed ${resumed.seed}; the job has ` +
-            `${record.configHash.slice(0, 12)}, seed ${record.seed})`,
-        );
-      }
-    }
     const runner = resumed?.runner as RunnerState | undefined;
     wallBefore = runner?.wallSeconds ?? 0;
     record.status = "running";
@@ -237,38 +330,6 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
         })`,
       );
     }
-
-    const shape = config.imageShape;
-    const test = evaluationSubset(
-      (await toolkit.loadDataset(config.dataset, { dataRoot: options.dataRoot, log })).test,
-      config.evaluation.subset,
-    );
-    teacher = await toolkit.loadTeacher(config.teacher, {
-      inputShape: shape,
-      classes: config.classes,
-    });
-    let rng = new Rng(record.seed);
-    student = toolkit.buildStudent(config.student, {
-      inputShape: shape,
-      classes: config.classes,
-      seed: rng.fork("student").seed(),
-    });
-    const plugin = toolkit.getMethod(config.method);
-    method = plugin.create({
-      teacher,
-      student,
-      imageShape: shape,
-      classes: config.classes,
-      budget: config.budget,
-      hyper: config.hyperparameters,
-      rng: rng.fork("method"),
-      log,
-    });
-    if (resumed !== undefined && runner !== undefined) {
-      await method.restoreState(resumed.method);
-      rng = Rng.fromState(runner.rng);
-    }
-
     let images = runner?.images ?? 0;
     let trainSeconds = runner?.trainSeconds ?? 0;
     let carriedTrainSeconds = runner?.partialTrainSeconds ?? 0;
