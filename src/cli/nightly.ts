@@ -36,9 +36,11 @@ const USAGE = `nightly [<benchmark-file>...] [options]
   --machine <label>         machine label in the history (default $DFKD_MACHINE, else host name)
   --out <dir>               report folder (default ${DEFAULT_NIGHTLY_DIR})
   --history-dir <dir>       history folder (default ${DEFAULT_HISTORY_DIR})
-  --min-effect, --min-time-effect, --alpha, --gate, --allow-different-env: as for compare
+  --min-effect, --min-time-effect, --alpha, --gate, --allow-different-env, --allow-empty:
+                            as for compare
 
-Exit code: 0 no regression, 1 a regression or a failed run, 2 unusable input.`;
+Exit code: 0 no regression, 1 a regression or a failed run, 2 unusable input or nothing
+compared.`;
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 

@@ -17,7 +17,7 @@ import { UserError } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { formatComparisonMarkdown } from "./comparison_table.ts";
 import { renderTrend } from "./trend_chart.ts";
-import { type CompareOverrides, compareRuns, type Comparison } from "./compare.ts";
+import { type CompareOverrides, compareRuns, type Comparison, nothingCompared } from "./compare.ts";
 import { machineLabel } from "./compare_input.ts";
 import { addToHistory, type HistoryEntry, previousComparable } from "./history.ts";
 import { comparabilityKey, type RunSummary, summariseResults } from "./run_summary.ts";
@@ -120,6 +120,8 @@ export interface NightlyBenchmarkResult {
   regression: boolean;
   /** True when the run failed (no results, runner error or jobs not completed). */
   failed: boolean;
+  /** True when the comparison compared nothing (an error unless `allowEmpty`). */
+  nothingCompared?: boolean;
 }
 
 /** The outcome of a whole nightly run. */
@@ -130,7 +132,7 @@ export interface NightlyResult {
   reportDir: string;
   /** `report.md` path. */
   reportPath: string;
-  /** 0 clean, 1 a regression or a failed run. */
+  /** 0 clean, 1 a regression or a failed run, 2 a comparison that compared nothing. */
   exitCode: number;
 }
 
@@ -200,6 +202,15 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyResult
         `the results folder is of benchmark "${summary.benchmark}", not "${b.name}" (${b.file})`,
       );
     }
+    if (summary.entries.length === 0) {
+      r.failed = true;
+      r.nothingCompared = !options.overrides?.allowEmpty;
+      r.problems.push(
+        `${step.resultsDir} holds no job record (jobs/*.json): nothing was added to the history ` +
+          `or compared`,
+      );
+      continue;
+    }
     const incomplete = summary.entries.filter((e) => e.status !== "completed");
     if (incomplete.length > 0 || !summary.finished) {
       r.failed = true;
@@ -230,6 +241,12 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyResult
         labels: [`history:${previous.benchmark}@${previous.runId}`, step.resultsDir],
       });
       r.regression = r.comparison.regression;
+      const empty = nothingCompared(r.comparison);
+      if (empty !== undefined && !r.comparison.settings.allowEmpty) {
+        r.failed = true;
+        r.nothingCompared = true;
+        r.problems.push(empty);
+      }
     }
     const sameKey = added.entries.filter((e) =>
       comparabilityKey(e) === comparabilityKey(summary) && e.smoke === summary.smoke
@@ -273,7 +290,11 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyResult
       (_m, file) => `](${basename(reportDir)}/${file})`,
     ),
   );
-  const exitCode = results.some((r) => r.regression || r.failed) ? 1 : 0;
+  const exitCode = results.some((r) => r.nothingCompared)
+    ? 2
+    : results.some((r) => r.regression || r.failed)
+    ? 1
+    : 0;
   return { results, reportDir, reportPath, exitCode };
 }
 
