@@ -14,6 +14,7 @@
  */
 import { dirname, isAbsolute, join, relative, resolve, sep as SEPARATOR } from "node:path";
 import { UserError } from "../util/errors.ts";
+import { checkDataRoot } from "./data_root.ts";
 import { type Logger, silentLogger } from "../util/logger.ts";
 import {
   type Digests,
@@ -230,6 +231,7 @@ export async function fetchDataset(spec: DatasetSpec, options: FetchOptions): Pr
   const source = spec.source;
   if (source === undefined) return { status: "embedded" };
   const { dataRoot } = options;
+  await checkDataRoot(dataRoot);
   const dest = join(dataRoot, source.folder);
   if (await exists(dest)) return { status: "present", path: dest };
   const expected = expectedChecksums(source, options);

@@ -14,6 +14,7 @@ import {
 } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import type { DatasetInfo } from "./dataset.ts";
+import { checkDataRoot } from "./data_root.ts";
 
 /**
  * The command that installs dataset `name` into `dataRoot`, for error messages.
@@ -44,6 +45,7 @@ export async function requireFolder(
   dataRoot: string,
   folder: string,
 ): Promise<string> {
+  await checkDataRoot(dataRoot);
   const path = join(dataRoot, folder);
   let isDirectory = false;
   try {

@@ -13,6 +13,7 @@
  * @module
  */
 import { join } from "node:path";
+import { environmentError } from "./errors.ts";
 import { processAlive } from "./file_lock.ts";
 
 /** Options of {@linkcode writeFileAtomic}. */
@@ -53,7 +54,8 @@ export async function writeFileAtomic(
     await Deno.rename(tmp, path);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
-    throw error;
+    // No space, a read-only folder: one line naming the file, not "a bug".
+    throw environmentError(error, path) ?? error;
   }
 }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { runGuarded } from "../../src/cli/main.ts";
 import { makeRunCommand } from "../../src/cli/run.ts";
 import { toolkit } from "./fake_toolkit.ts";
 
@@ -13,5 +14,6 @@ if (import.meta.main) {
     loadToolkit: () => Promise.resolve(toolkit),
     toolkitModule: new URL("./fake_toolkit.ts", import.meta.url).href,
   });
-  Deno.exit(await command.run(Deno.args));
+  // Errors are printed as the real CLI prints them.
+  Deno.exit(await runGuarded(command, Deno.args));
 }
