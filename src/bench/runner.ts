@@ -335,6 +335,7 @@ async function runLocked(
         backend: options.backend,
         jobs: options.jobs,
         dataRoot: options.dataRoot,
+        ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
         ...(options.methods ? { methods: options.methods } : {}),
         ...(options.seeds ? { seeds: options.seeds } : {}),
       },

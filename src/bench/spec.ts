@@ -57,13 +57,25 @@ export interface RegressionSpec {
   alpha: number;
 }
 
+/**
+ * The largest seed (2^31 - 1), the same in a benchmark file's `seeds` and in
+ * the `--seeds` flag.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SEED } from "./spec.ts";
+ * console.log(MAX_SEED); // 2147483647
+ * ```
+ */
+export const MAX_SEED = 2 ** 31 - 1;
+
 /** Limits that catch typos such as an extra zero too many. */
 const LIMITS = {
   epochs: 100_000,
   iterationsPerEpoch: 100_000,
   batchSize: 65_536,
   studentStepsPerIteration: 10_000,
-  seed: 2 ** 31 - 1,
+  seed: MAX_SEED,
   seeds: 1000,
   pairs: 100,
   subset: 10_000_000,

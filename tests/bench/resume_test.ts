@@ -148,7 +148,15 @@ Deno.test("first interrupt: the running job checkpoints mid-epoch, no new job st
       `Unfinished run \\(interrupted .*unfinished jobs: ${S0} \\(interrupted, checkpoint after epoch \\d\\), ${S1} \\(pending\\)`,
     ),
   );
-  assert.ok(md.includes(`--resume ${runId}`));
+  // The report's hint resumes the same folder with the same data and backend.
+  assert.ok(
+    md.includes(
+      `deno task dfkd run ${file} --out ${
+        join(out, "run")
+      } --data-root ${dataRoot} --backend cpu --resume ${runId}`,
+    ),
+    md,
+  );
 
   // Resume with the printed command's arguments.
   const args = resumeLine.split(" ").slice(4);

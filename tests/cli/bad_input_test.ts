@@ -258,6 +258,16 @@ Deno.test("bad benchmark files: run and validate give exit 2, a clear message, n
       expect: /--jobs/,
     },
     { name: "run unknown flag", args: ["run", smoke, "--epochs", "3"], expect: /epochs/ },
+    {
+      name: "run --seeds -1",
+      args: ["run", smoke, "--out", results, "--seeds", "-1"],
+      expect: /--seeds must be whole numbers from 0 to 2147483647 .*\(got "-1"\)/,
+    },
+    {
+      name: "run --seeds beyond a file's bound",
+      args: ["run", smoke, "--out", results, "--seeds", "2147483648"],
+      expect: /--seeds must be whole numbers from 0 to 2147483647 .*\(got "2147483648"\)/,
+    },
   );
 
   const before = snapshot(results);
