@@ -146,8 +146,26 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
         }
       }
     }
+    const expected = specs.reduce((n, s) => n + weightBytes(s), 0);
+    const got = buffers.reduce((n, b) => n + b.byteLength, 0);
+    if (got !== expected) {
+      throw new UserError(
+        `${modelPath}: its weight files hold ${got} bytes, but its weightsManifest describes ` +
+          `${expected} (${got > expected ? "extra bytes after the weights" : "truncated"}); ` +
+          `the files do not belong together`,
+        2,
+      );
+    }
     return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
   });
+}
+
+/** Bytes of one manifest entry: its element count times its (quantised) element size. */
+function weightBytes(spec: tf.io.WeightsManifestEntry): number {
+  const elements = spec.shape.reduce((a, b) => a * b, 1);
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  const size = dtype === "uint8" ? 1 : dtype === "uint16" || dtype === "float16" ? 2 : 4;
+  return elements * size;
 }
 
 /**
