@@ -15,6 +15,7 @@ import { z } from "zod";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { Budget, Hyperparameters, HyperValue } from "../methods/method.ts";
 import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
+import { findDuplicateKey } from "../util/duplicate_keys.ts";
 import { UserError } from "../util/errors.ts";
 import { describeIssues, type FieldProblem } from "../util/zod_issues.ts";
 import type { EvaluationSpec } from "../results/records.ts";
@@ -199,6 +200,9 @@ export interface ResolvedBenchmark {
 }
 
 const SLUG = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** Benchmark names that would collide with folders under results/ (history, trends, nightly). */
+const RESERVED_NAMES: readonly string[] = ["history", "trends", "nightly"];
 const slug = (what: string) =>
   z.string().max(80).regex(
     SLUG,
@@ -333,7 +337,11 @@ export function benchmarkSchema(catalogue: Catalogue) {
 
   return strict({
     $schema: z.string().optional().describe("Path or URL of this JSON Schema."),
-    name: slug("the benchmark name").describe("Benchmark name: results go to results/<name>/."),
+    name: slug("the benchmark name").refine((n) => !RESERVED_NAMES.includes(n), {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is reserved: results/${issue.input}/ holds the ` +
+        `regression tracking's files (reserved: ${RESERVED_NAMES.join(", ")})`,
+    }).describe("Benchmark name: results go to results/<name>/."),
     description: z.string().optional().describe("What the benchmark is for."),
     dataset: z.enum(datasetNames as [string, ...string[]]).describe("Dataset name."),
     pairs: z.array(pair).min(1).max(LIMITS.pairs).describe("Teacher/student pairs."),
@@ -740,12 +748,26 @@ async function readBenchmarkJson(
       : String(error);
     return { ok: false, lines: [`${path}: cannot read the benchmark file: ${why}`] };
   }
+  let source: unknown;
   try {
-    return { ok: true, source: JSON.parse(text) };
+    source = JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { ok: false, lines: [`${path}: not valid JSON: ${message}`] };
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    const where = duplicate.path === "" ? "" : `${duplicate.path}: `;
+    return {
+      ok: false,
+      lines: [
+        `${path}: ${where}the key ${
+          JSON.stringify(duplicate.key)
+        } appears twice (JSON keeps only the last one silently); remove one`,
+      ],
+    };
+  }
+  return { ok: true, source };
 }
 
 /**

@@ -197,6 +197,27 @@ Deno.test("bad benchmark files: run and validate give exit 2, a clear message, n
       }),
       /pairs\[0\]\.teacher\.recipe\.epochs: /,
     ],
+    [
+      "reserved-name.json",
+      JSON.stringify({ ...base, name: "history" }),
+      /name: "history" is reserved/,
+    ],
+    [
+      "duplicate-key.json",
+      '{"name":"d","dataset":"mnist","pairs":[{"teacher":{"arch":"lenet5"},"student":"lenet5-half"}],"budget":{"epochs":3,"epochs":300}}',
+      /budget: the key "epochs" appears twice \(JSON keeps only the last one silently\)/,
+    ],
+    [
+      "long-recipe-value.json",
+      JSON.stringify({
+        ...base,
+        pairs: [{
+          teacher: { arch: "lenet5", recipe: { epochs: "e".repeat(5000) } },
+          student: "lenet5-half",
+        }],
+      }),
+      /recipe\.epochs: .*got "e{50,60}\.\.\. \(5002 characters\)\)/,
+    ],
   ];
   const cases: Case[] = [];
   for (const [name, text, expect] of files) {

@@ -141,6 +141,12 @@ const RECIPE_KEYS = ["epochs", "batchSize", "optimizer", "schedule", "augment", 
 
 type Obj = Record<string, unknown>;
 
+/** A value for an error message: its JSON, cut to 60 characters (a whole pasted file is not echoed). */
+function shortJson(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}... (${text.length} characters)` : text;
+}
+
 function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -163,7 +169,7 @@ function checkKeys(o: Obj, allowed: readonly string[], where: string, field: str
 
 function positiveInt(v: unknown, where: string, field: string, min = 1): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    fail(where, field, `must be a whole number of at least ${min} (got ${JSON.stringify(v)})`);
+    fail(where, field, `must be a whole number of at least ${min} (got ${shortJson(v)})`);
   }
   return v;
 }
@@ -173,7 +179,7 @@ function nonNegative(v: unknown, where: string, field: string, positive = false)
     fail(
       where,
       field,
-      `must be a ${positive ? "positive" : "non-negative"} number (got ${JSON.stringify(v)})`,
+      `must be a ${positive ? "positive" : "non-negative"} number (got ${shortJson(v)})`,
     );
   }
   return v;
@@ -181,7 +187,7 @@ function nonNegative(v: unknown, where: string, field: string, positive = false)
 
 function mergeTagged(base: Obj, override: unknown, tag: string, where: string, field: string): Obj {
   if (!isObject(override)) {
-    fail(where, field, `must be an object (got ${JSON.stringify(override)})`);
+    fail(where, field, `must be an object (got ${shortJson(override)})`);
   }
   // Same kind (or kind omitted): override the given settings; another kind replaces the whole.
   if (override[tag] === undefined || override[tag] === base[tag]) return { ...base, ...override };
@@ -207,7 +213,7 @@ function checkOptimizer(o: Obj, where: string): OptimizerSpec {
     }
     return spec;
   }
-  return fail(where, `${f}.name`, `must be "sgd" or "adam" (got ${JSON.stringify(o.name)})`);
+  return fail(where, `${f}.name`, `must be "sgd" or "adam" (got ${shortJson(o.name)})`);
 }
 
 function checkSchedule(o: Obj, epochs: number, where: string): LrSchedule {
@@ -220,7 +226,7 @@ function checkSchedule(o: Obj, epochs: number, where: string): LrSchedule {
       checkKeys(o, ["type", "milestones", "gamma"], where, f);
       const ms = o.milestones;
       if (!Array.isArray(ms) || ms.some((m) => !Number.isInteger(m) || m < 1)) {
-        fail(where, `${f}.milestones`, `must be a list of epochs (got ${JSON.stringify(ms)})`);
+        fail(where, `${f}.milestones`, `must be a list of epochs (got ${shortJson(ms)})`);
       }
       const milestones = [...(ms as number[])].sort((a, b) => a - b);
       return { type: "step", milestones, gamma: nonNegative(o.gamma, where, `${f}.gamma`, true) };
@@ -236,13 +242,13 @@ function checkSchedule(o: Obj, epochs: number, where: string): LrSchedule {
       return fail(
         where,
         `${f}.type`,
-        `must be "constant", "step" or "cosine" (got ${JSON.stringify(o.type)})`,
+        `must be "constant", "step" or "cosine" (got ${shortJson(o.type)})`,
       );
   }
 }
 
 function checkAugment(o: unknown, imageShape: readonly number[], where: string): AugmentOptions {
-  if (!isObject(o)) fail(where, "augment", `must be an object (got ${JSON.stringify(o)})`);
+  if (!isObject(o)) fail(where, "augment", `must be an object (got ${shortJson(o)})`);
   checkKeys(o, ["crop", "flip"], where, "augment");
   const out: AugmentOptions = {};
   if (o.crop !== undefined && o.crop !== null) {
@@ -295,7 +301,7 @@ export function declareTeacher(
     throw new UserError(`${where}: ${arch} cannot take ${dataset} images: ${problem}`, 2);
   }
   if (!isObject(overrides)) {
-    throw new UserError(`${where}: recipe must be an object (got ${JSON.stringify(overrides)})`, 2);
+    throw new UserError(`${where}: recipe must be an object (got ${shortJson(overrides)})`, 2);
   }
   checkKeys(overrides, RECIPE_KEYS, where, "");
   const base = defaultRecipe(arch, dataset).recipe;
