@@ -146,7 +146,7 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
         }
       }
     }
-    const expected = specs.reduce((n, s) => n + weightBytes(s), 0);
+    const expected = specs.reduce((n, s) => n + manifestEntryBytes(s), 0);
     const got = buffers.reduce((n, b) => n + b.byteLength, 0);
     if (got !== expected) {
       throw new UserError(
@@ -160,8 +160,18 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
   });
 }
 
-/** Bytes of one manifest entry: its element count times its (quantised) element size. */
-function weightBytes(spec: tf.io.WeightsManifestEntry): number {
+/**
+ * Bytes of one weights-manifest entry: its element count times its
+ * (quantised) element size.
+ *
+ * @example
+ * ```ts
+ * import { manifestEntryBytes } from "./io.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(manifestEntryBytes({ name: "w", shape: [3, 4], dtype: "float32" }), 48);
+ * ```
+ */
+export function manifestEntryBytes(spec: tf.io.WeightsManifestEntry): number {
   const elements = spec.shape.reduce((a, b) => a * b, 1);
   const dtype = spec.quantization?.dtype ?? spec.dtype;
   const size = dtype === "uint8" ? 1 : dtype === "uint16" || dtype === "float16" ? 2 : 4;

@@ -259,6 +259,12 @@ Deno.test("bad benchmark files: run and validate give exit 2, a clear message, n
       expect: /nowhere\/model\.json/,
     },
     {
+      name: "validate teacher file missing",
+      args: ["validate", missingTeacher],
+      expect:
+        /pairs: .*: teacher: .*nowhere\/model\.json: cannot read the teacher \(no such file\)/,
+    },
+    {
       name: "run --resume of nothing",
       args: ["run", smoke, "--out", results, "--backend", "cpu", "--resume", "latest"],
       expect: /holds no run of smoke to resume/,
@@ -483,6 +489,11 @@ Deno.test("unbounded and escaping reads (subprocesses): devices, pipes and ../ w
     { name: "validate /dev/zero", args: ["validate", "/dev/zero"], expect: /character device/ },
     { name: "run a named pipe", args: ["run", fifo, ...common], expect: /pipe\.json.*named pipe/ },
     { name: "run teacher /dev/zero", args: ["run", zeroTeacher, ...common], expect: /device/ },
+    {
+      name: "validate teacher /dev/zero",
+      args: ["validate", zeroTeacher],
+      expect: /teacher: .*model\.json: cannot read the teacher \(is a character device/,
+    },
     {
       name: "teacher eval model.json /dev/zero",
       args: ["teacher", "eval", zeroModel, "mnist", "--backend", "cpu"],

@@ -6,10 +6,17 @@
  */
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
-import { insideFolder, READ_LIMITS, readBoundedBytes } from "../../util/bounded_read.ts";
+import type * as tf from "@tensorflow/tfjs";
+import {
+  FileReadError,
+  insideFolder,
+  READ_LIMITS,
+  readBoundedBytes,
+  readBoundedText,
+} from "../../util/bounded_read.ts";
 import { UserError } from "../../util/errors.ts";
 import type { Classifier } from "../classifier.ts";
-import { loadClassifier, modelJsonPath } from "../io.ts";
+import { loadClassifier, manifestEntryBytes, modelJsonPath } from "../io.ts";
 
 /** What the benchmark needs of a teacher. */
 export interface TeacherExpectation {
@@ -99,4 +106,57 @@ export async function teacherFileHash(path: string): Promise<string> {
     }
   }
   return hash.digest("hex");
+}
+
+/**
+ * Checks a teacher file without loading the model (for `validate`): its
+ * `model.json` is a bounded regular file holding JSON with a
+ * `weightsManifest`, and every weight file it names lies in its folder, is a
+ * regular file, and the sizes add up to what the manifest describes. Throws
+ * the `UserError` a run would give, naming the file.
+ *
+ * @example
+ * ```ts
+ * import { checkTeacherFiles } from "./load.ts";
+ * // await checkTeacherFiles("teachers/lenet5");
+ * ```
+ */
+export async function checkTeacherFiles(path: string): Promise<void> {
+  const file = modelJsonPath(path);
+  let json: { weightsManifest?: { paths?: string[]; weights?: tf.io.WeightsManifestEntry[] }[] };
+  try {
+    json = JSON.parse(await readBoundedText(file, READ_LIMITS.document, { exitCode: 2 }));
+  } catch (error) {
+    const why = error instanceof FileReadError ? error.reason : (error as Error).message;
+    throw new UserError(`${file}: cannot read the teacher (${why})`, 2);
+  }
+  if (!Array.isArray(json?.weightsManifest)) {
+    throw new UserError(`${file}: not a TensorFlow.js layers model (no "weightsManifest")`, 2);
+  }
+  let expected = 0;
+  let got = 0;
+  for (const group of json.weightsManifest) {
+    for (const spec of group.weights ?? []) expected += manifestEntryBytes(spec);
+    for (const p of group.paths ?? []) {
+      const weights = insideFolder(dirname(file), p, file);
+      const info = await Deno.stat(weights).catch(() => undefined);
+      if (info === undefined || !info.isFile) {
+        throw new UserError(
+          `${weights}: ${info === undefined ? "no such file" : "not a regular file"} ` +
+            `(named by ${file})`,
+          2,
+        );
+      }
+      if (info.size > READ_LIMITS.weights.bytes) {
+        throw new UserError(`${weights}: larger than the weights limit (named by ${file})`, 2);
+      }
+      got += info.size;
+    }
+  }
+  if (got !== expected) {
+    throw new UserError(
+      `${file}: its weight files hold ${got} bytes, but its weightsManifest describes ${expected}`,
+      2,
+    );
+  }
 }
