@@ -144,6 +144,7 @@ export {
   ARCHITECTURES,
   buildClassifier,
   type BuildOptions,
+  datasetsFor,
   getArchitecture,
 } from "./src/models/registry.ts";
 export { trainableParameterCount } from "./src/models/layers.ts";

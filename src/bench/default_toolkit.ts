@@ -15,13 +15,12 @@ import {
   declareTeacher,
   loadTeacherFromPath,
   obtainTeacher,
+  recipeProblem,
   teacherFileHash,
 } from "../models/teacher/mod.ts";
 import { UserError } from "../util/errors.ts";
 import type { Catalogue } from "./spec.ts";
 import type { Toolkit } from "./toolkit.ts";
-
-const WHERE = "\u0000";
 
 /** The registries as a benchmark-file {@linkcode Catalogue}. */
 export function defaultCatalogue(): Catalogue {
@@ -32,13 +31,11 @@ export function defaultCatalogue(): Catalogue {
     architectureProblem: (arch, shape) => ARCHITECTURES[arch]?.checkInput(shape),
     recipeProblem: (arch, dataset, recipe) => {
       try {
-        declareTeacher(arch, dataset, recipe, WHERE);
-        return undefined;
+        return recipeProblem(arch, dataset, recipe);
       } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        return error.message.startsWith(`${WHERE}: `)
-          ? error.message.slice(WHERE.length + 2)
-          : error.message;
+        // An unknown architecture or dataset: the schema reports those fields itself.
+        if (error instanceof UserError) return error.message;
+        throw error;
       }
     },
   };

@@ -10,12 +10,17 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendRequest } from "../backends/init_backend.ts";
 import type { ImageSplit } from "../data/dataset.ts";
-import type { EpochReport, MethodInstance } from "../methods/method.ts";
+import type { MethodInstance } from "../methods/method.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { collectEnvironment } from "../util/environment.ts";
 import type { Logger } from "../util/logger.ts";
 import { Rng, type RngState } from "../util/rng.ts";
-import { loadLatestCheckpoint, removeCheckpoints, saveCheckpoint } from "./checkpoint.ts";
+import {
+  type JobCheckpoint,
+  loadLatestCheckpoint,
+  removeCheckpoints,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 import type { JobConfig } from "../results/records.ts";
 import type { JobMessage } from "./protocol.ts";
 import type { EpochRecord, JobRecord, JobStatus } from "../results/records.ts";
@@ -66,16 +71,6 @@ export function evaluationSubset(split: ImageSplit, n: number | undefined): Imag
     labels[i] = split.labels[src] as number;
   });
   return { size: n, images, labels };
-}
-
-/** Student images trained on in an epoch, from the method's counters (or the budget). */
-export function studentImages(report: EpochReport, config: JobConfig): number {
-  const c = report.counters;
-  if (typeof c.studentImages === "number") return c.studentImages;
-  const counted = (c.novelImages ?? 0) + (c.replayImages ?? 0);
-  if (counted > 0) return counted;
-  const b = config.budget;
-  return b.batchSize * b.studentStepsPerIteration * b.iterationsPerEpoch;
 }
 
 function jobLogger(emit: (m: JobMessage) => void): Logger {
@@ -145,86 +140,6 @@ export function checkpointDue(
   return o.secondsSinceLast >= DEFAULT_CHECKPOINT_SECONDS;
 }
 
-/** What {@linkcode startFromCheckpoint} needs. */
-interface StartOptions {
-  record: JobRecord;
-  config: JobConfig;
-  checkpoints: string;
-  toolkit: Toolkit;
-  teacher: Classifier;
-  log: Logger;
-  /** Receives each student and method as soon as they exist (so the caller disposes them). */
-  onBuilt: (built: { student: Classifier | undefined; method: MethodInstance | undefined }) => void;
-}
-
-/**
- * Builds the job's student and method and restores the newest checkpoint
- * that fits them. A checkpoint whose hash checks out but whose state does not
- * fit (shapes or tensors from another code version) is set aside like a
- * damaged one (`<name>.damaged`), with a warning naming the mismatch, and the
- * previous checkpoint is tried, then a fresh start. A checkpoint of another
- * configuration or seed is an error.
- */
-async function startFromCheckpoint(
-  o: StartOptions,
-): Promise<{
-  found: Awaited<ReturnType<typeof loadLatestCheckpoint>>;
-  rng: Rng;
-  student: Classifier;
-  method: MethodInstance;
-}> {
-  const { record, config, log } = o;
-  const jobId = record.id;
-  for (;;) {
-    const found = await loadLatestCheckpoint(o.checkpoints, (path, reason) => {
-      log.warn(`${jobId}: skipping checkpoint ${path}: ${reason}; trying the previous one`);
-    });
-    const resumed = found?.checkpoint;
-    if (resumed !== undefined) {
-      if (resumed.configHash !== record.configHash || resumed.seed !== record.seed) {
-        throw new Error(
-          `Checkpoint ${found?.path} belongs to another configuration or seed ` +
-            `(hash ${resumed.configHash.slice(0, 12)}, seed ${resumed.seed}; the job has ` +
-            `${record.configHash.slice(0, 12)}, seed ${record.seed})`,
-        );
-      }
-    }
-    let rng = new Rng(record.seed);
-    const student = o.toolkit.buildStudent(config.student, {
-      inputShape: config.imageShape,
-      classes: config.classes,
-      seed: rng.fork("student").seed(),
-    });
-    o.onBuilt({ student, method: undefined });
-    const method = o.toolkit.getMethod(config.method).create({
-      teacher: o.teacher,
-      student,
-      imageShape: config.imageShape,
-      classes: config.classes,
-      budget: config.budget,
-      hyper: config.hyperparameters,
-      rng: rng.fork("method"),
-      log,
-    });
-    o.onBuilt({ student, method });
-    if (found === undefined || resumed === undefined) return { found, rng, student, method };
-    try {
-      await method.restoreState(resumed.method);
-      rng = Rng.fromState((resumed.runner as RunnerState).rng);
-      return { found, rng, student, method };
-    } catch (error) {
-      method.dispose();
-      student.model.dispose();
-      o.onBuilt({ student: undefined, method: undefined });
-      log.warn(
-        `${jobId}: checkpoint ${found.path} does not fit this job (${errorMessage(error)}); ` +
-          `set aside as ${found.path}.damaged, trying the previous one or a fresh start`,
-      );
-      await Deno.rename(found.path, `${found.path}.damaged`);
-    }
-  }
-}
-
 /**
  * Runs the job whose record is in `runDir`, rewriting the record after every
  * epoch, and resolves to its final status. When the job has a checkpoint
@@ -245,233 +160,395 @@ async function startFromCheckpoint(
  * ```
  */
 export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus> {
-  const { runDir, jobId, toolkit, emit } = options;
   const started = performance.now();
-  const record: JobRecord = await readJobRecord(runDir, jobId);
-  const config = record.config as JobConfig;
-  const log = jobLogger(emit);
-  const checkpoints = checkpointDir(runDir, jobId);
-  let wallBefore = 0;
-  const wall = () => wallBefore + (performance.now() - started) / 1000;
-  const finish = async (status: JobStatus, error?: string) => {
-    record.status = status;
-    if (error !== undefined) record.error = error;
-    if (status === "completed") delete record.checkpoint; // Deleted below: nothing to resume.
-    record.finishedAt = new Date().toISOString();
-    record.wallSeconds = wall();
-    await writeJobFiles(runDir, record);
-    if (status === "completed") await removeCheckpoints(checkpoints);
-    emit({ type: "finished", status, ...(error !== undefined ? { error } : {}) });
-    return status;
-  };
-  const stopRequested = () => options.shouldStop?.() === true;
+  const record = await readJobRecord(options.runDir, options.jobId);
+  return await new JobExecution(options, record, started).run();
+}
 
-  let teacher: Classifier | undefined;
-  let student: Classifier | undefined;
-  let method: MethodInstance | undefined;
-  try {
-    const backend = await toolkit.initBackend(options.backend);
+/** Thrown by `JobExecution.#setUp` when the checkpoint it restored from did not fit (set aside). */
+class CheckpointMisfit extends Error {}
+
+/** A checkpoint found for the job, with the runner's part of it. */
+interface Resumed {
+  /** The checkpoint. */
+  checkpoint: JobCheckpoint;
+  /** Its file. */
+  path: string;
+  /** The runner's counters and generator state in it. */
+  runner: RunnerState;
+}
+
+/** A part of an epoch done when the job stopped inside it (an interrupt). */
+interface PartialEpoch {
+  /** Iterations done. */
+  iterations: number;
+  /** Training seconds of those iterations. */
+  seconds: number;
+}
+
+/** One job's run in this process: set up, then epoch by epoch, then its end. */
+class JobExecution {
+  readonly #options: ExecuteJobOptions;
+  readonly #record: JobRecord;
+  readonly #config: JobConfig;
+  readonly #log: Logger;
+  readonly #checkpoints: string;
+  readonly #started: number;
+  #wallBefore = 0;
+  #teacher: Classifier | undefined;
+  #student: Classifier | undefined;
+  #method: MethodInstance | undefined;
+  #rng: Rng;
+  #images = 0;
+  #trainSeconds = 0;
+  #carriedTrainSeconds = 0;
+  #lastCheckpoint = 0;
+
+  constructor(options: ExecuteJobOptions, record: JobRecord, started: number) {
+    this.#options = options;
+    this.#record = record;
+    this.#config = record.config as JobConfig;
+    this.#log = jobLogger(options.emit);
+    this.#checkpoints = checkpointDir(options.runDir, options.jobId);
+    this.#started = started;
+    this.#rng = new Rng(record.seed);
+  }
+
+  /** Runs the job to its end; never throws (errors become a `failed` record). */
+  async run(): Promise<JobStatus> {
+    try {
+      let resumed: Resumed | undefined;
+      let test: ImageSplit;
+      for (;;) {
+        resumed = await this.#begin();
+        try {
+          test = await this.#setUp(resumed);
+          break;
+        } catch (error) {
+          // Set aside; the previous checkpoint (or a fresh start) is tried.
+          if (!(error instanceof CheckpointMisfit)) throw error;
+        }
+      }
+      if (this.#stopRequested()) {
+        // Stopped while loading: nothing new to save (a resumed job keeps its checkpoint).
+        return await this.#finish(
+          "interrupted",
+          `Interrupted before epoch ${(resumed?.checkpoint.epochsDone ?? 0) + 1} started${
+            resumed ? `; checkpoint ${resumed.path}` : ""
+          }`,
+        );
+      }
+      return await this.#trainEpochs(resumed?.checkpoint.epochsDone ?? 0, test);
+    } catch (error) {
+      if (isDivergence(error)) {
+        this.#record.divergedAtEpoch = error.epoch;
+        return await this.#finish("diverged", error.message);
+      }
+      if (error instanceof Error && error.stack) console.error(error.stack);
+      return await this.#finish("failed", errorMessage(error));
+    } finally {
+      this.#method?.dispose();
+      this.#student?.model.dispose();
+      this.#teacher?.model.dispose();
+    }
+  }
+
+  #wall(): number {
+    return this.#wallBefore + (performance.now() - this.#started) / 1000;
+  }
+
+  #stopRequested(): boolean {
+    return this.#options.shouldStop?.() === true;
+  }
+
+  /**
+   * Initialises the backend, finds the job's checkpoint (checking it is this
+   * job's), marks the record `running` (recording a resume) and announces
+   * the start.
+   */
+  async #begin(): Promise<Resumed | undefined> {
+    const { toolkit, jobId, emit } = this.#options;
+    const record = this.#record;
+    const backend = await toolkit.initBackend(this.#options.backend);
     record.environment = await collectEnvironment(backend);
-    const shape = config.imageShape;
-    const test = evaluationSubset(
-      (await toolkit.loadDataset(config.dataset, { dataRoot: options.dataRoot, log })).test,
-      config.evaluation.subset,
-    );
-    teacher = await toolkit.loadTeacher(config.teacher, {
-      inputShape: shape,
-      classes: config.classes,
+    const found = await loadLatestCheckpoint(this.#checkpoints, (path, reason) => {
+      this.#log.warn(`${jobId}: skipping checkpoint ${path}: ${reason}; trying the previous one`);
     });
-    const start = await startFromCheckpoint({
-      record,
-      config,
-      checkpoints,
-      toolkit,
-      teacher,
-      log,
-      onBuilt: (built) => {
-        student = built.student;
-        method = built.method;
-      },
-    });
-    const { found } = start;
-    let { rng } = start;
-    student = start.student;
-    method = start.method;
-    const resumed = found?.checkpoint;
-    const runner = resumed?.runner as RunnerState | undefined;
-    wallBefore = runner?.wallSeconds ?? 0;
+    const resumed = found === undefined
+      ? undefined
+      : { ...found, runner: found.checkpoint.runner as RunnerState };
+    if (resumed !== undefined) checkCheckpointFits(resumed, record);
+    this.#wallBefore = resumed?.runner.wallSeconds ?? 0;
     record.status = "running";
     if (resumed === undefined) record.startedAt = new Date().toISOString();
     delete record.finishedAt;
     delete record.error;
     delete record.divergedAtEpoch;
-    record.epochs = resumed?.epochs ?? [];
+    record.epochs = resumed?.checkpoint.epochs ?? [];
     if (resumed !== undefined) {
+      const partial = resumed.checkpoint.partialIterations;
       record.resumes = [
         ...(record.resumes ?? []),
         {
           at: new Date().toISOString(),
-          fromEpoch: resumed.epochsDone,
-          ...(resumed.partialIterations !== undefined
-            ? { fromIteration: resumed.partialIterations }
-            : {}),
+          fromEpoch: resumed.checkpoint.epochsDone,
+          ...(partial !== undefined ? { fromIteration: partial } : {}),
         },
       ];
     }
-    await writeJobFiles(runDir, record);
-    const startEpoch = resumed?.epochsDone ?? 0;
-    emit({ type: "started", epochs: config.budget.epochs, startEpoch });
+    await writeJobFiles(this.#options.runDir, record);
+    const startEpoch = resumed?.checkpoint.epochsDone ?? 0;
+    emit({ type: "started", epochs: this.#config.budget.epochs, startEpoch });
     if (resumed !== undefined) {
-      log.info(
-        `${jobId}: resuming from ${found?.path} (epoch ${startEpoch + 1}${
-          resumed.partialIterations !== undefined
-            ? `, after iteration ${resumed.partialIterations}`
-            : ""
+      const partial = resumed.checkpoint.partialIterations;
+      this.#log.info(
+        `${jobId}: resuming from ${resumed.path} (epoch ${startEpoch + 1}${
+          partial !== undefined ? `, after iteration ${partial}` : ""
         })`,
       );
     }
-    let images = runner?.images ?? 0;
-    let trainSeconds = runner?.trainSeconds ?? 0;
-    let carriedTrainSeconds = runner?.partialTrainSeconds ?? 0;
-    let lastCheckpoint = performance.now();
-    const save = async (epochsDone: number, partial?: { iterations: number; seconds: number }) => {
-      const instance = method as MethodInstance;
-      const state: RunnerState = {
-        images,
-        trainSeconds,
-        wallSeconds: wall(),
-        ...(partial !== undefined ? { partialTrainSeconds: partial.seconds } : {}),
-        rng: rng.state(),
-      };
-      const path = await saveCheckpoint(checkpoints, {
-        jobId,
-        configHash: record.configHash,
-        seed: record.seed,
-        epochsDone,
-        ...(partial !== undefined ? { partialIterations: partial.iterations } : {}),
-        epochs: record.epochs,
-        runner: state,
-        method: await instance.saveState(),
-        savedAt: new Date().toISOString(),
-      });
-      lastCheckpoint = performance.now();
-      record.checkpoint = {
-        epochsDone,
-        ...(partial !== undefined ? { iterations: partial.iterations } : {}),
-        savedAt: new Date().toISOString(),
-      };
-      return path;
-    };
-    const interrupted = async (
-      epochsDone: number,
-      partial?: { iterations: number; seconds: number },
-    ) => {
-      const path = await save(epochsDone, partial);
-      const where = partial !== undefined
-        ? `in epoch ${epochsDone + 1} after iteration ${partial.iterations}`
-        : `after epoch ${epochsDone}`;
-      return await finish("interrupted", `Interrupted ${where}; checkpoint ${path}`);
-    };
+    return resumed;
+  }
 
+  /**
+   * Loads the test split (or its subset), the teacher, a seeded student and
+   * the method; a resumed job restores the method and the runner's state.
+   */
+  async #setUp(resumed: Resumed | undefined): Promise<ImageSplit> {
+    const { toolkit } = this.#options;
+    const config = this.#config;
+    const shape = config.imageShape;
+    const test = evaluationSubset(
+      (await toolkit.loadDataset(config.dataset, {
+        dataRoot: this.#options.dataRoot,
+        log: this.#log,
+      }))
+        .test,
+      config.evaluation.subset,
+    );
+    this.#teacher = await toolkit.loadTeacher(config.teacher, {
+      inputShape: shape,
+      classes: config.classes,
+    });
+    this.#student = toolkit.buildStudent(config.student, {
+      inputShape: shape,
+      classes: config.classes,
+      seed: this.#rng.fork("student").seed(),
+    });
+    this.#method = toolkit.getMethod(config.method).create({
+      teacher: this.#teacher,
+      student: this.#student,
+      imageShape: shape,
+      classes: config.classes,
+      budget: config.budget,
+      hyper: config.hyperparameters,
+      rng: this.#rng.fork("method"),
+      log: this.#log,
+    });
+    if (resumed !== undefined) {
+      try {
+        await this.#method.restoreState(resumed.checkpoint.method);
+        this.#rng = Rng.fromState(resumed.runner.rng);
+      } catch (error) {
+        await this.#setAside(resumed, error);
+        throw new CheckpointMisfit();
+      }
+    }
+    this.#images = resumed?.runner.images ?? 0;
+    this.#trainSeconds = resumed?.runner.trainSeconds ?? 0;
+    this.#carriedTrainSeconds = resumed?.runner.partialTrainSeconds ?? 0;
+    this.#lastCheckpoint = performance.now();
+    return test;
+  }
+
+  /**
+   * A checkpoint whose hash checks out but whose state does not fit the job
+   * (shapes or tensors of another code version): renamed `<name>.damaged`
+   * like a damaged one, with a warning naming the mismatch; the job's state
+   * goes back to before it was chosen.
+   */
+  async #setAside(resumed: Resumed, error: unknown): Promise<void> {
+    this.#log.warn(
+      `${this.#options.jobId}: checkpoint ${resumed.path} does not fit this job (${
+        errorMessage(error)
+      }); set aside as ${resumed.path}.damaged, trying the previous one or a fresh start`,
+    );
+    await Deno.rename(resumed.path, `${resumed.path}.damaged`);
+    this.#method?.dispose();
+    this.#student?.model.dispose();
+    this.#teacher?.model.dispose();
+    this.#method = undefined;
+    this.#student = undefined;
+    this.#teacher = undefined;
+    this.#record.resumes?.pop();
+    if (this.#record.resumes?.length === 0) delete this.#record.resumes;
+    this.#rng = new Rng(this.#record.seed);
+  }
+
+  /** Trains, evaluates and records epochs `start`.. until the budget, an interrupt or a divergence. */
+  async #trainEpochs(start: number, test: ImageSplit): Promise<JobStatus> {
+    const epochs = this.#config.budget.epochs;
     let baselineTensors: number | undefined;
     let warnedLeak = false;
-    if (stopRequested()) {
-      // Stopped while loading: nothing new to save (a resumed job keeps its checkpoint).
-      return await finish(
-        "interrupted",
-        `Interrupted before epoch ${startEpoch + 1} started${
-          found ? `; checkpoint ${found.path}` : ""
-        }`,
-      );
-    }
-    for (let epoch = startEpoch; epoch < config.budget.epochs; epoch++) {
-      const t0 = performance.now();
-      let lastStep = 0;
-      const report = await method.runEpoch(epoch, (done, total) => {
-        const now = performance.now();
-        if (now - lastStep < 250 && done < total) return;
-        lastStep = now;
-        emit({ type: "step", epoch, done, total });
-      }, { shouldStop: stopRequested });
-      const t1 = performance.now();
-      const epochTrainSeconds = carriedTrainSeconds + (t1 - t0) / 1000;
-      carriedTrainSeconds = 0;
-      if (report.stoppedAfterIteration !== undefined) {
-        return await interrupted(epoch, {
-          iterations: report.stoppedAfterIteration,
-          seconds: epochTrainSeconds,
-        });
-      }
-      const badLoss = Object.entries(report.losses).find(([, v]) => !Number.isFinite(v));
-      if (badLoss !== undefined) {
-        record.divergedAtEpoch = epoch;
-        record.replayBytes = report.replayBytes;
-        return await finish(
-          "diverged",
-          `Loss "${badLoss[0]}" became ${badLoss[1]} in epoch ${epoch + 1}`,
-        );
-      }
-      const accuracy = await toolkit.evaluate(student, test, {
-        dataset: config.dataset,
-        batchSize: config.evaluation.batchSize,
-      });
-      const t2 = performance.now();
-      if (!Number.isFinite(accuracy)) {
-        record.divergedAtEpoch = epoch;
-        return await finish("diverged", `Test accuracy became ${accuracy} in epoch ${epoch + 1}`);
-      }
-      const entry: EpochRecord = {
-        epoch,
-        accuracy,
-        losses: report.losses,
-        replayBytes: report.replayBytes,
-        counters: report.counters,
-        trainSeconds: epochTrainSeconds,
-        evalSeconds: (t2 - t1) / 1000,
-      };
-      record.epochs.push(entry);
-      images += studentImages(report, config);
-      trainSeconds += entry.trainSeconds;
-      record.replayBytes = report.replayBytes;
-      record.wallSeconds = wall();
-      record.imagesPerSecond = trainSeconds > 0 ? images / record.wallSeconds : 0;
-      const stop = stopRequested() && epoch + 1 < config.budget.epochs;
-      if (
-        !stop && checkpointDue({
-          epoch,
-          epochs: config.budget.epochs,
-          ...(config.checkpointEveryEpochs !== undefined
-            ? { everyEpochs: config.checkpointEveryEpochs }
-            : {}),
-          secondsSinceLast: (performance.now() - lastCheckpoint) / 1000,
-        })
-      ) {
-        await save(epoch + 1);
-      }
-      await writeJobFiles(runDir, record);
-      emit({ type: "epoch", epoch, accuracy, seconds: entry.trainSeconds + entry.evalSeconds });
-
+    for (let epoch = start; epoch < epochs; epoch++) {
+      const ended = await this.#epoch(epoch, test);
+      if (ended !== undefined && ended !== "stop") return ended;
       const tensors = tf.memory().numTensors;
       baselineTensors ??= tensors;
       if (!warnedLeak && tensors > baselineTensors + 100) {
         warnedLeak = true;
-        log.warn(
-          `${jobId}: live tensors grew from ${baselineTensors} to ${tensors} since epoch 1 (a leak?)`,
+        this.#log.warn(
+          `${this.#options.jobId}: live tensors grew from ${baselineTensors} to ${tensors} since epoch 1 (a leak?)`,
         );
       }
-      if (stop) return await interrupted(epoch + 1);
+      if (ended === "stop") return await this.#interrupted(epoch + 1);
     }
-    return await finish("completed");
-  } catch (error) {
-    if (isDivergence(error)) {
-      record.divergedAtEpoch = error.epoch;
-      return await finish("diverged", error.message);
+    return await this.#finish("completed");
+  }
+
+  /**
+   * One epoch: train, check the losses, evaluate, record, checkpoint when due.
+   * Returns the job's end status when the epoch ended it, `"stop"` when an
+   * interrupt asks to stop after it, else undefined.
+   */
+  async #epoch(epoch: number, test: ImageSplit): Promise<JobStatus | "stop" | undefined> {
+    const { toolkit, emit, runDir } = this.#options;
+    const config = this.#config;
+    const record = this.#record;
+    const method = this.#method as MethodInstance;
+    const t0 = performance.now();
+    let lastStep = 0;
+    const report = await method.runEpoch(epoch, (done, total) => {
+      const now = performance.now();
+      if (now - lastStep < 250 && done < total) return;
+      lastStep = now;
+      emit({ type: "step", epoch, done, total });
+    }, { shouldStop: () => this.#stopRequested() });
+    const t1 = performance.now();
+    const epochTrainSeconds = this.#carriedTrainSeconds + (t1 - t0) / 1000;
+    this.#carriedTrainSeconds = 0;
+    if (report.stoppedAfterIteration !== undefined) {
+      return await this.#interrupted(epoch, {
+        iterations: report.stoppedAfterIteration,
+        seconds: epochTrainSeconds,
+      });
     }
-    if (error instanceof Error && error.stack) console.error(error.stack);
-    return await finish("failed", errorMessage(error));
-  } finally {
-    method?.dispose();
-    student?.model.dispose();
-    teacher?.model.dispose();
+    const badLoss = Object.entries(report.losses).find(([, v]) => !Number.isFinite(v));
+    if (badLoss !== undefined) {
+      record.divergedAtEpoch = epoch;
+      record.replayBytes = report.replayBytes;
+      return await this.#finish(
+        "diverged",
+        `Loss "${badLoss[0]}" became ${badLoss[1]} in epoch ${epoch + 1}`,
+      );
+    }
+    const accuracy = await toolkit.evaluate(this.#student as Classifier, test, {
+      dataset: config.dataset,
+      batchSize: config.evaluation.batchSize,
+    });
+    const t2 = performance.now();
+    if (!Number.isFinite(accuracy)) {
+      record.divergedAtEpoch = epoch;
+      return await this.#finish(
+        "diverged",
+        `Test accuracy became ${accuracy} in epoch ${epoch + 1}`,
+      );
+    }
+    const entry: EpochRecord = {
+      epoch,
+      accuracy,
+      losses: report.losses,
+      replayBytes: report.replayBytes,
+      counters: report.counters,
+      trainSeconds: epochTrainSeconds,
+      evalSeconds: (t2 - t1) / 1000,
+    };
+    record.epochs.push(entry);
+    this.#images += report.studentImages;
+    this.#trainSeconds += entry.trainSeconds;
+    record.replayBytes = report.replayBytes;
+    record.wallSeconds = this.#wall();
+    record.imagesPerSecond = this.#trainSeconds > 0 ? this.#images / record.wallSeconds : 0;
+    const stop = this.#stopRequested() && epoch + 1 < config.budget.epochs;
+    if (
+      !stop && checkpointDue({
+        epoch,
+        epochs: config.budget.epochs,
+        ...(config.checkpointEveryEpochs !== undefined
+          ? { everyEpochs: config.checkpointEveryEpochs }
+          : {}),
+        secondsSinceLast: (performance.now() - this.#lastCheckpoint) / 1000,
+      })
+    ) {
+      await this.#save(epoch + 1);
+    }
+    await writeJobFiles(runDir, record);
+    emit({ type: "epoch", epoch, accuracy, seconds: entry.trainSeconds + entry.evalSeconds });
+    return stop ? "stop" : undefined;
+  }
+
+  /** Saves a checkpoint after `epochsDone` epochs (and `partial` of the next) and notes it in the record. */
+  async #save(epochsDone: number, partial?: PartialEpoch): Promise<string> {
+    const record = this.#record;
+    const state: RunnerState = {
+      images: this.#images,
+      trainSeconds: this.#trainSeconds,
+      wallSeconds: this.#wall(),
+      ...(partial !== undefined ? { partialTrainSeconds: partial.seconds } : {}),
+      rng: this.#rng.state(),
+    };
+    const path = await saveCheckpoint(this.#checkpoints, {
+      jobId: this.#options.jobId,
+      configHash: record.configHash,
+      seed: record.seed,
+      epochsDone,
+      ...(partial !== undefined ? { partialIterations: partial.iterations } : {}),
+      epochs: record.epochs,
+      runner: state,
+      method: await (this.#method as MethodInstance).saveState(),
+      savedAt: new Date().toISOString(),
+    });
+    this.#lastCheckpoint = performance.now();
+    record.checkpoint = {
+      epochsDone,
+      ...(partial !== undefined ? { iterations: partial.iterations } : {}),
+      savedAt: new Date().toISOString(),
+    };
+    return path;
+  }
+
+  /** Saves a checkpoint and ends the job as `interrupted`. */
+  async #interrupted(epochsDone: number, partial?: PartialEpoch): Promise<JobStatus> {
+    const path = await this.#save(epochsDone, partial);
+    const where = partial !== undefined
+      ? `in epoch ${epochsDone + 1} after iteration ${partial.iterations}`
+      : `after epoch ${epochsDone}`;
+    return await this.#finish("interrupted", `Interrupted ${where}; checkpoint ${path}`);
+  }
+
+  /** Writes the final record (a completed job's checkpoints go) and announces the end. */
+  async #finish(status: JobStatus, error?: string): Promise<JobStatus> {
+    const record = this.#record;
+    record.status = status;
+    if (error !== undefined) record.error = error;
+    if (status === "completed") delete record.checkpoint; // Deleted below: nothing to resume.
+    record.finishedAt = new Date().toISOString();
+    record.wallSeconds = this.#wall();
+    await writeJobFiles(this.#options.runDir, record);
+    if (status === "completed") await removeCheckpoints(this.#checkpoints);
+    this.#options.emit({ type: "finished", status, ...(error !== undefined ? { error } : {}) });
+    return status;
+  }
+}
+
+/** A checkpoint must be this job's: same configuration hash and seed. */
+function checkCheckpointFits(resumed: Resumed, record: JobRecord): void {
+  const c = resumed.checkpoint;
+  if (c.configHash !== record.configHash || c.seed !== record.seed) {
+    throw new Error(
+      `Checkpoint ${resumed.path} belongs to another configuration or seed ` +
+        `(hash ${c.configHash.slice(0, 12)}, seed ${c.seed}; the job has ` +
+        `${record.configHash.slice(0, 12)}, seed ${record.seed})`,
+    );
   }
 }

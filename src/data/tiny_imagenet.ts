@@ -413,4 +413,16 @@ export const tinyImageNet: DatasetSpec = {
     md5: "90528d7ca1a48142e341f4ef8d21d0de",
   },
   load: loadTinyImageNet,
+  teacherRecipe: {
+    recipe: {
+      epochs: 200,
+      batchSize: 128,
+      optimizer: { name: "sgd", lr: 0.1, momentum: 0.9, weightDecay: 5e-4 },
+      schedule: { type: "cosine", tMax: 200 },
+      augment: { crop: { size: 64, padding: 8 }, flip: true },
+      seed: 0,
+    },
+    source:
+      "our choice (no public DFKD teacher script for Tiny-ImageNet): the DAFL CIFAR recipe with cosine annealing, crop 64 pad 8 + flip",
+  },
 };

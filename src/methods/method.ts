@@ -16,6 +16,42 @@ export type HyperValue = number | string | boolean;
 /** Resolved hyperparameters: the method's defaults overridden by the benchmark file. */
 export type Hyperparameters = Record<string, HyperValue>;
 
+/**
+ * One hyperparameter as a method declares it. The default's type (number,
+ * string or boolean) is the hyperparameter's type; the optional fields say
+ * which values are valid, and are checked when a benchmark file is validated
+ * and again when the method reads its settings.
+ *
+ * @example
+ * ```ts
+ * import type { HyperSpec } from "./method.ts";
+ * const latentDim: HyperSpec = {
+ *   default: 1000,
+ *   description: "Latent size of the generator (release 1000).",
+ *   min: 1,
+ *   max: 65536,
+ *   integer: true,
+ * };
+ * const optimiser: HyperSpec = { default: "sgd", description: "Student optimiser.", choices: ["sgd", "adam"] };
+ * ```
+ */
+export interface HyperSpec {
+  /** The default value. */
+  default: HyperValue;
+  /** What it does (and the release's value where that differs from the default). */
+  description: string;
+  /** Numbers: the smallest valid value (inclusive unless `exclusiveMin`). */
+  min?: number;
+  /** Numbers: `min` itself is not valid (the value must be greater). */
+  exclusiveMin?: boolean;
+  /** Numbers: the largest valid value (inclusive). */
+  max?: number;
+  /** Numbers: whole numbers only. */
+  integer?: boolean;
+  /** Strings: the valid values. */
+  choices?: readonly string[];
+}
+
 /** The training budget shared by all methods of a comparison. */
 export interface Budget {
   /** Epochs (the student is evaluated after each). */
@@ -56,6 +92,12 @@ export interface EpochReport {
   replayBytes: number;
   /** Counters (e.g. `novelImages`, `replayImages`, `generatorSteps`). */
   counters: Record<string, number>;
+  /**
+   * Images the student trained on in the epoch (novel plus replayed, counted
+   * once per student step that used them): the runner's throughput
+   * (`imagesPerSecond`) is the sum over epochs per wall second.
+   */
+  studentImages: number;
   /**
    * Set when the epoch stopped early because {@linkcode EpochControl.shouldStop}
    * said so: the iterations done (fewer than the budget's). Losses and counters
@@ -172,8 +214,13 @@ export interface MethodPlugin {
   name: string;
   /** One line describing it. */
   description: string;
-  /** Every hyperparameter with its default and a description. */
-  hyperparameters: Record<string, { default: HyperValue; description: string }>;
+  /**
+   * Every hyperparameter: default, description and the values it may take
+   * (see {@linkcode HyperSpec}). This one declaration is what the reader
+   * (`HyperReader`), the benchmark-file validation, its JSON Schema and the
+   * generated method docs use.
+   */
+  hyperparameters: Readonly<Record<string, HyperSpec>>;
   /** Creates an instance; invalid hyperparameters throw a `UserError` naming the field. */
   create(context: MethodContext): MethodInstance;
 }

@@ -44,7 +44,6 @@ const SOURCES = [new URL(import.meta.url), LAYERS_SOURCE];
 export const lenet5: ArchitectureSpec = {
   name: "lenet5",
   description: "LeNet-5 with a 120-channel 5x5 third conv (DAFL / PRE-DFKD lenet.py)",
-  datasets: ["mnist"],
   sources: SOURCES,
   checkInput: checkLeNetInput,
   build: (ctx) => buildLeNet({ conv: [6, 16, 120], hidden: 84 }, "lenet5", ctx),
@@ -54,7 +53,6 @@ export const lenet5: ArchitectureSpec = {
 export const lenet5Half: ArchitectureSpec = {
   name: "lenet5-half",
   description: "LeNet-5 at half width: 3/8/60 channels, 42 hidden (DAFL / PRE-DFKD lenet.py)",
-  datasets: ["mnist"],
   sources: SOURCES,
   checkInput: checkLeNetInput,
   build: (ctx) => buildLeNet({ conv: [3, 8, 60], hidden: 42 }, "lenet5-half", ctx),

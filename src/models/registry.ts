@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DATASETS } from "../data/registry.ts";
 import { UserError } from "../util/errors.ts";
 import { Rng } from "../util/rng.ts";
 import type { ArchitectureSpec } from "./architecture.ts";
@@ -35,7 +36,7 @@ export const ARCHITECTURES: Record<string, ArchitectureSpec> = {
  * @example
  * ```ts
  * import { getArchitecture } from "./registry.ts";
- * console.log(getArchitecture("resnet18").datasets);
+ * console.log(getArchitecture("resnet18").description);
  * ```
  */
 export function getArchitecture(name: string): ArchitectureSpec {
@@ -49,6 +50,25 @@ export function getArchitecture(name: string): ArchitectureSpec {
     );
   }
   return spec;
+}
+
+/**
+ * Registry names of the datasets whose images `arch` can take (derived from
+ * its `checkInput`, so no list is kept by hand).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { datasetsFor } from "./registry.ts";
+ * assert.deepEqual(datasetsFor("lenet5"), ["mnist"]);
+ * assert.ok(datasetsFor("resnet18").includes("tiny-imagenet"));
+ * ```
+ */
+export function datasetsFor(arch: string): string[] {
+  const spec = getArchitecture(arch);
+  return Object.values(DATASETS)
+    .filter((d) => spec.checkInput(d.imageShape) === undefined)
+    .map((d) => d.name);
 }
 
 /** Options of {@linkcode buildClassifier}. */

@@ -238,7 +238,7 @@ export interface EvaluationSpec {
   /** Batch size of the test-set evaluation after each epoch. */
   batchSize: number;
   /** Evaluate on this many test images (a fixed, seed-independent subset) instead of all. */
-  subset?: number;
+  subset?: number | undefined;
 }
 
 /** The teacher as a job's configuration records it. */
