@@ -16,9 +16,11 @@ import {
   loadTeacherFromPath,
   obtainTeacher,
   recipeProblem,
+  resolveTeacherCacheDir,
   teacherFileHash,
 } from "../models/teacher/mod.ts";
 import { UserError } from "../util/errors.ts";
+import { obtainPytorchTeacher } from "../models/pytorch/cache.ts";
 import type { Catalogue } from "./spec.ts";
 import type { Toolkit } from "./toolkit.ts";
 
@@ -73,6 +75,25 @@ export const toolkit: Toolkit = {
         path: obtained.path,
         testAccuracy: obtained.testAccuracy,
         recipe: spec.recipe,
+      };
+    }
+    if (spec.kind === "pytorch") {
+      const obtained = await obtainPytorchTeacher(spec.file, {
+        arch: spec.arch,
+        dataset,
+        cacheDir: resolveTeacherCacheDir(cacheDir),
+        log,
+        data,
+      });
+      obtained.classifier.model.dispose();
+      const { meta } = obtained;
+      return {
+        arch: spec.arch,
+        source: "pytorch",
+        hash: meta.source.sha256,
+        file: meta.source.file,
+        path: obtained.path,
+        testAccuracy: meta.testAccuracy ?? NaN,
       };
     }
     const classifier = await loadTeacherFromPath(spec.path, {

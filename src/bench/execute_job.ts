@@ -54,9 +54,10 @@ export interface ExecuteJobOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { evaluationSubset } from "./execute_job.ts";
  * const split = { size: 4, images: new Uint8Array([0, 1, 2, 3]), labels: new Uint8Array([0, 1, 0, 1]) };
- * console.log(evaluationSubset(split, 2).size); // 2
+ * assert.equal(evaluationSubset(split, 2).size, 2);
  * ```
  */
 export function evaluationSubset(split: ImageSplit, n: number | undefined): ImageSplit {
@@ -97,8 +98,9 @@ function errorMessage(error: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_CHECKPOINT_SECONDS } from "./execute_job.ts";
- * console.log(DEFAULT_CHECKPOINT_SECONDS); // 60
+ * assert.equal(DEFAULT_CHECKPOINT_SECONDS, 60);
  * ```
  */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;
@@ -126,10 +128,11 @@ interface RunnerState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointDue } from "./execute_job.ts";
- * console.log(checkpointDue({ epoch: 1, epochs: 10, everyEpochs: 2, secondsSinceLast: 0 })); // true
- * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 75 })); // true
- * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 5 })); // false
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, everyEpochs: 2, secondsSinceLast: 0 }), true);
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 75 }), true);
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 5 }), false);
  * ```
  */
 export function checkpointDue(

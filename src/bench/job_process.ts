@@ -10,7 +10,9 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { curveMetrics } from "../results/metrics.ts";
 import type { JobRecord, JobStatus } from "../results/records.ts";
+import { readJobLock } from "../results/job_lock.ts";
 import { jobLogPath, readJobRecord, writeJobFiles } from "../results/run_folder.ts";
+import { describeHolder } from "../util/file_lock.ts";
 import type { Interrupter } from "../util/interrupt.ts";
 import { formatSeconds, type Logger, type Progress } from "../util/logger.ts";
 import type { JobPlan } from "./job_plan.ts";
@@ -289,6 +291,13 @@ async function settleRecord(
     throw new Error(`The record of ${jobId} is unreadable: ${(error as Error).message}`);
   }
   if (FINAL.has(record.status)) return record;
+  // The job's lock is live after its process ended: another process (a cluster task, `dfkd
+  // run-job`) runs this job, and the worker refused to start. Its record is that process's.
+  const other = await readJobLock(runDir, jobId);
+  if (other?.live) {
+    options.log.warn(`${jobId}: left to the process running it (${describeHolder(other.holder)})`);
+    return record;
+  }
   const how = exit.status.signal
     ? `was killed by ${exit.status.signal}`
     : `exited with code ${exit.status.code}`;

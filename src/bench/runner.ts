@@ -80,6 +80,12 @@ export interface RunOptions {
   interrupts?: Interrupter;
   /** Called once the run folder is claimed (or found, when resuming) and locked. */
   onRunFolder?: (dir: string, runId: string) => void;
+  /**
+   * Plan only (`dfkd plan`): prepare the teachers, write `run.json` and every
+   * job's pending record, and stop before any job runs (the jobs then run one
+   * by one with `dfkd run-job`, e.g. as a cluster's array tasks).
+   */
+  planOnly?: boolean;
 }
 
 /** What a run produced. */
@@ -105,8 +111,9 @@ export interface RunOutcome {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { INTERRUPTED_EXIT_CODE } from "./runner.ts";
- * console.log(INTERRUPTED_EXIT_CODE); // 130
+ * assert.equal(INTERRUPTED_EXIT_CODE, 130);
  * ```
  */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -144,10 +151,10 @@ export async function runBenchmark(
   let previous: RunResults | undefined;
   try {
     if (options.resume !== undefined) {
+      if (options.planOnly) throw new UserError("A plan starts a new run: drop --resume", 2);
       if (options.methods || options.seeds) {
         throw new UserError(
           "--resume continues the run's own jobs: --methods and --seeds cannot change them",
-          2,
         );
       }
       const found = await findRunFolder(options.out, benchmark.name, options.resume);
@@ -178,7 +185,6 @@ function checkResumable(benchmark: ResolvedBenchmark, previous: RunResults): voi
   if (run.benchmark !== benchmark.name) {
     throw new UserError(
       `${previous.dir} is a run of "${run.benchmark}", not of ${benchmark.file} ("${benchmark.name}")`,
-      2,
     );
   }
   if (run.smoke !== benchmark.smoke) {
@@ -186,7 +192,6 @@ function checkResumable(benchmark: ResolvedBenchmark, previous: RunResults): voi
       `${previous.dir} was ${run.smoke ? "a --smoke run" : "a full run"}: resume it ${
         run.smoke ? "with" : "without"
       } --smoke`,
-      2,
     );
   }
 }
@@ -235,6 +240,18 @@ async function runLocked(
     : await reopenRunFolder(folder, previous);
   log.info(`Results: ${runDir}`);
   options.onRunFolder?.(runDir, run.runId);
+  if (options.planOnly) {
+    const records = await Promise.all(plans.map((p) => readJobRecord(runDir, p.id)));
+    return {
+      runDir,
+      runId: run.runId,
+      records,
+      summary: "",
+      reportFiles: [],
+      exitCode: 0,
+      interrupted: false,
+    };
+  }
 
   const toRun = plans.filter((p) => !kept.has(p.id));
   const ran = await runJobs(
@@ -277,7 +294,6 @@ function checkSameRun(
       }${
         previous.run.jobs.length > 3 ? ", ..." : ""
       }); resume with the file as it was, or start a new run`,
-      2,
     );
   }
   const was = previous.run.environment.backend;
@@ -285,7 +301,6 @@ function checkSameRun(
     throw new UserError(
       `Run ${previous.run.runId} ran on ${was}, but this process uses ${backend}; ` +
         `resume with --backend ${was} (numbers differ across backends)`,
-      2,
     );
   }
   if (previous.run.environment.gitCommit !== environment.gitCommit) {
@@ -347,7 +362,9 @@ async function prepareTeachers(
         log,
       });
       log.info(
-        `Teacher for ${pair.id}: ${teacher.arch}, test accuracy ${
+        `Teacher for ${pair.id}: ${
+          teacher.file === undefined ? "" : `${teacher.file} sha256 ${teacher.hash}, `
+        }${teacher.arch}, test accuracy ${
           (teacher.testAccuracy * 100).toFixed(2)
         }% (${teacher.path})`,
       );
@@ -403,6 +420,7 @@ async function startRunFolder(
       hash: t.hash,
       path: t.path,
       testAccuracy: t.testAccuracy,
+      ...(t.file !== undefined ? { file: t.file } : {}),
     })),
     options: {
       backend: options.backend,
@@ -452,7 +470,6 @@ async function reopenRunFolder(
         `${benchmark.file} no longer matches run ${run.runId}: job ${plan.id} has another ` +
           `configuration now (budget, hyperparameters, teacher, ...); resume with the file as ` +
           `it was, or start a new run`,
-        2,
       );
     }
   }
@@ -607,11 +624,14 @@ async function preflight(
       teacher.model.dispose();
     }
   }
-  if (problems.length > 0) throw new UserError([...new Set(problems)].join("\n"), 2);
+  if (problems.length > 0) throw new UserError([...new Set(problems)].join("\n"));
 }
 
 function describeTeacher(t: ResolvedBenchmark["pairs"][number]["teacher"]): string {
   if (t.kind === "path") return `loading ${t.path}`;
+  if (t.kind === "pytorch") {
+    return `importing the PyTorch checkpoint ${t.file} as ${t.arch} (converted once, cached by its SHA-256)`;
+  }
   const overrides = Object.keys(t.recipe).length ? ` with ${JSON.stringify(t.recipe)}` : "";
   return `${t.arch} by recipe${overrides} (from the cache, or trained now)`;
 }
@@ -636,6 +656,7 @@ function pendingRecord(
       hash: teacher.hash,
       path: teacher.path,
       ...(teacher.recipe !== undefined ? { recipe: teacher.recipe } : {}),
+      ...(teacher.file !== undefined ? { file: teacher.file } : {}),
     },
     student: plan.pair.student,
     method: plan.method.method,
@@ -664,6 +685,9 @@ function pendingRecord(
     configHash: configHash(config),
     scaled: benchmark.scaled,
     teacherAccuracy: teacher.testAccuracy,
+    ...(teacher.source === "pytorch" && teacher.file !== undefined
+      ? { teacherFile: { name: teacher.file, sha256: teacher.hash } }
+      : {}),
     status: "pending",
     epochs: [],
     replayBytes: 0,

@@ -141,6 +141,14 @@ export type TeacherSpec =
     path: string;
     /** Architecture, when the file states it. */
     arch?: string;
+  }
+  | {
+    /** A PyTorch checkpoint, converted once into the teacher cache (keyed by its SHA-256). */
+    kind: "pytorch";
+    /** Absolute path of the checkpoint file. */
+    file: string;
+    /** The zoo architecture it was trained as. */
+    arch: string;
   };
 
 /** One teacher/student pair. */
@@ -381,7 +389,31 @@ function methodsSchema(catalogue: Catalogue) {
   );
 }
 
-/** One pair: its id, a teacher (by architecture and recipe, or a file) and a student. */
+/** A PyTorch teacher names its architecture and has neither a path nor a recipe. */
+function checkPytorchTeacher(
+  t: { arch?: string | undefined; path?: string | undefined; recipe?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (t.arch === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: "a pytorch teacher needs arch (the zoo architecture it was trained as)",
+    });
+  }
+  for (const field of ["path", "recipe"] as const) {
+    if (t[field] === undefined) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [field],
+      message: `a pytorch teacher has no ${field}; remove one of them`,
+    });
+  }
+}
+
+/**
+ * One pair: its id, a teacher (by architecture and recipe, a saved model or a
+ * PyTorch checkpoint) and a student.
+ */
 function pairSchema(arch: z.ZodType<string>, recipe: z.ZodType<Record<string, unknown>>) {
   const teacher = strict({
     arch: arch.optional().describe("Teacher architecture (trained by the recipe, then cached)."),
@@ -389,7 +421,11 @@ function pairSchema(arch: z.ZodType<string>, recipe: z.ZodType<Record<string, un
     path: z.string().min(1).optional().describe(
       "A saved teacher to load instead of training one (relative to this file's folder).",
     ),
+    pytorch: z.string().min(1).optional().describe(
+      "A PyTorch checkpoint (.pth / .pt / .safetensors; relative to this file's folder) to import as the teacher, with arch naming its architecture.",
+    ),
   }, "teacher field").superRefine((t, ctx) => {
+    if (t.pytorch !== undefined) return checkPytorchTeacher(t, ctx);
     if (t.path === undefined && t.arch === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -448,6 +484,7 @@ interface PairFields {
   teacher: {
     arch?: string | undefined;
     path?: string | undefined;
+    pytorch?: string | undefined;
     recipe?: Record<string, unknown> | undefined;
   };
   student: string;
@@ -509,7 +546,10 @@ function checkRecipes(
   const problemOf = catalogue.recipeProblem;
   if (problemOf === undefined) return;
   file.pairs.forEach((p, i) => {
-    if (p.teacher.arch === undefined || p.teacher.path !== undefined) return;
+    if (
+      p.teacher.arch === undefined || p.teacher.path !== undefined ||
+      p.teacher.pytorch !== undefined
+    ) return;
     const recipes: [Record<string, unknown>, (string | number)[]][] = [
       [p.teacher.recipe ?? {}, ["pairs", i, "teacher"]],
     ];
@@ -642,7 +682,15 @@ export function resolveBenchmark(
   const pairs: ResolvedPair[] = file.pairs.map((p) => ({
     id: pairId(p),
     student: p.student,
-    teacher: p.teacher.path !== undefined
+    teacher: p.teacher.pytorch !== undefined
+      ? {
+        kind: "pytorch",
+        file: isAbsolute(p.teacher.pytorch)
+          ? p.teacher.pytorch
+          : resolve(folder, p.teacher.pytorch),
+        arch: p.teacher.arch as string,
+      }
+      : p.teacher.path !== undefined
       ? {
         kind: "path",
         path: isAbsolute(p.teacher.path) ? p.teacher.path : resolve(folder, p.teacher.path),
@@ -753,7 +801,7 @@ export async function loadBenchmark(
   catalogue: Catalogue,
 ): Promise<{ benchmark: ResolvedBenchmark; file: BenchmarkFile }> {
   const loaded = await readBenchmark(path, catalogue);
-  if (!loaded.ok) throw new UserError(loaded.lines.join("\n"), 2);
+  if (!loaded.ok) throw new UserError(loaded.lines.join("\n"));
   return {
     benchmark: resolveBenchmark(loaded.file, path, catalogue, loaded.source),
     file: loaded.file,
@@ -837,14 +885,15 @@ async function readBenchmarkJson(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readBenchmarkHead } from "./spec.ts";
  * const head = await readBenchmarkHead("benchmarks/mnist-lenet5-quick.json");
- * console.log(head.tags.includes("quick")); // true
+ * assert.equal(head.tags.includes("quick"), true);
  * ```
  */
 export async function readBenchmarkHead(path: string): Promise<{ name: string; tags: string[] }> {
   const read = await readBenchmarkJson(path);
-  if (!read.ok) throw new UserError(read.lines.join("\n"), 2);
+  if (!read.ok) throw new UserError(read.lines.join("\n"));
   const v = read.source as { name?: unknown; tags?: unknown } | null;
   const name = typeof v?.name === "string" ? v.name : basename(path, ".json");
   const tags = Array.isArray(v?.tags)

@@ -72,7 +72,7 @@ export const modelsCommand: Command = {
       backend: { type: "string", default: "auto" },
     }, USAGE);
     if (positionals.length > 0) {
-      throw new UserError(`models takes no arguments\nUsage: deno task dfkd ${USAGE}`, 2);
+      throw new UserError(`models takes no arguments\nUsage: deno task dfkd ${USAGE}`);
     }
     await initBackend((values.backend ?? "auto") as BackendRequest);
     const rows = modelRows();

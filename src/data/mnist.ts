@@ -57,8 +57,9 @@ const SIZE = 32;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mnistDigitsFolder } from "./mnist.ts";
- * console.log(mnistDigitsFolder().endsWith("digits")); // true
+ * assert.equal(mnistDigitsFolder().endsWith("digits"), true);
  * ```
  */
 export function mnistDigitsFolder(): string {
@@ -166,9 +167,11 @@ async function loadMnist(): Promise<Dataset> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mnist } from "./mnist.ts";
  * const data = await mnist.load({ dataRoot: "/unused" });
- * console.log(data.train.size, data.test.size); // 8000 2000
+ * assert.equal(data.train.size, 8000);
+ * assert.equal(data.test.size, 2000);
  * ```
  */
 export const mnist: DatasetSpec = {

@@ -54,8 +54,9 @@ interface CacheHeader {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tinyImageNetCachePath } from "./tiny_imagenet.ts";
- * console.log(tinyImageNetCachePath("/data")); // /data/.dfkd-cache/tiny-imagenet-200.u8
+ * assert.equal(tinyImageNetCachePath("/data"), "/data/.dfkd-cache/tiny-imagenet-200.u8");
  * ```
  */
 export function tinyImageNetCachePath(dataRoot: string): string {
@@ -393,8 +394,9 @@ async function loadTinyImageNet({ dataRoot, log = silentLogger }: LoadOptions): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tinyImageNet } from "./tiny_imagenet.ts";
- * console.log(tinyImageNet.imageShape); // [64, 64, 3]
+ * assert.deepEqual(tinyImageNet.imageShape, [64, 64, 3]);
  * // const data = await tinyImageNet.load({ dataRoot: "/data" });
  * ```
  */

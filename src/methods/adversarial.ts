@@ -293,9 +293,10 @@ export function modelVariables(classifier: Classifier): tf.Variable[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../util/rng.ts";
  * import { randomCodes } from "./adversarial.ts";
- * console.log(randomCodes(new Rng(1), 4, 8).shape); // [4, 8]
+ * assert.deepEqual(randomCodes(new Rng(1), 4, 8).shape, [4, 8]);
  * ```
  */
 export function randomCodes(rng: Rng, n: number, latentDim: number): tf.Tensor2D {

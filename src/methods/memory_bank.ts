@@ -49,11 +49,12 @@ export const MEMORY_BANK_HYPERPARAMETERS = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { BatchBank } from "./memory_bank.ts";
  * const bank = new BatchBank(2);
  * bank.push(tf.zeros([4, 8, 8, 1]));
- * console.log(bank.bytes()); // 1024 (4 x 8 x 8 x 1 float32 values)
+ * assert.equal(bank.bytes(), 1024); // 4 x 8 x 8 x 1 float32 values
  * ```
  */
 export class BatchBank {
@@ -179,8 +180,9 @@ class MemoryBankReplay implements Replay {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { memoryBank } from "./memory_bank.ts";
- * console.log(memoryBank.hyperparameters.bankCapacity?.default); // 10
+ * assert.equal(memoryBank.hyperparameters.bankCapacity?.default, 10);
  * ```
  */
 export const memoryBank: MethodPlugin = {

@@ -145,9 +145,10 @@ export interface MethodState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DivergenceError } from "./method.ts";
  * const error = new DivergenceError(3, "student", NaN);
- * console.log(error.message); // Loss "student" became NaN in epoch 3
+ * assert.equal(error.message, 'Loss "student" became NaN in epoch 3');
  * ```
  */
 export class DivergenceError extends Error {

@@ -354,8 +354,9 @@ export class VaeReplay implements Replay {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { preDfkd } from "./pre_dfkd.ts";
- * console.log(preDfkd.hyperparameters.vaeLr?.default); // 0.0005
+ * assert.equal(preDfkd.hyperparameters.vaeLr?.default, 0.0005);
  * ```
  */
 export const preDfkd: MethodPlugin = {

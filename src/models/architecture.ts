@@ -57,6 +57,12 @@ export interface ArchitectureSpec {
    * shared layers), whose text is part of a cached teacher's hash.
    */
   sources: readonly URL[];
+  /**
+   * Other releases' PyTorch key layouts for this architecture, as prefix
+   * renames `[theirs, ours]` (the zoo's own layer names are the reference
+   * release's module paths), used when importing a PyTorch checkpoint.
+   */
+  pytorchKeyAliases?: readonly (readonly [string, string])[];
   /** Why `inputShape` does not fit (e.g. LeNet-5 needs 32x32x1), or undefined when it does. */
   checkInput(inputShape: readonly [number, number, number]): string | undefined;
   /** Builds the layers model. */

@@ -46,7 +46,6 @@ export function getArchitecture(name: string): ArchitectureSpec {
       `Unknown architecture ${JSON.stringify(name)}; valid names: ${
         Object.keys(ARCHITECTURES).join(", ")
       }`,
-      2,
     );
   }
   return spec;
@@ -91,11 +90,12 @@ export interface BuildOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backends/init_backend.ts";
  * import { buildClassifier } from "./registry.ts";
  * await initBackend("auto");
  * const c = buildClassifier("lenet5", { inputShape: [32, 32, 1], classes: 10, seed: 1 });
- * console.log(c.featureSize); // 120
+ * assert.equal(c.featureSize, 120);
  * c.model.dispose();
  * ```
  */
@@ -109,14 +109,13 @@ export function buildClassifier(arch: string, options: BuildOptions): Classifier
       `${arch}: input shape must be three positive whole numbers [height, width, channels], got ${
         JSON.stringify(inputShape)
       }`,
-      2,
     );
   }
   if (!Number.isInteger(classes) || classes < 2) {
-    throw new UserError(`${arch}: classes must be a whole number of at least 2, got ${classes}`, 2);
+    throw new UserError(`${arch}: classes must be a whole number of at least 2, got ${classes}`);
   }
   const problem = spec.checkInput(inputShape);
-  if (problem !== undefined) throw new UserError(`${arch}: ${problem}`, 2);
+  if (problem !== undefined) throw new UserError(`${arch}: ${problem}`);
   const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed);
   const { model, featureSize, randomSources } = spec.build({ inputShape, classes, rng });
   return {

@@ -46,8 +46,9 @@ const TABLES: Record<string, PublishedRow[]> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { publishedFor } from "./published.ts";
- * console.log(publishedFor("cifar10", "resnet34", "resnet18")?.rows.length); // 4
+ * assert.equal(publishedFor("cifar10", "resnet34", "resnet18")?.rows.length, 4);
  * ```
  */
 export function publishedFor(

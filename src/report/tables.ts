@@ -264,9 +264,13 @@ function reportFacts(
   for (const t of run.teachers ?? []) {
     facts.push([
       `Teacher (${t.pair})`,
-      `${t.arch}, ${formatPercent(t.testAccuracy)}% test accuracy, ${
-        t.source === "recipe" ? "trained by recipe" : "loaded from file"
-      }, hash ${t.hash.slice(0, 12)}`,
+      t.source === "pytorch"
+        ? `${t.file ?? "PyTorch checkpoint"} sha256 ${t.hash}, ${t.arch}, ${
+          formatPercent(t.testAccuracy)
+        }% test accuracy, imported from PyTorch`
+        : `${t.arch}, ${formatPercent(t.testAccuracy)}% test accuracy, ${
+          t.source === "recipe" ? "trained by recipe" : "loaded from file"
+        }, hash ${t.hash.slice(0, 12)}`,
     ]);
   }
 

@@ -48,8 +48,9 @@ const TRAINING_SOURCES = [new URL("./train.ts", import.meta.url)];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveTeacherCacheDir } from "./cache.ts";
- * console.log(resolveTeacherCacheDir("/srv/teachers")); // /srv/teachers
+ * assert.equal(resolveTeacherCacheDir("/srv/teachers"), "/srv/teachers");
  * ```
  */
 export function resolveTeacherCacheDir(flag?: string): string {
@@ -316,7 +317,6 @@ async function trainAndStore(
   if (options.dataset !== undefined && options.dataset.name !== declaration.dataset) {
     throw new UserError(
       `teacher ${declaration.arch}: declared on ${declaration.dataset} but given the ${options.dataset.name} dataset`,
-      2,
     );
   }
   const data = options.dataset ??
@@ -418,10 +418,11 @@ export async function listCachedTeachers(cacheDir: string): Promise<CachedTeache
       if (!entry.isDirectory || entry.name.includes(".tmp-")) continue;
       const path = join(cacheDir, entry.name);
       try {
-        out.push({
-          path,
-          meta: JSON.parse(await readBoundedText(join(path, "meta.json"), READ_LIMITS.document)),
-        });
+        const meta = JSON.parse(
+          await readBoundedText(join(path, "meta.json"), READ_LIMITS.document),
+        );
+        // Other folders with a meta.json (an imported teacher's --out copy) are not trained teachers.
+        if (meta.format === "dfkd-bench-teacher/1") out.push({ path, meta });
       } catch {
         // Not a teacher folder.
       }

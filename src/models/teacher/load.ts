@@ -63,7 +63,7 @@ export async function loadTeacherFromPath(
   }
   if (problems.length > 0) {
     classifier.model.dispose();
-    throw new UserError(`${file}: the teacher does not fit: ${problems.join("; ")}`, 2);
+    throw new UserError(`${file}: the teacher does not fit: ${problems.join("; ")}`);
   }
   return classifier;
 }
@@ -87,13 +87,13 @@ export async function teacherFileHash(path: string): Promise<string> {
     hash.update(bytes);
     text = new TextDecoder().decode(bytes);
   } catch (error) {
-    throw new UserError(`${file}: cannot read (${(error as Error).message})`, 2);
+    throw new UserError(`${file}: cannot read (${(error as Error).message})`);
   }
   let manifest: { paths?: string[] }[] = [];
   try {
     manifest = JSON.parse(text).weightsManifest ?? [];
   } catch {
-    throw new UserError(`${file}: not valid JSON`, 2);
+    throw new UserError(`${file}: not valid JSON`);
   }
   for (const group of manifest) {
     for (const p of group.paths ?? []) {
@@ -101,7 +101,7 @@ export async function teacherFileHash(path: string): Promise<string> {
       try {
         hash.update(await readBoundedBytes(weights, READ_LIMITS.weights, { exitCode: 2 }));
       } catch (error) {
-        throw new UserError(`${weights}: cannot read (${(error as Error).message})`, 2);
+        throw new UserError(`${weights}: cannot read (${(error as Error).message})`);
       }
     }
   }

@@ -20,9 +20,10 @@ export type { RecipeSource, TeacherRecipe };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { declareTeacher } from "./recipe.ts";
  * const t = declareTeacher("lenet5", "mnist");
- * console.log(t.recipe.optimizer); // { name: "adam", lr: 0.001 }
+ * assert.deepEqual(t.recipe.optimizer, { name: "adam", lr: 0.001 });
  * ```
  */
 export interface TeacherDeclaration {
@@ -60,7 +61,6 @@ export function defaultRecipe(arch: string, dataset: string): RecipeSource {
       `No default teacher recipe for ${arch} on ${dataset}: neither the dataset (src/data/) nor ` +
         `the architecture (src/models/) declares a teacherRecipe; add one, or load a trained ` +
         `teacher with "path"`,
-      2,
     );
   }
   return recipe;
@@ -211,9 +211,10 @@ function checkAugment(o: unknown, imageShape: readonly number[]): AugmentOptions
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { declareTeacher } from "./recipe.ts";
  * const t = declareTeacher("resnet34", "cifar10", { epochs: 30, schedule: { type: "cosine" } });
- * console.log(t.recipe.schedule); // { type: "cosine", tMax: 30 }
+ * assert.deepEqual(t.recipe.schedule, { type: "cosine", tMax: 30 });
  * ```
  */
 export function declareTeacher(
@@ -223,7 +224,7 @@ export function declareTeacher(
   where = "teacher",
 ): TeacherDeclaration {
   const resolved = resolveTeacher(arch, dataset, overrides);
-  if ("problem" in resolved) throw new UserError(`${where}: ${resolved.problem}`, 2);
+  if ("problem" in resolved) throw new UserError(`${where}: ${resolved.problem}`);
   return resolved.declaration;
 }
 
