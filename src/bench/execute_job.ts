@@ -321,14 +321,11 @@ class JobExecution {
     const { toolkit } = this.#options;
     const config = this.#config;
     const shape = config.imageShape;
-    const test = evaluationSubset(
-      (await toolkit.loadDataset(config.dataset, {
-        dataRoot: this.#options.dataRoot,
-        log: this.#log,
-      }))
-        .test,
-      config.evaluation.subset,
-    );
+    const dataset = await toolkit.loadDataset(config.dataset, {
+      dataRoot: this.#options.dataRoot,
+      log: this.#log,
+    });
+    const test = evaluationSubset(dataset.test, config.evaluation.subset);
     this.#teacher = await toolkit.loadTeacher(config.teacher, {
       inputShape: shape,
       classes: config.classes,
@@ -343,6 +340,7 @@ class JobExecution {
       student: this.#student,
       imageShape: shape,
       classes: config.classes,
+      ...(dataset.normalisation !== undefined ? { normalisation: dataset.normalisation } : {}),
       budget: config.budget,
       hyper: config.hyperparameters,
       rng: this.#rng.fork("method"),
