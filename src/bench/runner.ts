@@ -15,6 +15,7 @@ import type { Dataset } from "../data/dataset.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { writeReports } from "../report/report.ts";
 import { loadRunResults, type RunResults } from "../results/load_run.ts";
+import { removeDeadTemporaries } from "../util/atomic_write.ts";
 import {
   JOB_RECORD_SCHEMA,
   type JobConfig,
@@ -171,6 +172,10 @@ export async function runBenchmark(
       });
       previous = await loadRunResults(found.dir);
       checkResumable(benchmark, previous);
+      // Temporary files of the killed run's writers (records, CSVs): nobody renames them now.
+      for (const dir of [found.dir, join(found.dir, RUN_LAYOUT.jobsDir)]) {
+        await removeDeadTemporaries(dir);
+      }
       if (previous.run.options?.methods) filter.methods = previous.run.options.methods;
       if (previous.run.options?.seeds) filter.seeds = previous.run.options.seeds;
     }

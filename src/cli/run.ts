@@ -10,7 +10,13 @@
 import { BACKEND_NAMES, type BackendRequest } from "../backends/init_backend.ts";
 import { MAX_WASM_THREADS } from "../backends/wasm_threads.ts";
 import { INTERRUPTED_EXIT_CODE, runBenchmark, type RunOutcome } from "../bench/runner.ts";
-import { applySmoke, type Catalogue, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
+import {
+  applySmoke,
+  type Catalogue,
+  MAX_SEED,
+  readBenchmark,
+  resolveBenchmark,
+} from "../bench/spec.ts";
 import type { ResolvedBenchmark } from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { UserError } from "../util/errors.ts";
@@ -100,10 +106,11 @@ export function parseSeeds(value: string | undefined): number[] | undefined {
   const items = parseList("--seeds", value);
   if (items === undefined) return undefined;
   const seeds = items.map((s) => Number(s));
-  const bad = items.find((s, i) => !/^\d+$/.test(s) || !Number.isSafeInteger(seeds[i]));
+  const bad = items.find((s, i) => !/^\d+$/.test(s) || !((seeds[i] as number) <= MAX_SEED));
   if (bad !== undefined) {
     throw new UserError(
-      `--seeds must be whole numbers of at least 0, comma-separated (got "${bad}")`,
+      `--seeds must be whole numbers from 0 to ${MAX_SEED} (as in a benchmark file), ` +
+        `comma-separated (got "${bad}")`,
     );
   }
   if (new Set(seeds).size !== seeds.length) {
