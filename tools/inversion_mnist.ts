@@ -80,7 +80,7 @@ for (const name of (values.methods as string).split(",")) {
     const t0 = performance.now();
     await method.runEpoch(e);
     seconds.push((performance.now() - t0) / 1000);
-    accs.push(100 * evaluateAccuracy(student, data.test, options));
+    accs.push(100 * await evaluateAccuracy(student, data.test, options));
     console.log(
       `${name} epoch ${e}: ${seconds[e]!.toFixed(1)} s, accuracy ${accs[e]!.toFixed(1)}%`,
     );

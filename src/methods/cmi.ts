@@ -279,7 +279,7 @@ class CmiSynthesizer implements Synthesizer {
     };
   }
 
-  synthesize(round: RoundInfo, meter: EpochMeter): Float32Array {
+  async synthesize(round: RoundInfo, meter: EpochMeter): Promise<Float32Array> {
     const s = this.#s;
     const rng = this.#loop.rng;
     const [h, w] = this.#loop.context.imageShape;
@@ -308,8 +308,8 @@ class CmiSynthesizer implements Synthesizer {
           held.features = tf.keep(out.features);
           return out.total;
         }, [...genVars, ...headVars]);
-        const total = value.dataSync()[0] as number;
-        const parts = (held.parts as tf.Tensor1D).dataSync();
+        const total = (await value.data())[0] as number;
+        const parts = await (held.parts as tf.Tensor1D).data();
         tf.dispose([value, held.parts as tf.Tensor]);
         if (best === undefined || best.cost > total) {
           if (best !== undefined) tf.dispose([best.images, best.features]);
@@ -338,8 +338,8 @@ class CmiSynthesizer implements Synthesizer {
         meter.count("teacherBackwardImages", 2 * n);
       }
       const kept = best as { images: tf.Tensor4D; features: tf.Tensor2D };
-      this.#bank.add(kept.features.dataSync() as Float32Array, n);
-      return kept.images.dataSync() as Float32Array;
+      this.#bank.add(await kept.features.data() as Float32Array, n);
+      return await kept.images.data() as Float32Array;
     } finally {
       if (best !== undefined) tf.dispose([best.images, best.features]);
       tf.dispose([z, targets]);
@@ -352,7 +352,7 @@ class CmiSynthesizer implements Synthesizer {
   }
 
   async save(): Promise<{ json: unknown; tensors: Record<string, TensorData> }> {
-    const tensors: Record<string, TensorData> = { ...this.#head.params.save("head/") };
+    const tensors: Record<string, TensorData> = { ...await this.#head.params.save("head/") };
     const headOptimizer = await optimizerState.save(this.#headOpt, "optimizer/head/", tensors);
     const bank = this.#bank.save();
     for (const [k, v] of Object.entries(bank.tensors)) tensors[`bank/${k}`] = v;

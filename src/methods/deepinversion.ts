@@ -226,7 +226,7 @@ class DeepInversionSynthesizer implements Synthesizer {
     }
   }
 
-  synthesize(round: RoundInfo, meter: EpochMeter): Float32Array {
+  async synthesize(round: RoundInfo, meter: EpochMeter): Promise<Float32Array> {
     const s = this.#s;
     const [h, w, c] = this.#loop.context.imageShape;
     const n = round.size;
@@ -258,8 +258,8 @@ class DeepInversionSynthesizer implements Synthesizer {
           held.parts = tf.keep(out.parts);
           return out.total;
         }, [x]);
-        const total = value.dataSync()[0] as number;
-        const parts = (held.parts as tf.Tensor1D).dataSync();
+        const total = (await value.data())[0] as number;
+        const parts = await (held.parts as tf.Tensor1D).data();
         tf.dispose([value, held.parts as tf.Tensor]);
         try {
           meter.loss("synthesis", total);
@@ -276,12 +276,17 @@ class DeepInversionSynthesizer implements Synthesizer {
         meter.count("teacherBackwardImages", n);
       }
       // The release keeps "best" inputs that alias the optimised tensor: the final iterate.
-      return tf.tidy(() => {
+      const pixels = tf.tidy(() => {
         const { mean, std } = this.#loop.normalisation;
         const m = tf.tensor4d([...mean], [1, 1, 1, c]);
         const sd = tf.tensor4d([...std], [1, 1, 1, c]);
-        return tf.add(tf.mul(x, sd), m).dataSync() as Float32Array;
+        return tf.add(tf.mul(x, sd), m);
       });
+      try {
+        return await pixels.data() as Float32Array;
+      } finally {
+        pixels.dispose();
+      }
     } finally {
       tf.dispose([x, targets, range.lo, range.hi]);
       opt.dispose();

@@ -136,10 +136,12 @@ export function readStudentSettings(h: HyperReader): StudentSettings {
 }
 
 /** Saves a classifier's weights under `student/<i>`. */
-export function saveStudentWeights(student: Classifier, out: Record<string, TensorData>): void {
-  student.model.getWeights().forEach((w, i) => {
-    out[`student/${i}`] = tensorData(w);
-  });
+export async function saveStudentWeights(
+  student: Classifier,
+  out: Record<string, TensorData>,
+): Promise<void> {
+  const weights = student.model.getWeights();
+  for (let i = 0; i < weights.length; i++) out[`student/${i}`] = await tensorData(weights[i]!);
 }
 
 /** Restores {@linkcode saveStudentWeights}'s output (shapes checked). */
@@ -351,8 +353,10 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
 
   /** Generator, student weights, both optimisers, Rng, position and the student's random sources. */
   async saveState(): Promise<MethodState> {
-    const tensors: Record<string, TensorData> = { ...this.generator.params.save("generator/") };
-    saveStudentWeights(this.context.student, tensors);
+    const tensors: Record<string, TensorData> = {
+      ...(await this.generator.params.save("generator/")),
+    };
+    await saveStudentWeights(this.context.student, tensors);
     const generatorOptimizer = await optimizerState.save(
       this.generatorOpt,
       "optimizer/generator/",

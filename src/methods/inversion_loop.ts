@@ -102,7 +102,7 @@ export interface Synthesizer {
    * (`size` images), recording its losses and counters (`teacherForwardImages`,
    * `teacherBackwardImages`, `synthesisSteps`) in `meter`.
    */
-  synthesize(round: RoundInfo, meter: EpochMeter): Float32Array;
+  synthesize(round: RoundInfo, meter: EpochMeter): Float32Array | Promise<Float32Array>;
   /** Bytes kept of past synthetic data besides the image pool (CMI's feature bank). */
   replayBytes(): number;
   /** The synthesizer's persistent state. */
@@ -230,7 +230,7 @@ export class InversionLoop implements MethodInstance, InversionHandle {
     this.#opt.setLearningRate(learningRateAt(s.schedule, s.studentLr, epoch));
     for (let i = partial?.nextIteration ?? 0; i < budget.iterationsPerEpoch; i++) {
       if ((epoch * budget.iterationsPerEpoch + i) % s.iterationsPerRound === 0) {
-        const images = this.#synth.synthesize(
+        const images = await this.#synth.synthesize(
           { epoch, iteration: i, size: budget.batchSize },
           meter,
         );
@@ -238,7 +238,7 @@ export class InversionLoop implements MethodInstance, InversionHandle {
         meter.count("synthesisRounds");
         meter.count("synthesizedImages", budget.batchSize);
       }
-      for (let j = 0; j < budget.studentStepsPerIteration; j++) this.#studentStep(meter);
+      for (let j = 0; j < budget.studentStepsPerIteration; j++) await this.#studentStep(meter);
       meter.count("iterations");
       onStep?.(i + 1, budget.iterationsPerEpoch);
       await new Promise((resolve) => setTimeout(resolve, 0));
@@ -264,7 +264,7 @@ export class InversionLoop implements MethodInstance, InversionHandle {
     return report;
   }
 
-  #studentStep(meter: EpochMeter): void {
+  async #studentStep(meter: EpochMeter): Promise<void> {
     const { teacher, student, budget } = this.context;
     const indices = this.pool.nextBatch(budget.batchSize, this.#rng);
     const x = studentBatch(
@@ -281,7 +281,7 @@ export class InversionLoop implements MethodInstance, InversionHandle {
         this.#vars,
       );
       target.dispose();
-      const loss = value.dataSync()[0] as number;
+      const loss = (await value.data())[0] as number;
       value.dispose();
       try {
         meter.loss("student", loss);
@@ -306,9 +306,8 @@ export class InversionLoop implements MethodInstance, InversionHandle {
   /** Student weights and optimiser, pool, synthesizer, Rng and any partial epoch. */
   async saveState(): Promise<MethodState> {
     const tensors: Record<string, TensorData> = {};
-    this.context.student.model.getWeights().forEach((w, i) => {
-      tensors[`student/${i}`] = tensorData(w);
-    });
+    const studentWeights = this.context.student.model.getWeights();
+    for (const [i, w] of studentWeights.entries()) tensors[`student/${i}`] = await tensorData(w);
     const studentOptimizer = await optimizerState.save(this.#opt, "optimizer/student/", tensors);
     const pool = this.pool.save();
     for (const [k, v] of Object.entries(pool.tensors)) tensors[`pool/${k}`] = v;

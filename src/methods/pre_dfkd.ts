@@ -193,7 +193,11 @@ export class VaeReplay implements Replay {
    * `z -= lr * g / (|g| + eps)`. The objective's values are recorded as loss
    * `lossName` (`latent` for student steps, `vaeLatent` for self-replay).
    */
-  latentCodes(decoderTraining: boolean, meter: EpochMeter, lossName: string): tf.Tensor2D {
+  async latentCodes(
+    decoderTraining: boolean,
+    meter: EpochMeter,
+    lossName: string,
+  ): Promise<tf.Tensor2D> {
     const s = this.settings;
     const { teacher } = this.#context;
     const n = this.memorySamples;
@@ -225,7 +229,7 @@ export class VaeReplay implements Replay {
     for (let t = 1; t <= s.latentSteps; t++) {
       const { value, grad } = tf.valueAndGrad(objective)(z);
       meter.teacherPass(n, true);
-      const loss = value.dataSync()[0] as number;
+      const loss = (await value.data())[0] as number;
       value.dispose();
       try {
         meter.loss(lossName, loss);
@@ -257,9 +261,9 @@ export class VaeReplay implements Replay {
    * `replayPeriod`): latent codes tuned with M in inference mode (the release
    * calls `mem_generator.eval()` here), decoded in inference mode.
    */
-  sample(step: StepInfo, meter: EpochMeter): tf.Tensor4D | null {
+  async sample(step: StepInfo, meter: EpochMeter): Promise<tf.Tensor4D | null> {
     if (step.epoch % this.settings.replayPeriod !== 0) return null;
-    const z = this.latentCodes(false, meter, "latent");
+    const z = await this.latentCodes(false, meter, "latent");
     const x = tf.tidy(() => this.decoder.forward(z, false));
     z.dispose();
     return x;
@@ -273,7 +277,7 @@ export class VaeReplay implements Replay {
    * L1(T(x_rec), T(x)) + klWeight * KL`, with `x_rec = M(mu + exp(logVar / 2)
    * * eps)`; E and M in training mode, the teacher in inference mode.
    */
-  afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): void {
+  async afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): Promise<void> {
     const s = this.settings;
     if (step.studentStep >= s.vaeStepsPerIteration || step.epoch % s.vaeUpdatePeriod !== 0) return;
     const { teacher } = this.#context;
@@ -282,7 +286,7 @@ export class VaeReplay implements Replay {
     if (step.globalIteration < s.vaeWarmupIterations) {
       x = tf.slice(novel, 0, half);
     } else {
-      const z = this.latentCodes(true, meter, "vaeLatent");
+      const z = await this.latentCodes(true, meter, "vaeLatent");
       x = tf.tidy(() => tf.concat([tf.slice(novel, 0, half), this.decoder.forward(z, true)], 0));
       z.dispose();
       meter.count("replayImagesVae", this.memorySamples);
@@ -306,8 +310,8 @@ export class VaeReplay implements Replay {
       return tf.add(rec, kl) as tf.Scalar;
     }, this.#vars);
     tf.dispose([x, target]);
-    const total = value.dataSync()[0] as number;
-    const [rec, kl] = (held.parts as tf.Tensor).dataSync();
+    const total = (await value.data())[0] as number;
+    const [rec, kl] = await (held.parts as tf.Tensor).data();
     tf.dispose([value, held.parts as tf.Tensor]);
     try {
       meter.loss("vae", total);
@@ -329,8 +333,8 @@ export class VaeReplay implements Replay {
   /** E, M (with BatchNorm statistics) and the Adam slots. */
   async save(): Promise<{ json: unknown; tensors: Record<string, TensorData> }> {
     const tensors: Record<string, TensorData> = {
-      ...this.encoder.params.save("encoder/"),
-      ...this.decoder.params.save("decoder/"),
+      ...await this.encoder.params.save("encoder/"),
+      ...await this.decoder.params.save("decoder/"),
     };
     const slots = await optimizerState.save(this.#opt, "optimizer/vae/", tensors);
     return { json: { optimizer: slots }, tensors };

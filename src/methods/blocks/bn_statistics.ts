@@ -120,7 +120,7 @@ export class TeacherProbe {
  * import { bnStatisticsLoss } from "./bn_statistics.ts";
  * const x = tf.tensor4d([1, 3], [2, 1, 1, 1]); // mean 2, variance 1
  * const stats = [{ name: "bn", mean: tf.tensor1d([0]), variance: tf.tensor1d([1]) }];
- * assert.deepEqual(bnStatisticsLoss([x], stats).dataSync()[0], 2);
+ * assert.deepEqual((await bnStatisticsLoss([x], stats).data())[0], 2);
  * ```
  */
 export function bnStatisticsLoss(inputs: tf.Tensor4D[], stats: BnRunningStats[]): tf.Scalar {

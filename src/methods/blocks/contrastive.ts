@@ -87,7 +87,7 @@ export class MlpHead {
  * import * as tf from "@tensorflow/tfjs";
  * import { contrastiveLoss } from "./contrastive.ts";
  * const h = tf.tensor2d([[1, 0], [0, 1]]);
- * const v = contrastiveLoss(h, h, 2, 1, false).dataSync()[0]!;
+ * const v = (await contrastiveLoss(h, h, 2, 1, false).data())[0]!;
  * assert.equal(v.toFixed(4), "0.3133");
  * ```
  */
@@ -162,7 +162,7 @@ export function cmiContrastiveLoss(
  * import * as tf from "@tensorflow/tfjs";
  * import { detach } from "./contrastive.ts";
  * const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(detach(x), x)))(tf.tensor1d([2]));
- * assert.deepEqual(g.dataSync()[0], 2);
+ * assert.deepEqual((await g.data())[0], 2);
  * ```
  */
 export function detach<T extends tf.Tensor>(x: T): T {

@@ -162,7 +162,7 @@ export class ImagePool {
  * const pool = new ImagePool([2, 2, 1], 0);
  * pool.add(new Uint8Array([255, 255, 255, 255]), new Rng(1));
  * const x = studentBatch(pool, Int32Array.of(0), false, { mean: [0.5], std: [0.5] }, new Rng(2));
- * assert.deepEqual(Array.from(x.dataSync()), [1, 1, 1, 1]);
+ * assert.deepEqual(Array.from((await x.data())), [1, 1, 1, 1]);
  * ```
  */
 export function studentBatch(

@@ -33,7 +33,7 @@ function neighbourDifferences(x: tf.Tensor4D): tf.Tensor4D[] {
  * import * as tf from "@tensorflow/tfjs";
  * import { totalVariationL1 } from "./inversion_losses.ts";
  * const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]); // columns 0 and 1
- * assert.deepEqual(totalVariationL1(x).dataSync()[0], 3);
+ * assert.deepEqual((await totalVariationL1(x).data())[0], 3);
  * ```
  */
 export function totalVariationL1(x: tf.Tensor4D): tf.Scalar {
@@ -50,7 +50,7 @@ export function totalVariationL1(x: tf.Tensor4D): tf.Scalar {
  * import * as tf from "@tensorflow/tfjs";
  * import { totalVariationL2 } from "./inversion_losses.ts";
  * const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);
- * assert.equal(totalVariationL2(x).dataSync()[0]!.toFixed(4), "3.4142");
+ * assert.equal((await totalVariationL2(x).data())[0]!.toFixed(4), "3.4142");
  * ```
  */
 export function totalVariationL2(x: tf.Tensor4D): tf.Scalar {
@@ -65,7 +65,7 @@ export function totalVariationL2(x: tf.Tensor4D): tf.Scalar {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { imageL2 } from "./inversion_losses.ts";
- * assert.deepEqual(imageL2(tf.tensor4d([3, 4], [1, 1, 2, 1])).dataSync()[0], 5);
+ * assert.deepEqual((await imageL2(tf.tensor4d([3, 4], [1, 1, 2, 1])).data())[0], 5);
  * ```
  */
 export function imageL2(x: tf.Tensor4D): tf.Scalar {
@@ -80,7 +80,7 @@ export function imageL2(x: tf.Tensor4D): tf.Scalar {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { crossEntropy } from "./inversion_losses.ts";
- * const v = crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32")).dataSync()[0]!;
+ * const v = (await crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32")).data())[0]!;
  * assert.equal(v.toFixed(4), "0.6931");
  * ```
  */
@@ -104,7 +104,7 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scal
  * import * as tf from "@tensorflow/tfjs";
  * import { jsDivergence } from "./inversion_losses.ts";
  * const s = tf.tensor2d([[1, 2, 3]]);
- * assert.deepEqual(jsDivergence(s, s, 3).dataSync()[0], 0);
+ * assert.deepEqual((await jsDivergence(s, s, 3).data())[0], 0);
  * ```
  */
 export function jsDivergence(
@@ -138,7 +138,7 @@ export type CompetitionForm = "neg-js" | "one-minus-js";
  * import * as tf from "@tensorflow/tfjs";
  * import { competitionLoss } from "./inversion_losses.ts";
  * const s = tf.tensor2d([[1, 2, 3]]);
- * assert.deepEqual(competitionLoss(s, s, 3, "one-minus-js").dataSync()[0], 1);
+ * assert.deepEqual((await competitionLoss(s, s, 3, "one-minus-js").data())[0], 1);
  * ```
  */
 export function competitionLoss(
@@ -174,7 +174,7 @@ function klPerImage(student: tf.Tensor2D, teacher: tf.Tensor2D, temperature: num
  * import * as tf from "@tensorflow/tfjs";
  * import { kdKlLoss } from "./inversion_losses.ts";
  * const s = tf.tensor2d([[1, 2, 3]]);
- * assert.deepEqual(kdKlLoss(s, s, 20).dataSync()[0], 0);
+ * assert.deepEqual((await kdKlLoss(s, s, 20).data())[0], 0);
  * ```
  */
 export function kdKlLoss(
@@ -195,7 +195,7 @@ export function kdKlLoss(
  * import * as tf from "@tensorflow/tfjs";
  * import { decisionAdversarialLoss } from "./inversion_losses.ts";
  * const s = tf.tensor2d([[0, 1]]);
- * const v = decisionAdversarialLoss(s, tf.tensor2d([[1, 0]])).dataSync()[0]!;
+ * const v = (await decisionAdversarialLoss(s, tf.tensor2d([[1, 0]])).data())[0]!;
  * assert.deepEqual(Math.abs(v), 0);
  * ```
  */

@@ -170,7 +170,7 @@ export function resizedCropAndFlip(
  * import * as tf from "@tensorflow/tfjs";
  * import { resample, rollAndFlip } from "./resample.ts";
  * const x = tf.tensor4d([1, 2, 3, 4], [1, 1, 4, 1]);
- * assert.deepEqual(Array.from(resample(x, rollAndFlip(1, 1, 4, 0, 1, false)).dataSync()), [4, 1, 2, 3]);
+ * assert.deepEqual(Array.from((await resample(x, rollAndFlip(1, 1, 4, 0, 1, false)).data())), [4, 1, 2, 3]);
  * ```
  */
 export function resample(x: tf.Tensor4D, r: Resampling): tf.Tensor4D {
