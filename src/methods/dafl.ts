@@ -113,14 +113,14 @@ class DaflLoop extends GeneratorStudentLoop {
    * reuses the last generator step's images and logits when
    * `reuseGeneratorBatch` (no extra teacher pass), the others draw `G(z)`.
    */
-  protected iteration(_epoch: number, _i: number, meter: EpochMeter): void {
+  protected async iteration(_epoch: number, _i: number, meter: EpochMeter): Promise<void> {
     const { teacher, budget } = this.context;
     const kept: { x?: tf.Tensor4D; logits?: tf.Tensor2D } = {};
     const keep = this.#s.reuse;
     try {
       for (let k = 0; k < this.#s.generatorSteps; k++) {
         const last = k === this.#s.generatorSteps - 1;
-        this.generatorStep((z) => {
+        await this.generatorStep((z) => {
           const x = this.generator.forward(z, true);
           const t = forward(teacher, x, false);
           if (keep && last) [kept.x, kept.logits] = [tf.keep(x), tf.keep(t.logits)];
@@ -139,14 +139,14 @@ class DaflLoop extends GeneratorStudentLoop {
       const kd = (s: tf.Tensor2D, t: tf.Tensor2D) => kdKlLoss(s, t, this.#s.temperature);
       for (let j = 0; j < budget.studentStepsPerIteration; j++) {
         if (j === 0 && kept.x !== undefined && kept.logits !== undefined) {
-          this.studentStep(kept.x, kept.logits, kd, meter);
+          await this.studentStep(kept.x, kept.logits, kd, meter);
           meter.count("reusedImages", kept.x.shape[0]);
           continue;
         }
         const x = this.sample(budget.batchSize);
         const target = this.teacherLogits(x, meter);
         try {
-          this.studentStep(x, target, kd, meter);
+          await this.studentStep(x, target, kd, meter);
         } finally {
           tf.dispose([x, target]);
         }

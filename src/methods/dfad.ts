@@ -92,19 +92,19 @@ class DfadLoop extends GeneratorStudentLoop {
    * `generatorSteps` generator steps on fresh `z` with loss `-L1(S, T)`, the
    * gradient reaching G through both teacher (inference mode) and student.
    */
-  protected iteration(_epoch: number, _i: number, meter: EpochMeter): void {
+  protected async iteration(_epoch: number, _i: number, meter: EpochMeter): Promise<void> {
     const { teacher, student, budget } = this.context;
     for (let j = 0; j < budget.studentStepsPerIteration; j++) {
       const x = this.sample(budget.batchSize);
       const target = this.teacherLogits(x, meter);
       try {
-        this.studentStep(x, target, l1LogitLoss, meter);
+        await this.studentStep(x, target, l1LogitLoss, meter);
       } finally {
         tf.dispose([x, target]);
       }
     }
     for (let k = 0; k < this.#generatorSteps; k++) {
-      this.generatorStep((z) => {
+      await this.generatorStep((z) => {
         const x = this.generator.forward(z, true);
         const t = forward(teacher, x, false).logits;
         const s = forward(student, x, this.#studentTraining).logits;

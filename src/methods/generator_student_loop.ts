@@ -234,7 +234,7 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
   }
 
   /** One iteration of the method (generator and student steps), recording into `meter`. */
-  protected abstract iteration(epoch: number, iteration: number, meter: EpochMeter): void;
+  protected abstract iteration(epoch: number, iteration: number, meter: EpochMeter): Promise<void>;
 
   /** `[n, latentDim]` standard normal codes from the method's stream. */
   protected codes(n: number): tf.Tensor2D {
@@ -256,17 +256,17 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
    * One student step on `x` (training mode) against constant teacher logits
    * `target`: records loss `student`, counts `studentSteps` and `novelImages`.
    */
-  protected studentStep(
+  protected async studentStep(
     x: tf.Tensor4D,
     target: tf.Tensor2D,
     loss: (student: tf.Tensor2D, teacher: tf.Tensor2D) => tf.Scalar,
     meter: EpochMeter,
-  ): void {
+  ): Promise<void> {
     const { value, grads } = tf.variableGrads(
       () => loss(forward(this.context.student, x, true).logits, target),
       this.studentVars,
     );
-    const v = value.dataSync()[0] as number;
+    const v = (await value.data())[0] as number;
     value.dispose();
     try {
       meter.loss("student", v);
@@ -284,10 +284,10 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
    * (kept scalars) computed from fresh codes; records `generator` and each
    * part, then updates G with its optimiser.
    */
-  protected generatorStep(
+  protected async generatorStep(
     objective: (z: tf.Tensor2D) => { total: tf.Scalar; parts: Record<string, tf.Scalar> },
     meter: EpochMeter,
-  ): void {
+  ): Promise<void> {
     const z = this.codes(this.context.budget.batchSize);
     let parts: Record<string, tf.Scalar> = {};
     const vars = this.generator.trainable;
@@ -297,8 +297,9 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
       return out.total;
     }, vars);
     z.dispose();
-    const total = value.dataSync()[0] as number;
-    const values = Object.entries(parts).map(([k, v]) => [k, v.dataSync()[0] as number] as const);
+    const total = (await value.data())[0] as number;
+    const values: (readonly [string, number])[] = [];
+    for (const [k, v] of Object.entries(parts)) values.push([k, (await v.data())[0] as number]);
     tf.dispose([value, ...Object.values(parts)]);
     try {
       meter.loss("generator", total);
@@ -333,7 +334,7 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
     const gLr = this.setup.generatorOptimizer.lr;
     this.generatorOpt.setLearningRate(s.generatorScheduled ? gLr * factor : gLr);
     for (let i = partial?.nextIteration ?? 0; i < budget.iterationsPerEpoch; i++) {
-      this.iteration(epoch, i, meter);
+      await this.iteration(epoch, i, meter);
       meter.count("iterations");
       onStep?.(i + 1, budget.iterationsPerEpoch);
       await new Promise((resolve) => setTimeout(resolve, 0));

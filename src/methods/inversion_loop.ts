@@ -21,7 +21,7 @@ import {
   quantise,
   studentBatch,
 } from "./blocks/image_pool.ts";
-import { kdKlLoss } from "./blocks/inversion_losses.ts";
+import { kdKlLoss } from "./blocks/generative_losses.ts";
 import { fromTensorData, tensorData } from "./blocks/params.ts";
 import { HyperReader, type HyperTable } from "./hyper.ts";
 import type {

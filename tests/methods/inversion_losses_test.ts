@@ -14,10 +14,10 @@ import {
   decisionAdversarialLoss,
   imageL2,
   jsDivergence,
-  kdKlLoss,
   totalVariationL1,
   totalVariationL2,
 } from "../../src/methods/blocks/inversion_losses.ts";
+import { kdKlLoss } from "../../src/methods/blocks/generative_losses.ts";
 import { resample, rollAndFlip } from "../../src/methods/blocks/resample.ts";
 import {
   DEEPINVERSION_HYPERPARAMETERS,

@@ -165,27 +165,6 @@ function klPerImage(student: tf.Tensor2D, teacher: tf.Tensor2D, temperature: num
 }
 
 /**
- * The distillation loss `KLDiv(T)`: `T^2 * KL(softmax(t/T) || softmax(s/T))`
- * summed over classes and averaged over the batch.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs";
- * import { kdKlLoss } from "./inversion_losses.ts";
- * const s = tf.tensor2d([[1, 2, 3]]);
- * assert.deepEqual((await kdKlLoss(s, s, 20).data())[0], 0);
- * ```
- */
-export function kdKlLoss(
-  studentLogits: tf.Tensor2D,
-  teacherLogits: tf.Tensor2D,
-  temperature: number,
-): tf.Scalar {
-  return tf.tidy(() => tf.mean(klPerImage(studentLogits, teacherLogits, temperature)));
-}
-
-/**
  * CMI's decision-adversarial loss: `-(1/N) sum_i mask_i KL_i(t || s)` (T = 1)
  * where `mask_i` is 1 when student and teacher predict the same class.
  *
