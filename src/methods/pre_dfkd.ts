@@ -90,6 +90,14 @@ export const PRE_DFKD_HYPERPARAMETERS: HyperTable = {
     default: 1,
     description: "Weight of MSE(var(z), 1) + MSE(mean(z), 0) (over the batch) in the latent step.",
   },
+  latentStepTrainsDecoder: {
+    default: true,
+    description: "The self-replay latent step of each VAE step also back-propagates " +
+      "ie*IE + oh*oneHot of T(M(z)) into the memory generator M, and M's Adam step applies it " +
+      "with the reconstruction + KL gradient (release: optimizer_G2.zero_grad() runs before that " +
+      "pass, so M is also pushed toward confident, class-balanced replay); false: M gets the " +
+      "reconstruction + KL gradient only.",
+  },
 };
 
 interface VaeSettings {
@@ -107,6 +115,7 @@ interface VaeSettings {
   latentEntropyWeight: number;
   latentOneHotWeight: number;
   latentPriorWeight: number;
+  latentStepTrainsDecoder: boolean;
 }
 
 function readVaeSettings(h: HyperReader, batchSize: number): VaeSettings {
@@ -126,6 +135,7 @@ function readVaeSettings(h: HyperReader, batchSize: number): VaeSettings {
     latentEntropyWeight: h.number("latentEntropyWeight"),
     latentOneHotWeight: h.number("latentOneHotWeight"),
     latentPriorWeight: h.number("latentPriorWeight"),
+    latentStepTrainsDecoder: h.boolean("latentStepTrainsDecoder"),
   };
   if (Math.floor(batchSize / s.memoryBatchDivisor) < 2) {
     throw h.error(
@@ -138,6 +148,29 @@ function readVaeSettings(h: HyperReader, batchSize: number): VaeSettings {
     throw h.error("vaeNovelDivisor", `batch size ${batchSize} / ${s.vaeNovelDivisor} is 0`);
   }
   return s;
+}
+
+/**
+ * `a + b` by variable name (either may be null; the sum takes ownership of
+ * both maps' tensors and disposes what it replaces).
+ */
+function addGrads(
+  a: tf.NamedTensorMap | null,
+  b: tf.NamedTensorMap | null,
+): tf.NamedTensorMap {
+  if (a === null) return b ?? {};
+  if (b === null) return a;
+  const sum: tf.NamedTensorMap = { ...a };
+  for (const [name, g] of Object.entries(b)) {
+    const prev = sum[name];
+    if (prev === undefined) {
+      sum[name] = g;
+    } else {
+      sum[name] = tf.add(prev, g);
+      tf.dispose([prev, g]);
+    }
+  }
+  return sum;
 }
 
 /** Adam's moment decay rates and epsilon (PyTorch defaults) for the latent steps. */
@@ -191,33 +224,44 @@ export class VaeReplay implements Replay {
   }
 
   /**
-   * Class-balanced memory codes: `z ~ N(0, I)` `[B/8, L]`, then
+   * Class-balanced memory codes: `z ~ N(0, I)` `[B/8, L]` (or `draws`), then
    * `latentSteps` Adam steps (a fresh Adam per call, as the release) on `z`
    * minimising `ie * IE(T(M(z))) + oh * oneHot(T(M(z))) + MSE(var(z), 1) +
    * MSE(mean(z), 0)` (variance unbiased, both over the batch axis), with M in
    * training or inference mode. A fresh Adam's first step is
    * `z -= lr * g / (|g| + eps)`. The objective's values are recorded as loss
    * `lossName` (`latent` for student steps, `vaeLatent` for self-replay).
+   * With `decoderGradients`, the same backward passes also give the
+   * objective's gradient in M's parameters (summed over the steps; the prior
+   * terms do not depend on M), returned by variable name; otherwise M's
+   * weights are constants and `decoderGrads` is null.
    */
-  latentCodes(decoderTraining: boolean, meter: EpochMeter, lossName: string): tf.Tensor2D {
+  latentCodes(
+    decoderTraining: boolean,
+    meter: EpochMeter,
+    lossName: string,
+    options: { decoderGradients?: boolean; codes?: tf.Tensor2D } = {},
+  ): { z: tf.Tensor2D; decoderGrads: tf.NamedTensorMap | null } {
     const s = this.settings;
     const { teacher } = this.#context;
     const n = this.memorySamples;
-    let z = randomCodes(this.#loop.rng, n, this.#loop.settings.latentDim);
+    const withDecoder = options.decoderGradients ?? false;
+    let z = options.codes?.clone() ?? randomCodes(this.#loop.rng, n, this.#loop.settings.latentDim);
     let m: tf.Tensor | null = null;
     let v: tf.Tensor | null = null;
+    let decoderGrads: tf.NamedTensorMap | null = null;
     const objective = (codes: tf.Tensor) => {
       const logits = forward(
         teacher,
         this.decoder.forward(codes as tf.Tensor2D, decoderTraining, {
           latent: true,
-          weights: false,
+          weights: withDecoder,
         }),
         false,
       )
         .logits;
       const mean = tf.mean(codes, 0);
-      const variance = tf.div(tf.sum(tf.square(tf.sub(codes, mean)), 0), n - 1);
+      const variance = tf.div(tf.sum(tf.square(tf.sub(codes, mean)), 0), codes.shape[0]! - 1);
       const prior = tf.add(
         tf.mean(tf.square(tf.sub(variance, 1))),
         tf.mean(tf.square(mean)),
@@ -228,14 +272,27 @@ export class VaeReplay implements Replay {
         tf.mul(prior, s.latentPriorWeight),
       ]) as tf.Scalar;
     };
+    const freeAll = () =>
+      tf.dispose(
+        [z, m, v, ...Object.values(decoderGrads ?? {})].filter((x): x is tf.Tensor => x !== null),
+      );
     for (let t = 1; t <= s.latentSteps; t++) {
-      const { value, grad } = tf.valueAndGrad(objective)(z);
+      let value: tf.Scalar;
+      let grad: tf.Tensor;
+      if (withDecoder) {
+        const out = this.#codeAndDecoderGrads(objective, z);
+        ({ value, grad } = out);
+        decoderGrads = addGrads(decoderGrads, out.decoderGrads);
+      } else {
+        ({ value, grad } = tf.valueAndGrad(objective)(z));
+      }
       const loss = value.dataSync()[0] as number;
       value.dispose();
       try {
         meter.loss(lossName, loss);
       } catch (error) {
-        tf.dispose([z, grad, m, v].filter((x): x is tf.Tensor => x !== null));
+        grad.dispose();
+        freeAll();
         throw error;
       }
       const next = tf.tidy(() => {
@@ -254,7 +311,30 @@ export class VaeReplay implements Replay {
       meter.count("latentSteps");
     }
     tf.dispose([m, v].filter((x): x is tf.Tensor => x !== null));
-    return z;
+    return { z, decoderGrads };
+  }
+
+  /**
+   * One backward pass of the latent objective for the codes and M's
+   * parameters together (the release's `(loss_match + loss_kld).backward()`
+   * with M's gradients not zeroed): the codes become a temporary variable.
+   */
+  #codeAndDecoderGrads(
+    objective: (codes: tf.Tensor) => tf.Scalar,
+    z: tf.Tensor2D,
+  ): { value: tf.Scalar; grad: tf.Tensor; decoderGrads: tf.NamedTensorMap } {
+    const codes = tf.variable(z, true);
+    try {
+      const { value, grads } = tf.variableGrads(() => objective(codes), [
+        codes,
+        ...this.decoder.trainable,
+      ]);
+      const grad = grads[codes.name] as tf.Tensor;
+      delete grads[codes.name];
+      return { value, grad, decoderGrads: grads };
+    } finally {
+      codes.dispose();
+    }
   }
 
   /**
@@ -264,7 +344,7 @@ export class VaeReplay implements Replay {
    */
   sample(step: StepInfo, meter: EpochMeter): tf.Tensor4D | null {
     if (step.epoch % this.settings.replayPeriod !== 0) return null;
-    const z = this.latentCodes(false, meter, "latent");
+    const { z } = this.latentCodes(false, meter, "latent");
     const x = tf.tidy(() => this.decoder.forward(z, false));
     z.dispose();
     return x;
@@ -272,31 +352,63 @@ export class VaeReplay implements Replay {
 
   /**
    * A VAE step after each of the first `vaeStepsPerIteration` student steps
-   * (in epochs that are multiples of `vaeUpdatePeriod`), on the first B/2
-   * novel samples, plus (after the warm-up) B/8 memory samples M itself just
-   * produced in training mode (self-replay). Loss: `L1(x_rec, x) +
-   * L1(T(x_rec), T(x)) + klWeight * KL`, with `x_rec = M(mu + exp(logVar / 2)
-   * * eps)`; E and M in training mode, the teacher in inference mode.
+   * (in epochs that are multiples of `vaeUpdatePeriod`): see
+   * {@linkcode VaeReplay.vaeGradients}; E and M then take one Adam step.
    */
   afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): void {
     const s = this.settings;
     if (step.studentStep >= s.vaeStepsPerIteration || step.epoch % s.vaeUpdatePeriod !== 0) return;
+    const grads = this.vaeGradients(novel, step, meter);
+    this.#opt.applyGradients(grads, this.#vars);
+    meter.count("vaeSteps");
+  }
+
+  /**
+   * The gradients of one VAE step in E's and M's variables (by name), as the
+   * release's `train_memory_generator` leaves them before its optimiser
+   * steps. It trains on the first B/2 novel samples, plus (after the warm-up)
+   * B/8 memory samples M itself just produced in training mode (self-replay):
+   * their codes come from {@linkcode VaeReplay.latentCodes} with M in training
+   * mode, and with `latentStepTrainsDecoder` (the release: M's gradients are
+   * zeroed before that pass, not after) that pass's gradient of
+   * `ie * IE + oh * oneHot` in M's parameters is part of M's gradient. Loss:
+   * `L1(x_rec, x) + L1(T(x_rec), T(x)) + klWeight * KL`, with `x_rec = M(mu +
+   * exp(logVar / 2) * eps)`; E and M in training mode, the teacher in
+   * inference mode. `draws` fixes the memory codes before tuning (`[B/8, L]`)
+   * and the reparameterisation noise (`[rows of x, L]`) instead of drawing
+   * them from the loop's Rng (for tests against the release).
+   */
+  vaeGradients(
+    novel: tf.Tensor4D,
+    step: StepInfo,
+    meter: EpochMeter,
+    draws: { codes?: tf.Tensor2D; noise?: tf.Tensor2D } = {},
+  ): tf.NamedTensorMap {
+    const s = this.settings;
     const { teacher } = this.#context;
     const half = Math.floor(novel.shape[0] / s.vaeNovelDivisor);
     let x: tf.Tensor4D;
+    let latentGrads: tf.NamedTensorMap | null = null;
     if (step.globalIteration < s.vaeWarmupIterations) {
       x = tf.slice(novel, 0, half);
     } else {
-      const z = this.latentCodes(true, meter, "vaeLatent");
-      x = tf.tidy(() => tf.concat([tf.slice(novel, 0, half), this.decoder.forward(z, true)], 0));
-      z.dispose();
+      const tuned = this.latentCodes(true, meter, "vaeLatent", {
+        decoderGradients: s.latentStepTrainsDecoder,
+        ...(draws.codes !== undefined ? { codes: draws.codes } : {}),
+      });
+      latentGrads = tuned.decoderGrads;
+      x = tf.tidy(() =>
+        tf.concat([tf.slice(novel, 0, half), this.decoder.forward(tuned.z, true)], 0)
+      );
+      tuned.z.dispose();
       meter.count("replayImagesVae", this.memorySamples);
     }
     const target = tf.tidy(() => forward(teacher, x, false).logits);
     const held: { parts?: tf.Tensor } = {};
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.forward(x, true);
-      const eps = tf.randomNormal(mu.shape, 0, 1, "float32", this.#loop.rng.seed());
+      const eps = draws.noise ??
+        tf.randomNormal(mu.shape, 0, 1, "float32", this.#loop.rng.seed());
       const codes = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
       const reconstruction = this.decoder.forward(codes, true, { latent: true });
       const rec = tf.add(
@@ -311,16 +423,16 @@ export class VaeReplay implements Replay {
     const total = value.dataSync()[0] as number;
     const [rec, kl] = (held.parts as tf.Tensor).dataSync();
     tf.dispose([value, held.parts as tf.Tensor]);
+    const all = addGrads(grads, latentGrads);
     try {
       meter.loss("vae", total);
       meter.loss("vaeReconstruction", rec as number);
       meter.loss("vaeKl", kl as number);
     } catch (error) {
-      tf.dispose(Object.values(grads));
+      tf.dispose(Object.values(all));
       throw error;
     }
-    this.#opt.applyGradients(grads, this.#vars);
-    meter.count("vaeSteps");
+    return all;
   }
 
   /** Bytes of the VAE's parameters: (E + M trainable parameters) x 4 (float32). */
