@@ -13,7 +13,8 @@
  */
 import { z } from "zod";
 import { dirname, isAbsolute, resolve } from "node:path";
-import type { Budget, Hyperparameters, HyperValue } from "../methods/method.ts";
+import type { Budget, HyperEntry, Hyperparameters, HyperValue } from "../methods/method.ts";
+import { resolveHyperparameters } from "../methods/hyper.ts";
 import { UserError } from "../util/errors.ts";
 
 /** Tags a benchmark file may carry. */
@@ -70,8 +71,8 @@ const LIMITS = {
 export interface MethodInfo {
   /** One line describing the method. */
   description: string;
-  /** Every hyperparameter with its default and a description. */
-  hyperparameters: Record<string, { default: HyperValue; description: string }>;
+  /** Every hyperparameter with its default and a description (and what it follows, if linked). */
+  hyperparameters: Record<string, HyperEntry>;
 }
 
 /**
@@ -210,19 +211,23 @@ function strict<T extends z.core.$ZodLooseShape>(shape: T, what = "field") {
   });
 }
 
-function hyperValueSchema(def: HyperValue, description: string) {
+function hyperValueSchema(info: HyperEntry) {
+  const def = info.default;
   const base = typeof def === "number"
     ? z.number()
     : typeof def === "string"
     ? z.string()
     : z.boolean();
-  return base.optional().describe(`${description} (default ${JSON.stringify(def)})`);
+  const shown = info.follows === undefined
+    ? JSON.stringify(def)
+    : `${info.follows.name} x ${info.follows.scale}, ${JSON.stringify(def)} at its default`;
+  return base.optional().describe(`${info.description} (default ${shown})`);
 }
 
 function hyperparameterSchema(table: MethodInfo["hyperparameters"], what: string) {
   const shape: Record<string, z.ZodType> = {};
   for (const [name, info] of Object.entries(table)) {
-    shape[name] = hyperValueSchema(info.default, info.description);
+    shape[name] = hyperValueSchema(info);
   }
   return strict(shape, `hyperparameter of ${what}`);
 }
@@ -729,15 +734,11 @@ function resolveMethod(
   own: Hyperparameters,
 ): ResolvedMethod {
   const table = catalogue.methods[method]?.hyperparameters ?? {};
-  const hyper: Hyperparameters = {};
   const overrides: Hyperparameters = {};
-  for (const [name, info] of Object.entries(table)) hyper[name] = info.default;
   for (const [name, value] of [...Object.entries(shared), ...Object.entries(own)]) {
-    if (!(name in table)) continue;
-    hyper[name] = value;
-    overrides[name] = value;
+    if (name in table) overrides[name] = value;
   }
-  return { method, hyper, overrides };
+  return { method, hyper: resolveHyperparameters(table, overrides), overrides };
 }
 
 /**

@@ -64,13 +64,21 @@ export class HyperReader {
     }
   }
 
-  /** The value of `name` (the override, else the default). */
+  /**
+   * The value of `name`: the override, else (for a linked entry) its scale
+   * times the followed one's value, else the default.
+   */
   value(name: string): HyperValue {
     const entry = this.#table[name];
     if (entry === undefined) {
       throw new Error(`Method "${this.#method}" reads undeclared hyperparameter "${name}"`);
     }
-    return this.#values[name] ?? entry.default;
+    const given = this.#values[name];
+    if (given !== undefined) return given;
+    if (entry.follows !== undefined) {
+      return this.number(entry.follows.name) * entry.follows.scale;
+    }
+    return entry.default;
   }
 
   /** A numeric hyperparameter, checked against `rule`. */
@@ -113,6 +121,36 @@ export class HyperReader {
   #bad(name: string, value: HyperValue, want: string): UserError {
     return this.error(name, `must be ${want} (got ${JSON.stringify(value)})`);
   }
+}
+
+/**
+ * A plug-in's hyperparameters resolved: the table's defaults, then
+ * `overrides` (names the table lacks are ignored: the caller checks them),
+ * then every linked entry that was not overridden recomputed from the value it
+ * follows (so overriding `generatorLr` moves `vaeLr` along).
+ *
+ * @example
+ * ```ts
+ * import { resolveHyperparameters } from "./hyper.ts";
+ * const table = {
+ *   lr: { default: 0.02, description: "learning rate" },
+ *   vaeLr: { default: 0.0005, description: "lr / 40", follows: { name: "lr", scale: 1 / 40 } },
+ * };
+ * console.log(resolveHyperparameters(table, { lr: 0.04 }).vaeLr); // 0.001
+ * ```
+ */
+export function resolveHyperparameters(
+  table: HyperTable,
+  overrides: Hyperparameters,
+): Hyperparameters {
+  const hyper = hyperDefaults(table);
+  for (const [name, value] of Object.entries(overrides)) if (name in table) hyper[name] = value;
+  for (const [name, entry] of Object.entries(table)) {
+    if (entry.follows === undefined || name in overrides) continue;
+    const base = hyper[entry.follows.name];
+    if (typeof base === "number") hyper[name] = base * entry.follows.scale;
+  }
+  return hyper;
 }
 
 /**

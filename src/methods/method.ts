@@ -12,6 +12,29 @@ import type { Rng } from "../util/rng.ts";
 /** A hyperparameter value as it appears in a benchmark file. */
 export type HyperValue = number | string | boolean;
 
+/**
+ * A default that follows another hyperparameter: unless set explicitly, the
+ * value is `scale` times the resolved value of `name` (a number), e.g. the
+ * VAE's learning rate `generatorLr / 40`. `default` then holds the value at
+ * the other's default.
+ */
+export interface HyperLink {
+  /** The hyperparameter followed (of the same plug-in). */
+  name: string;
+  /** Factor applied to its value. */
+  scale: number;
+}
+
+/** One entry of a plug-in's hyperparameter table. */
+export interface HyperEntry {
+  /** The default value (for a linked entry: its value at the followed one's default). */
+  default: HyperValue;
+  /** What it does, with the release's value. */
+  description: string;
+  /** Set when the default follows another hyperparameter. */
+  follows?: HyperLink;
+}
+
 /** Resolved hyperparameters: the method's defaults overridden by the benchmark file. */
 export type Hyperparameters = Record<string, HyperValue>;
 
@@ -178,8 +201,8 @@ export interface MethodPlugin {
   name: string;
   /** One line describing it. */
   description: string;
-  /** Every hyperparameter with its default and a description. */
-  hyperparameters: Record<string, { default: HyperValue; description: string }>;
+  /** Every hyperparameter with its default and a description (and what it follows, if linked). */
+  hyperparameters: Record<string, HyperEntry>;
   /** Creates an instance; invalid hyperparameters throw a `UserError` naming the field. */
   create(context: MethodContext): MethodInstance;
 }

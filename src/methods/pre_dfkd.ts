@@ -37,7 +37,9 @@ export const PRE_DFKD_HYPERPARAMETERS: HyperTable = {
   },
   vaeLr: {
     default: 0.0005,
-    description: "Adam learning rate of encoder and memory generator (release lr_G / 40).",
+    description: "Adam learning rate of encoder and memory generator; follows generatorLr / 40 " +
+      "unless set (release lr_G / 40).",
+    follows: { name: "generatorLr", scale: 1 / 40 },
   },
   vaeStepsPerIteration: {
     default: 4,
@@ -76,15 +78,21 @@ export const PRE_DFKD_HYPERPARAMETERS: HyperTable = {
   },
   latentLr: {
     default: 0.02,
-    description: "Adam learning rate of those steps on z (release lr_G).",
+    description: "Adam learning rate of those steps on z; follows generatorLr unless set " +
+      "(release lr_G).",
+    follows: { name: "generatorLr", scale: 1 },
   },
   latentEntropyWeight: {
     default: 5,
-    description: "Weight of the information-entropy loss of T(M(z)) in the latent step (ie).",
+    description: "Weight of the information-entropy loss of T(M(z)) in the latent step; " +
+      "follows entropyWeight unless set (release: the same ie).",
+    follows: { name: "entropyWeight", scale: 1 },
   },
   latentOneHotWeight: {
     default: 1,
-    description: "Weight of the one-hot loss of T(M(z)) in the latent step (oh).",
+    description: "Weight of the one-hot loss of T(M(z)) in the latent step; follows " +
+      "oneHotWeight unless set (release: the same oh).",
+    follows: { name: "oneHotWeight", scale: 1 },
   },
   latentPriorWeight: {
     default: 1,
