@@ -8,7 +8,7 @@ import type { JobConfig } from "../bench/jobs.ts";
 import { curveMetrics } from "../bench/metrics.ts";
 import type { JobRecord } from "../bench/record.ts";
 import { formatBytes, formatDuration, formatPercent, formatStat } from "./format.ts";
-import { publishedFor } from "./published.ts";
+import { publishedFor, publishedRowsBeside } from "./published.ts";
 import type { RunResults } from "./results.ts";
 import { type PairSummary, summariseRun } from "./summary.ts";
 
@@ -218,9 +218,7 @@ export function buildReportModel(results: RunResults): ReportModel {
         source: published.source,
         table: {
           header: ["method (paper)", "here", "mu (%)", "sigma^2", "best (%)"],
-          rows: published.rows.map((
-            r,
-          ) => [r.method, r.ours ?? "–", r.mu.toFixed(1), r.sigma2.toFixed(1), r.best.toFixed(1)]),
+          rows: publishedRowsBeside(published.rows, p.methods.map((g) => g.method)),
         },
       };
     }
