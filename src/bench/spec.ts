@@ -18,7 +18,7 @@ import { resolveHyperparameters } from "../methods/hyper.ts";
 import { UserError } from "../util/errors.ts";
 
 /** Tags a benchmark file may carry. */
-export const KNOWN_TAGS = ["quick", "paper", "nightly", "smoke"] as const;
+export const KNOWN_TAGS = ["quick", "paper", "nightly", "smoke", "claim"] as const;
 
 /** The methods a file runs when it names none: PRE-DFKD and both baselines. */
 export const DEFAULT_METHODS = ["pre-dfkd", "no-replay", "memory-bank"] as const;
@@ -360,7 +360,9 @@ export function benchmarkSchema(catalogue: Catalogue) {
     tags: z.array(z.enum(KNOWN_TAGS)).refine(
       (t) => new Set(t).size === t.length,
       "must not repeat a tag",
-    ).default([]).describe("Tags: quick, paper, nightly, smoke."),
+    ).default([]).describe(
+      "Tags: quick, paper, nightly, smoke, claim (a file that tests a paper's claim).",
+    ),
     regression: strict({
       minEffect: z.number().min(0).max(100).default(SPEC_DEFAULTS.regression.minEffect).describe(
         "Smallest change of expected accuracy, in accuracy points, that regression tracking reports.",

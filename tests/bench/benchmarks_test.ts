@@ -21,6 +21,7 @@ Deno.test("every shipped benchmark is valid and runs pre-dfkd, no-replay and mem
     "cifar10-wrn40_2-wrn16_1",
     "cifar100-resnet34-resnet18",
     "cifar100-wrn40_2-wrn16_2",
+    "mnist-forgetting",
     "mnist-lenet5",
     "mnist-lenet5-nightly",
     "mnist-lenet5-quick",
@@ -42,7 +43,7 @@ Deno.test("every shipped benchmark is valid and runs pre-dfkd, no-replay and mem
     );
     assert.equal((benchmark.source as { $schema?: string }).$schema, "./schema.json");
     assert.ok(expandJobs(benchmark).length >= 3);
-    if (name === "smoke" || name.startsWith("mnist-lenet5-")) {
+    if (name === "smoke" || name.startsWith("mnist-lenet5-") || benchmark.tags.includes("claim")) {
       assert.ok(benchmark.scaled && benchmark.scaledLabel, `${name} must say what is scaled`);
     } else {
       assert.ok(benchmark.tags.includes("paper"));
