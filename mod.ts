@@ -33,16 +33,16 @@ export {
   PINNED_DENO_VERSION,
 } from "./src/util/environment.ts";
 export { UserError } from "./src/util/errors.ts";
-export { type WelchResult, welchTest } from "./src/bench/welch.ts";
+export { type WelchResult, welchTest } from "./src/tracking/welch.ts";
 export {
+  buildRunSummary,
   type PairMethodSummary,
   type RegressionSettings,
   regressionSettings,
   type RunSummary,
   type SeedSummary,
   summariseResults,
-  summariseRun,
-} from "./src/bench/run_summary.ts";
+} from "./src/tracking/run_summary.ts";
 export {
   type CompareOverrides,
   compareRuns,
@@ -52,8 +52,8 @@ export {
   type MetricComparison,
   type MetricName,
   type PairMethodComparison,
-} from "./src/bench/compare.ts";
-export { loadComparisonInputs, machineLabel } from "./src/bench/compare_input.ts";
+} from "./src/tracking/compare.ts";
+export { loadComparisonInputs, machineLabel } from "./src/tracking/compare_input.ts";
 export {
   addToHistory,
   DEFAULT_HISTORY_DIR,
@@ -62,15 +62,15 @@ export {
   previousComparable,
   readHistory,
   resolveHistoryRef,
-} from "./src/bench/history.ts";
+} from "./src/tracking/history.ts";
 export {
   findNightlyBenchmarks,
   type NightlyOptions,
   type NightlyResult,
   runNightly,
-} from "./src/bench/nightly.ts";
-export { formatComparisonMarkdown, formatComparisonText } from "./src/report/comparison_table.ts";
-export { renderTrend, type TrendOutput } from "./src/report/trend_chart.ts";
+} from "./src/tracking/nightly.ts";
+export { formatComparisonMarkdown, formatComparisonText } from "./src/tracking/comparison_table.ts";
+export { renderTrend, type TrendOutput } from "./src/tracking/trend_chart.ts";
 export type {
   ArchiveSource,
   Dataset,
@@ -113,20 +113,27 @@ export {
   SPEC_DEFAULTS,
   validateBenchmark,
 } from "./src/bench/spec.ts";
-export { configHash, expandJobs, type JobConfig, jobId, type JobPlan } from "./src/bench/jobs.ts";
+export { configHash, expandJobs, jobId, type JobPlan } from "./src/bench/job_plan.ts";
 export { runBenchmark, type RunOptions, type RunOutcome } from "./src/bench/runner.ts";
 export type { PreparedTeacher, Toolkit } from "./src/bench/toolkit.ts";
 export {
   type EpochRecord,
+  epochRecordSchema,
+  type EvaluationSpec,
   JOB_RECORD_SCHEMA,
+  type JobConfig,
   type JobRecord,
+  jobRecordSchema,
   type JobStatus,
+  type JobTeacher,
   RUN_LAYOUT,
   RUN_RECORD_SCHEMA,
   type RunRecord,
-} from "./src/bench/record.ts";
-export { curveMetrics, seedStats, summariseSeeds } from "./src/bench/metrics.ts";
-export { loadRunResults, type RunResults } from "./src/report/results.ts";
+  runRecordSchema,
+} from "./src/results/records.ts";
+export { epochsCsv } from "./src/results/epochs_csv.ts";
+export { curveMetrics, seedStats, summariseSeeds } from "./src/results/metrics.ts";
+export { loadRunResults, type RunResults } from "./src/results/load_run.ts";
 export { rebuildReports, writeReports } from "./src/report/report.ts";
 export { summaryCsv } from "./src/report/summary.ts";
 export { writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "./src/util/atomic_write.ts";

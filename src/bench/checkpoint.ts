@@ -29,7 +29,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { MethodState, TensorData } from "../methods/method.ts";
 import { type AtomicWriteOptions, writeFileAtomic } from "../util/atomic_write.ts";
-import type { EpochRecord } from "./record.ts";
+import type { EpochRecord } from "../results/records.ts";
 
 /**
  * The magic bytes at the start of every checkpoint file (format version 1).

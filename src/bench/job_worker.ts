@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import type { BackendRequest } from "../backends/init_backend.ts";
-import { executeJob } from "./job.ts";
+import { executeJob } from "./execute_job.ts";
 import { encodeMessage } from "./protocol.ts";
 import { Interrupter } from "../util/interrupt.ts";
 import type { Toolkit } from "./toolkit.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { JobStatus } from "./record.ts";
+import type { JobStatus } from "../results/records.ts";
 
 /** The prefix of protocol lines. */
 export const PROTOCOL_PREFIX = "@dfkd ";

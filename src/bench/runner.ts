@@ -11,8 +11,8 @@
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { BackendRequest } from "../backends/init_backend.ts";
-import { curveMetrics } from "./metrics.ts";
-import { loadRunResults, type RunResults } from "../report/results.ts";
+import { curveMetrics } from "../results/metrics.ts";
+import { loadRunResults, type RunResults } from "../results/load_run.ts";
 import { writeReports } from "../report/report.ts";
 import { collectEnvironment, type Environment } from "../util/environment.ts";
 import { UserError } from "../util/errors.ts";
@@ -20,7 +20,8 @@ import { formatSeconds, type Logger, type Progress, silentLogger } from "../util
 import { Rng } from "../util/rng.ts";
 import { describeHolder, type FileLock } from "../util/file_lock.ts";
 import type { Interrupter } from "../util/interrupt.ts";
-import { canonicalJson, configHash, expandJobs, type JobConfig, type JobPlan } from "./jobs.ts";
+import { canonicalJson, configHash, expandJobs, type JobPlan } from "./job_plan.ts";
+import type { JobConfig } from "../results/records.ts";
 import { JOB_WORKER_MODULE } from "./job_worker.ts";
 import { decodeMessage } from "./protocol.ts";
 import {
@@ -31,7 +32,7 @@ import {
   RUN_RECORD_SCHEMA,
   type RunRecord,
   type TeacherRecord,
-} from "./record.ts";
+} from "../results/records.ts";
 import {
   acquireRunLock,
   claimRunFolder,
@@ -41,7 +42,7 @@ import {
   readJobRecord,
   writeJobFiles,
   writeRunRecord,
-} from "./run_folder.ts";
+} from "../results/run_folder.ts";
 import type { ResolvedBenchmark } from "./spec.ts";
 import type { PreparedTeacher, Toolkit } from "./toolkit.ts";
 import type { Classifier } from "../models/classifier.ts";

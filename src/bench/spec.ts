@@ -12,10 +12,12 @@
  * @module
  */
 import { z } from "zod";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { Budget, HyperEntry, Hyperparameters, HyperValue } from "../methods/method.ts";
 import { resolveHyperparameters } from "../methods/hyper.ts";
 import { UserError } from "../util/errors.ts";
+import { describeIssues, type FieldProblem } from "../util/zod_issues.ts";
+import type { EvaluationSpec } from "../results/records.ts";
 
 /** Tags a benchmark file may carry. */
 export const KNOWN_TAGS = ["quick", "paper", "nightly", "smoke", "claim"] as const;
@@ -78,7 +80,7 @@ export interface MethodInfo {
 /**
  * The registries a benchmark file is checked against. The real one is built
  * from the dataset, model and method registries (`defaultCatalogue()` in
- * `catalogue.ts`); tests pass small ones.
+ * `default_toolkit.ts`); tests pass small ones.
  */
 export interface Catalogue {
   /** Datasets by name, with their class count and image shape. */
@@ -146,14 +148,6 @@ export interface ResolvedMethod {
   hyper: Hyperparameters;
   /** Only what the file overrode (shared and per-method). */
   overrides: Hyperparameters;
-}
-
-/** Evaluation settings. */
-export interface EvaluationSpec {
-  /** Batch size of the test-set evaluation after each epoch. */
-  batchSize: number;
-  /** Evaluate on this many test images (a fixed, seed-independent subset) instead of all. */
-  subset?: number;
 }
 
 /** A benchmark file with every default applied: what the runner executes. */
@@ -525,14 +519,6 @@ export function benchmarkJsonSchema(catalogue: Catalogue): Record<string, unknow
   };
 }
 
-/** One problem found in a benchmark file. */
-export interface SpecProblem {
-  /** Dotted path of the field (`pairs[0].teacher.arch`), empty for the whole file. */
-  path: string;
-  /** What is wrong, ending with `(got X)` when a value was given. */
-  message: string;
-}
-
 /**
  * Validates parsed JSON against the schema; returns the file with defaults or
  * every problem found.
@@ -548,7 +534,7 @@ export interface SpecProblem {
 export function validateBenchmark(
   json: unknown,
   catalogue: Catalogue,
-): { ok: true; file: BenchmarkFile } | { ok: false; problems: SpecProblem[] } {
+): { ok: true; file: BenchmarkFile } | { ok: false; problems: FieldProblem[] } {
   const result = benchmarkSchema(catalogue).safeParse(json, { reportInput: true });
   if (result.success) {
     const file = result.data as unknown as BenchmarkFile;
@@ -560,120 +546,6 @@ export function validateBenchmark(
     return { ok: true, file };
   }
   return { ok: false, problems: describeIssues(result.error.issues) };
-}
-
-/** Formats a path like `pairs[0].teacher.arch`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
-/** Describes a value for an error message (`"abc"`, `3`, `an object`, ...). */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === "object") return "an object";
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function got(issue: z.core.$ZodIssue): string {
-  if ((issue as { received?: string }).received === "Infinity") {
-    return " (got a number too large to represent)";
-  }
-  return "input" in issue ? ` (got ${describeValue(issue.input)})` : "";
-}
-
-/**
- * Turns zod issues into {@linkcode SpecProblem}s (`field.path: what is wrong (got X)`).
- * Parse with `{ reportInput: true }` so the messages can show the offending values.
- *
- * @example
- * ```ts
- * import { z } from "zod";
- * import { describeIssues } from "./spec.ts";
- * const r = z.object({ n: z.number() }).safeParse({ n: "x" }, { reportInput: true });
- * if (!r.success) console.log(describeIssues(r.error.issues)); // [{ path: "n", message: 'expected a number (got "x")' }]
- * ```
- */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): SpecProblem[] {
-  return issues.flatMap(describeIssue);
-}
-
-function describeIssue(issue: z.core.$ZodIssue): SpecProblem[] {
-  const path = formatPath(issue.path);
-  switch (issue.code) {
-    case "unrecognized_keys": {
-      const input = (issue.input ?? {}) as Record<string, unknown>;
-      return issue.keys.map((key) => ({
-        path: formatPath([...issue.path, key]),
-        message: `${issue.message} (got ${describeValue(input[key])})`,
-      }));
-    }
-    case "invalid_type": {
-      if (issue.input === undefined && (issue as { received?: string }).received === undefined) {
-        return [{ path, message: `is required (expected ${expectedName(issue.expected)})` }];
-      }
-      return [{ path, message: `expected ${expectedName(issue.expected)}${got(issue)}` }];
-    }
-    case "invalid_value":
-      if (issue.input === undefined) {
-        return [{
-          path,
-          message: `is required (expected ${issue.values.length === 1 ? "" : "one of "}${
-            issue.values.map((v) => JSON.stringify(v)).join(", ")
-          })`,
-        }];
-      }
-      return [{
-        path,
-        message: `expected ${issue.values.length === 1 ? "" : "one of "}${
-          issue.values.map((v) => JSON.stringify(v)).join(", ")
-        }${got(issue)}`,
-      }];
-    case "too_small":
-    case "too_big": {
-      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
-      const word = issue.code === "too_small" ? "least" : "most";
-      const exclusive = issue.inclusive === false;
-      const message = issue.origin === "array"
-        ? `must have at ${word} ${bound} ${Number(bound) === 1 ? "entry" : "entries"}`
-        : issue.origin === "string"
-        ? `must be at ${word} ${bound} characters long`
-        : exclusive
-        ? `must be ${issue.code === "too_small" ? "more" : "less"} than ${bound}`
-        : `must be at ${word} ${bound}`;
-      return [{ path, message: `${message}${got(issue)}` }];
-    }
-    case "invalid_format":
-      return [{ path, message: `${issue.message}${got(issue)}` }];
-    default:
-      return [{ path, message: `${issue.message}${got(issue)}` }];
-  }
-}
-
-function expectedName(expected: string): string {
-  switch (expected) {
-    case "int":
-      return "a whole number";
-    case "number":
-      return "a number";
-    case "string":
-      return "a string";
-    case "boolean":
-      return "true or false";
-    case "object":
-      return "an object";
-    case "array":
-      return "an array";
-    default:
-      return expected;
-  }
 }
 
 /**
@@ -828,6 +700,25 @@ export async function readBenchmark(
 ): Promise<
   { ok: true; file: BenchmarkFile; source: unknown } | { ok: false; lines: string[] }
 > {
+  const read = await readBenchmarkJson(path);
+  if (!read.ok) return read;
+  const source = read.source;
+  const result = validateBenchmark(source, catalogue);
+  if (!result.ok) {
+    return {
+      ok: false,
+      lines: result.problems.map((p) =>
+        `${path}: ${p.path === "" ? "" : `${p.path}: `}${p.message}`
+      ),
+    };
+  }
+  return { ok: true, file: result.file, source };
+}
+
+/** Reads a benchmark file's JSON: the parsed value, or the one line saying why not. */
+async function readBenchmarkJson(
+  path: string,
+): Promise<{ ok: true; source: unknown } | { ok: false; lines: string[] }> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -841,21 +732,34 @@ export async function readBenchmark(
       : String(error);
     return { ok: false, lines: [`${path}: cannot read the benchmark file: ${why}`] };
   }
-  let source: unknown;
   try {
-    source = JSON.parse(text);
+    return { ok: true, source: JSON.parse(text) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { ok: false, lines: [`${path}: not valid JSON: ${message}`] };
   }
-  const result = validateBenchmark(source, catalogue);
-  if (!result.ok) {
-    return {
-      ok: false,
-      lines: result.problems.map((p) =>
-        `${path}: ${p.path === "" ? "" : `${p.path}: `}${p.message}`
-      ),
-    };
-  }
-  return { ok: true, file: result.file, source };
+}
+
+/**
+ * Reads only a benchmark file's `name` (the file name when it has none) and
+ * `tags`, without validating the rest (`nightly` picks files by tag, and the
+ * runner validates each one it runs). An unreadable file or bad JSON is a
+ * `UserError` (exit 2).
+ *
+ * @example
+ * ```ts
+ * import { readBenchmarkHead } from "./spec.ts";
+ * const head = await readBenchmarkHead("benchmarks/mnist-lenet5-quick.json");
+ * console.log(head.tags.includes("quick")); // true
+ * ```
+ */
+export async function readBenchmarkHead(path: string): Promise<{ name: string; tags: string[] }> {
+  const read = await readBenchmarkJson(path);
+  if (!read.ok) throw new UserError(read.lines.join("\n"), 2);
+  const v = read.source as { name?: unknown; tags?: unknown } | null;
+  const name = typeof v?.name === "string" ? v.name : basename(path, ".json");
+  const tags = Array.isArray(v?.tags)
+    ? v.tags.filter((t): t is string => typeof t === "string")
+    : [];
+  return { name, tags };
 }

@@ -11,7 +11,7 @@ import type { Dataset, DatasetInfo, ImageSplit } from "../data/dataset.ts";
 import type { MethodPlugin } from "../methods/method.ts";
 import type { Classifier } from "../models/classifier.ts";
 import type { Logger } from "../util/logger.ts";
-import type { JobTeacher } from "./jobs.ts";
+import type { JobTeacher } from "../results/records.ts";
 import type { Catalogue, TeacherSpec } from "./spec.ts";
 
 /** A teacher ready for jobs: where its weights are and what it scores. */

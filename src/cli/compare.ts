@@ -8,10 +8,10 @@ import {
   type CompareOverrides,
   compareRuns,
   type MetricName,
-} from "../bench/compare.ts";
-import { loadComparisonInputs } from "../bench/compare_input.ts";
-import { DEFAULT_HISTORY_DIR } from "../bench/history.ts";
-import { formatComparisonMarkdown, formatComparisonText } from "../report/comparison_table.ts";
+} from "../tracking/compare.ts";
+import { loadComparisonInputs } from "../tracking/compare_input.ts";
+import { DEFAULT_HISTORY_DIR } from "../tracking/history.ts";
+import { formatComparisonMarkdown, formatComparisonText } from "../tracking/comparison_table.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./parse_args.ts";

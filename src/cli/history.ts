@@ -4,8 +4,8 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { COMPARED_METRICS, type MetricName } from "../bench/compare.ts";
-import { machineLabel } from "../bench/compare_input.ts";
+import { COMPARED_METRICS, type MetricName } from "../tracking/compare.ts";
+import { machineLabel } from "../tracking/compare_input.ts";
 import {
   addToHistory,
   DEFAULT_HISTORY_DIR,
@@ -14,9 +14,9 @@ import {
   historyKeys,
   historyPath,
   readHistory,
-} from "../bench/history.ts";
-import { comparabilityKey, summariseResults } from "../bench/run_summary.ts";
-import { renderTrend } from "../report/trend_chart.ts";
+} from "../tracking/history.ts";
+import { comparabilityKey, summariseResults } from "../tracking/run_summary.ts";
+import { renderTrend } from "../tracking/trend_chart.ts";
 import { writeTextFileAtomic } from "../util/atomic_write.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
@@ -97,7 +97,7 @@ function parseMetric(value: string | undefined): MetricName {
  * @example
  * ```ts
  * import { trendSelection } from "./history.ts";
- * import type { HistoryEntry } from "../bench/history.ts";
+ * import type { HistoryEntry } from "../tracking/history.ts";
  * declare const all: HistoryEntry[];
  * const { entries, key } = trendSelection(all, {}, false, "results/history/b.jsonl");
  * console.log(key, entries.length);

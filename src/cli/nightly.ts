@@ -6,15 +6,15 @@
  * @module
  */
 import { join } from "node:path";
-import { DEFAULT_HISTORY_DIR } from "../bench/history.ts";
+import { DEFAULT_HISTORY_DIR } from "../tracking/history.ts";
 import {
   DEFAULT_NIGHTLY_DIR,
   findNightlyBenchmarks,
   type NightlyBenchmark,
-  readBenchmarkHead,
   runNightly,
   type RunStep,
-} from "../bench/nightly.ts";
+} from "../tracking/nightly.ts";
+import { readBenchmarkHead } from "../bench/spec.ts";
 import { UserError } from "../util/errors.ts";
 import { lineLogger } from "../util/logger.ts";
 import type { Command } from "./command.ts";
@@ -166,14 +166,6 @@ export const nightlyCommand: Command = {
           2,
         );
       }
-      const { COMMANDS } = await import("./main.ts");
-      if (COMMANDS.run === undefined) {
-        throw new UserError(
-          `nightly needs the runner ("deno task dfkd run"), which this build does not have; ` +
-            `run the benchmarks another way and pass their folders with --results <dir>`,
-          2,
-        );
-      }
       const extraArgs: string[] = [];
       if (values.backend !== undefined) extraArgs.push("--backend", values.backend);
       const jobs = parseIntFlag("--jobs", values.jobs, 1);
@@ -216,6 +208,6 @@ async function readRunName(dir: string): Promise<string> {
     // Reported below with the full check.
   }
   // summariseResults (in runNightly) gives the detailed error; name it by folder meanwhile.
-  const { summariseResults } = await import("../bench/run_summary.ts");
+  const { summariseResults } = await import("../tracking/run_summary.ts");
   return (await summariseResults(dir)).benchmark;
 }

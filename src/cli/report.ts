@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { RUN_LAYOUT } from "../bench/record.ts";
+import { RUN_LAYOUT } from "../results/records.ts";
 import { rebuildReports } from "../report/report.ts";
 import { describeHolder, processAlive, readLockHolder } from "../util/file_lock.ts";
 import { UserError } from "../util/errors.ts";

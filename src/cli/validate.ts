@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { expandJobs } from "../bench/jobs.ts";
+import { expandJobs } from "../bench/job_plan.ts";
 import { checkMethodSettings } from "../bench/runner.ts";
 import { applySmoke, type BenchmarkFile, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";

@@ -8,6 +8,7 @@
 import type { Classifier } from "../models/classifier.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Rng } from "../util/rng.ts";
+import type { TensorData } from "../util/tensor_data.ts";
 
 /** A hyperparameter value as it appears in a benchmark file. */
 export type HyperValue = number | string | boolean;
@@ -104,15 +105,8 @@ export interface EpochControl {
   shouldStop?: () => boolean;
 }
 
-/** Tensor data in a checkpoint. */
-export interface TensorData {
-  /** Shape. */
-  shape: number[];
-  /** Dtype. */
-  dtype: "float32" | "int32";
-  /** Values. */
-  data: Float32Array | Int32Array;
-}
+/** Tensor data in a checkpoint (declared in `util/tensor_data.ts`; re-exported for plug-ins). */
+export type { TensorData };
 
 /**
  * A method's full state: JSON-safe values plus named tensors (weights,

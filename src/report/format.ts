@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { SeedStats } from "../bench/metrics.ts";
+import type { SeedStats } from "../results/metrics.ts";
 import { formatSeconds } from "../util/logger.ts";
 
 /**

@@ -7,13 +7,14 @@
  * @module
  */
 import { join } from "node:path";
-import { RUN_LAYOUT } from "../bench/record.ts";
+import { RUN_LAYOUT } from "../results/records.ts";
 import { writeTextFileAtomic } from "../util/atomic_write.ts";
 import { curveSpec, renderSvg } from "./charts.ts";
 import { reportHtml } from "./html.ts";
 import { reportMarkdown, resultsMarkdown } from "./markdown.ts";
-import { loadRunResults, type RunResults } from "./results.ts";
-import { epochsCsv, summaryCsv } from "./summary.ts";
+import { loadRunResults, type RunResults } from "../results/load_run.ts";
+import { epochsCsv } from "../results/epochs_csv.ts";
+import { summaryCsv } from "./summary.ts";
 import { buildReportModel, scaledNote } from "./tables.ts";
 
 /** What {@linkcode writeReports} wrote. */
@@ -29,7 +30,7 @@ export interface WrittenReports {
  *
  * @example
  * ```ts
- * import { loadRunResults } from "./results.ts";
+ * import { loadRunResults } from "../results/load_run.ts";
  * import { writeReports } from "./report.ts";
  * // const written = await writeReports(await loadRunResults("results/smoke/<run-id>"));
  * ```

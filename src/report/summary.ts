@@ -6,7 +6,7 @@
  * @module
  */
 import { stringify } from "csv-stringify/sync";
-import type { JobRecord } from "../bench/record.ts";
+import type { JobRecord } from "../results/records.ts";
 import {
   type CurveMetrics,
   curveMetrics,
@@ -14,8 +14,9 @@ import {
   seedStats,
   SUMMARISED_METRICS,
   summariseSeeds,
-} from "../bench/metrics.ts";
-import type { RunResults } from "./results.ts";
+} from "../results/metrics.ts";
+import type { RunResults } from "../results/load_run.ts";
+import { numberText } from "../results/epochs_csv.ts";
 
 /** One pair and method of a run, summarised across its seeds. */
 export interface MethodSummary {
@@ -68,13 +69,13 @@ export interface PairSummary {
  *
  * @example
  * ```ts
- * import { summariseRun } from "./summary.ts";
- * import type { RunResults } from "./results.ts";
+ * import { summarisePairs } from "./summary.ts";
+ * import type { RunResults } from "../results/load_run.ts";
  * declare const results: RunResults;
- * // for (const p of summariseRun(results)) console.log(p.pair, p.methods.length);
+ * // for (const p of summarisePairs(results)) console.log(p.pair, p.methods.length);
  * ```
  */
-export function summariseRun(results: RunResults): PairSummary[] {
+export function summarisePairs(results: RunResults): PairSummary[] {
   const pairs = new Map<string, PairSummary>();
   const groups = new Map<string, MethodSummary>();
   for (const job of results.jobs) {
@@ -170,14 +171,14 @@ export const SUMMARY_COLUMNS: readonly string[] = [
  * @example
  * ```ts
  * import { summaryCsv } from "./summary.ts";
- * import type { RunResults } from "./results.ts";
+ * import type { RunResults } from "../results/load_run.ts";
  * declare const results: RunResults;
  * // await Deno.writeTextFile("summary.csv", summaryCsv(results));
  * ```
  */
 export function summaryCsv(results: RunResults): string {
   const rows: (string | number)[][] = [];
-  for (const pair of summariseRun(results)) {
+  for (const pair of summarisePairs(results)) {
     for (const g of pair.methods) {
       const row: (string | number)[] = [
         results.run.benchmark,
@@ -212,51 +213,4 @@ export function summaryCsv(results: RunResults): string {
     }
   }
   return stringify([SUMMARY_COLUMNS as string[], ...rows], { cast: { number: numberText } });
-}
-
-/** Full-precision, locale-free number text for CSV cells. */
-function numberText(n: number): string {
-  return Number.isFinite(n) ? String(n) : "";
-}
-
-/** The columns of a job's per-epoch CSV before its loss and counter columns. */
-export const EPOCH_COLUMNS: readonly string[] = [
-  "epoch",
-  "accuracy",
-  "replay_bytes",
-  "train_seconds",
-  "eval_seconds",
-];
-
-/**
- * A job's per-epoch CSV: epoch, accuracy (in [0, 1]), replay bytes, train and
- * eval seconds, then one `loss_<name>` column per loss and one
- * `count_<name>` column per counter (names sorted).
- *
- * @example
- * ```ts
- * import { epochsCsv } from "./summary.ts";
- * import type { JobRecord } from "../bench/record.ts";
- * declare const job: JobRecord;
- * // await Deno.writeTextFile("job.csv", epochsCsv(job));
- * ```
- */
-export function epochsCsv(job: Pick<JobRecord, "epochs">): string {
-  const losses = [...new Set(job.epochs.flatMap((e) => Object.keys(e.losses)))].sort();
-  const counters = [...new Set(job.epochs.flatMap((e) => Object.keys(e.counters)))].sort();
-  const header = [
-    ...EPOCH_COLUMNS,
-    ...losses.map((l) => `loss_${l}`),
-    ...counters.map((c) => `count_${c}`),
-  ];
-  const rows = job.epochs.map((e) => [
-    e.epoch,
-    e.accuracy,
-    e.replayBytes,
-    e.trainSeconds,
-    e.evalSeconds,
-    ...losses.map((l) => e.losses[l] ?? ""),
-    ...counters.map((c) => e.counters[c] ?? ""),
-  ]);
-  return stringify([header, ...rows], { cast: { number: numberText } });
 }

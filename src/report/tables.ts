@@ -4,13 +4,12 @@
  *
  * @module
  */
-import type { JobConfig } from "../bench/jobs.ts";
-import { curveMetrics } from "../bench/metrics.ts";
-import type { JobRecord } from "../bench/record.ts";
+import { curveMetrics } from "../results/metrics.ts";
+import type { JobConfig, JobRecord } from "../results/records.ts";
 import { formatBytes, formatDuration, formatPercent, formatStat } from "./format.ts";
 import { publishedFor, publishedRowsBeside } from "./published.ts";
-import type { RunResults } from "./results.ts";
-import { type PairSummary, summariseRun } from "./summary.ts";
+import type { RunResults } from "../results/load_run.ts";
+import { type PairSummary, summarisePairs } from "./summary.ts";
 
 /** A table: a header row and body rows of cell text. */
 export interface Table {
@@ -74,14 +73,14 @@ export function scaledNote(results: RunResults): string | undefined {
  * @example
  * ```ts
  * import { buildReportModel } from "./tables.ts";
- * import type { RunResults } from "./results.ts";
+ * import type { RunResults } from "../results/load_run.ts";
  * declare const results: RunResults;
  * // const model = buildReportModel(results);
  * ```
  */
 export function buildReportModel(results: RunResults): ReportModel {
   const { run, jobs } = results;
-  const pairs = summariseRun(results);
+  const pairs = summarisePairs(results);
   const config = jobs[0]?.config as Partial<JobConfig> | undefined;
   const notices: string[] = [];
   const scaled = run.scaled ?? jobs.some((j) => j.scaled);

@@ -6,37 +6,49 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { version_wasm } from "@tensorflow/tfjs-backend-wasm";
-import type { BackendInfo } from "../backends/init_backend.ts";
+import { z } from "zod";
 
 /** The Deno version dfkd-bench pins (run as `npx -y deno@2.9.6`). */
 export const PINNED_DENO_VERSION = "2.9.6";
 
-/** Where and on what a run happened. */
-export interface Environment {
+/** Schema of {@linkcode Environment} (result records check it on reading). */
+export const environmentSchema = z.object({
   /** Deno version running the harness. */
-  deno: string;
+  deno: z.string(),
   /** TensorFlow.js version. */
-  tfjs: string;
+  tfjs: z.string(),
   /** tfjs-backend-wasm version. */
-  tfjsBackendWasm: string;
+  tfjsBackendWasm: z.string(),
   /** The backend used (`wasm`, `cpu`, `tfjs-node`, `tfjs-node-gpu`). */
-  backend: string;
+  backend: z.string(),
   /** Compute threads of the backend. */
+  threads: z.number(),
+  /** Whether wasm ran its SIMD build (null for other backends). */
+  simd: z.boolean().nullable(),
+  /** CPU model name from /proc/cpuinfo (or "unknown"). */
+  cpuModel: z.string(),
+  /** Logical CPUs of the machine. */
+  cpus: z.number(),
+  /** Host name, the machine part of the comparability key. */
+  hostname: z.string(),
+  /** Operating system and architecture. */
+  os: z.string(),
+  /** Git commit of the working tree (or "unknown" outside git). */
+  gitCommit: z.string(),
+  /** Whether the working tree had uncommitted changes. */
+  gitDirty: z.boolean(),
+});
+/** Where and on what a run happened. */
+export type Environment = z.infer<typeof environmentSchema>;
+
+/** What {@linkcode collectEnvironment} needs of the backend (a `BackendInfo` of `initBackend`). */
+export interface BackendFacts {
+  /** Backend name. */
+  name: string;
+  /** Compute threads. */
   threads: number;
   /** Whether wasm ran its SIMD build (null for other backends). */
   simd: boolean | null;
-  /** CPU model name from /proc/cpuinfo (or "unknown"). */
-  cpuModel: string;
-  /** Logical CPUs of the machine. */
-  cpus: number;
-  /** Host name, the machine part of the comparability key. */
-  hostname: string;
-  /** Operating system and architecture. */
-  os: string;
-  /** Git commit of the working tree (or "unknown" outside git). */
-  gitCommit: string;
-  /** Whether the working tree had uncommitted changes. */
-  gitDirty: boolean;
 }
 
 /**
@@ -50,7 +62,7 @@ export interface Environment {
  * console.log(env.deno, env.backend, env.gitCommit);
  * ```
  */
-export async function collectEnvironment(backend: BackendInfo): Promise<Environment> {
+export async function collectEnvironment(backend: BackendFacts): Promise<Environment> {
   const git = await gitState();
   return {
     deno: Deno.version.deno,

@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TensorData } from "../methods/method.ts";
+import type { TensorData } from "./tensor_data.ts";
 
 /** Checkpoint keys of Adam's running powers beta1^t and beta2^t, and their tfjs fields. */
 const ADAM_POWERS = [["adam/accBeta1", "accBeta1"], ["adam/accBeta2", "accBeta2"]] as const;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { defaultCatalogue } from "../../src/bench/default_toolkit.ts";
-import { expandJobs } from "../../src/bench/jobs.ts";
+import { expandJobs } from "../../src/bench/job_plan.ts";
 import { benchmarkJsonSchema, loadBenchmark } from "../../src/bench/spec.ts";
 
 const BENCHMARKS = new URL("../../benchmarks/", import.meta.url).pathname;
@@ -67,7 +67,7 @@ Deno.test("the nightly benchmark is the demo's configuration with more seeds, an
     return { dataset, pairs, methods, budget, evaluation, scaledLabel };
   };
   assert.deepStrictEqual(config(nightly), config(quick));
-  const { findNightlyBenchmarks } = await import("../../src/bench/nightly.ts");
+  const { findNightlyBenchmarks } = await import("../../src/tracking/nightly.ts");
   assert.deepStrictEqual((await findNightlyBenchmarks(BENCHMARKS)).map((b) => b.name), [
     "mnist-lenet5-nightly",
   ]);

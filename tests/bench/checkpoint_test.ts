@@ -8,7 +8,7 @@ import {
   loadLatestCheckpoint,
   saveCheckpoint,
 } from "../../src/bench/checkpoint.ts";
-import { checkpointDue } from "../../src/bench/job.ts";
+import { checkpointDue } from "../../src/bench/execute_job.ts";
 
 function sample(epochsDone: number): JobCheckpoint {
   return {

@@ -10,7 +10,7 @@ import {
   type JobStatus,
   RUN_RECORD_SCHEMA,
   type RunRecord,
-} from "../../src/bench/record.ts";
+} from "../../src/results/records.ts";
 import type { Environment } from "../../src/util/environment.ts";
 
 /** An environment record for tests (host "test-host", wasm). */

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { JobRecord, RunRecord } from "../../src/bench/record.ts";
+import type { JobRecord, RunRecord } from "../../src/results/records.ts";
 import { runBenchmark, type RunOptions } from "../../src/bench/runner.ts";
 import { resolveBenchmark, validateBenchmark } from "../../src/bench/spec.ts";
 import { makeRunCommand } from "../../src/cli/run.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
-import type { JobRecord, RunRecord } from "../../src/bench/record.ts";
+import type { JobRecord, RunRecord } from "../../src/results/records.ts";
 import { runBenchmark, type RunOptions } from "../../src/bench/runner.ts";
-import { acquireRunLock, claimRunFolder } from "../../src/bench/run_folder.ts";
+import { acquireRunLock, claimRunFolder } from "../../src/results/run_folder.ts";
 import { resolveBenchmark, validateBenchmark } from "../../src/bench/spec.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { silentLogger } from "../../src/util/logger.ts";

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { epochsCsv } from "../../src/report/summary.ts";
+import { epochsCsv } from "../../src/results/epochs_csv.ts";
 import { main } from "../../src/cli/main.ts";
 import { makeRun, writeResults } from "../bench/results_fixture.ts";
 import { runCli } from "./run_cli.ts";

@@ -5,9 +5,9 @@
  * Run with `deno task bench` (or `deno bench -A tests/perf/history_bench.ts`).
  */
 import { join } from "node:path";
-import { compareRuns } from "../../src/bench/compare.ts";
-import { addToHistory, readHistory } from "../../src/bench/history.ts";
-import { summariseRun } from "../../src/bench/run_summary.ts";
+import { compareRuns } from "../../src/tracking/compare.ts";
+import { addToHistory, readHistory } from "../../src/tracking/history.ts";
+import { buildRunSummary } from "../../src/tracking/run_summary.ts";
 import { jobs, makeRun, testEnvironment } from "../bench/results_fixture.ts";
 
 const METHODS = ["pre-dfkd", "no-replay", "memory-bank"];
@@ -24,7 +24,7 @@ function run(i: number) {
     env: testEnvironment({ gitCommit: i.toString(16).padStart(40, "0") }),
     jobs: spec,
   });
-  return summariseRun(run, js);
+  return buildRunSummary(run, js);
 }
 
 const dir = await Deno.makeTempDir();

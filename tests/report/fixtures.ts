@@ -5,14 +5,14 @@
  * @module
  */
 import { join } from "node:path";
-import type { JobConfig } from "../../src/bench/jobs.ts";
+import type { JobConfig } from "../../src/results/records.ts";
 import {
   type EpochRecord,
   JOB_RECORD_SCHEMA,
   type JobRecord,
   RUN_RECORD_SCHEMA,
   type RunRecord,
-} from "../../src/bench/record.ts";
+} from "../../src/results/records.ts";
 import type { Environment } from "../../src/util/environment.ts";
 import { testEnvironment } from "../bench/results_fixture.ts";
 

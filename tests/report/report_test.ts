@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
-import { curveMetrics, seedStats } from "../../src/bench/metrics.ts";
-import { loadRunResults } from "../../src/report/results.ts";
+import { curveMetrics, seedStats } from "../../src/results/metrics.ts";
+import { loadRunResults } from "../../src/results/load_run.ts";
 import { rebuildReports } from "../../src/report/report.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { writeFakeRun } from "./fixtures.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TensorData } from "../method.ts";
+import type { TensorData } from "../../util/tensor_data.ts";
 import type { Rng } from "../../util/rng.ts";
 
 /**

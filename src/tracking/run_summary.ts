@@ -10,9 +10,9 @@
 import { join } from "node:path";
 import type { Environment } from "../util/environment.ts";
 import { UserError } from "../util/errors.ts";
-import { loadRunResults } from "../report/results.ts";
-import { curveMetrics } from "./metrics.ts";
-import { type JobRecord, type JobStatus, RUN_LAYOUT, type RunRecord } from "./record.ts";
+import { loadRunResults } from "../results/load_run.ts";
+import { curveMetrics } from "../results/metrics.ts";
+import { type JobRecord, type JobStatus, RUN_LAYOUT, type RunRecord } from "../results/records.ts";
 
 /** Schema tag of {@linkcode RunSummary} (and of each history line). */
 export const RUN_SUMMARY_SCHEMA = "dfkd-bench/history@1";
@@ -109,7 +109,7 @@ export interface RunSummary {
   finished: boolean;
 }
 
-/** Options of {@linkcode summariseResults} and {@linkcode summariseRun}. */
+/** Options of {@linkcode summariseResults} and {@linkcode buildRunSummary}. */
 export interface SummariseOptions {
   /** Machine label to record instead of the run's host name. */
   machine?: string;
@@ -171,7 +171,7 @@ export async function summariseResults(
   }
   // The runner's reader checks every record's shape (exit 2 naming the file and field).
   const { run, jobs } = await loadRunResults(dir);
-  return summariseRun(run, jobs, options, runPath);
+  return buildRunSummary(run, jobs, options, runPath);
 }
 
 /**
@@ -180,14 +180,14 @@ export async function summariseResults(
  *
  * @example
  * ```ts
- * import { summariseRun } from "./run_summary.ts";
- * import type { JobRecord, RunRecord } from "./record.ts";
+ * import { buildRunSummary } from "./run_summary.ts";
+ * import type { JobRecord, RunRecord } from "../results/records.ts";
  * declare const run: RunRecord, jobs: JobRecord[];
- * const s = summariseRun(run, jobs);
+ * const s = buildRunSummary(run, jobs);
  * console.log(s.entries.length);
  * ```
  */
-export function summariseRun(
+export function buildRunSummary(
   run: RunRecord,
   jobs: readonly JobRecord[],
   options: SummariseOptions = {},

@@ -5,9 +5,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Budget, Hyperparameters } from "../methods/method.ts";
 import { UserError } from "../util/errors.ts";
-import type { EvaluationSpec, ResolvedBenchmark, ResolvedMethod, ResolvedPair } from "./spec.ts";
+import type { JobConfig } from "../results/records.ts";
+import type { ResolvedBenchmark, ResolvedMethod, ResolvedPair } from "./spec.ts";
 
 /** One job to run: a pair, a method and a seed. */
 export interface JobPlan {
@@ -34,7 +34,7 @@ export interface JobFilter {
  *
  * @example
  * ```ts
- * import { jobId } from "./jobs.ts";
+ * import { jobId } from "./job_plan.ts";
  * console.log(jobId("lenet5-lenet5-half", "pre-dfkd", 0)); // lenet5-lenet5-half__pre-dfkd__s0
  * ```
  */
@@ -49,7 +49,7 @@ export function jobId(pair: string, method: string, seed: number): string {
  *
  * @example
  * ```ts
- * import { expandJobs } from "./jobs.ts";
+ * import { expandJobs } from "./job_plan.ts";
  * import type { ResolvedBenchmark } from "./spec.ts";
  * declare const benchmark: ResolvedBenchmark;
  * // const jobs = expandJobs(benchmark, { seeds: [0] });
@@ -82,60 +82,12 @@ export function expandJobs(benchmark: ResolvedBenchmark, filter: JobFilter = {})
   return jobs;
 }
 
-/** The teacher as a job's configuration records it. */
-export interface JobTeacher {
-  /** Architecture. */
-  arch: string;
-  /** `recipe` or `path`. */
-  source: "recipe" | "path";
-  /** Identity hash (recipe hash or file content hash). */
-  hash: string;
-  /** Where the weights are on this machine (not part of the configuration hash). */
-  path: string;
-  /** Recipe overrides of the benchmark file (recipe teachers). */
-  recipe?: Record<string, unknown>;
-}
-
-/** A job's fully resolved configuration, stored in its record as `config`. */
-export interface JobConfig {
-  /** Benchmark name. */
-  benchmark: string;
-  /** Dataset name. */
-  dataset: string;
-  /** Image shape `[h, w, c]`. */
-  imageShape: [number, number, number];
-  /** Number of classes. */
-  classes: number;
-  /** Pair id. */
-  pair: string;
-  /** The teacher. */
-  teacher: JobTeacher;
-  /** Student architecture. */
-  student: string;
-  /** Method name. */
-  method: string;
-  /** Every hyperparameter (defaults and overrides). */
-  hyperparameters: Hyperparameters;
-  /** The budget. */
-  budget: Budget;
-  /** Evaluation settings. */
-  evaluation: EvaluationSpec;
-  /** Scaled down from the paper's configuration. */
-  scaled: boolean;
-  /** What is scaled. */
-  scaledLabel?: string;
-  /** Run with `--smoke`. */
-  smoke: boolean;
-  /** Checkpoint period in epochs, when the file sets one. */
-  checkpointEveryEpochs?: number;
-}
-
 /**
  * JSON with object keys sorted at every level: equal values give equal text.
  *
  * @example
  * ```ts
- * import { canonicalJson } from "./jobs.ts";
+ * import { canonicalJson } from "./job_plan.ts";
  * console.log(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] })); // {"a":[2,{"c":4,"d":3}],"b":1}
  * ```
  */
@@ -159,7 +111,7 @@ export function canonicalJson(value: unknown): string {
  *
  * @example
  * ```ts
- * import { configHash, type JobConfig } from "./jobs.ts";
+ * import { configHash, type JobConfig } from "./job_plan.ts";
  * declare const config: JobConfig;
  * // console.log(configHash(config).length); // 64
  * ```

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { epochsCsv } from "../report/summary.ts";
+import { epochsCsv } from "./epochs_csv.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../util/atomic_write.ts";
 import { UserError } from "../util/errors.ts";
 import {
@@ -15,7 +15,7 @@ import {
   type FileLock,
   type LockHolder,
 } from "../util/file_lock.ts";
-import { type JobRecord, RUN_LAYOUT, type RunRecord } from "./record.ts";
+import { type JobRecord, RUN_LAYOUT, type RunRecord } from "./records.ts";
 
 /**
  * A run id: UTC time to the second and the short commit, e.g.
@@ -193,7 +193,7 @@ export function jobLogPath(runDir: string, id: string): string {
  * @example
  * ```ts
  * import { writeJobFiles } from "./run_folder.ts";
- * import type { JobRecord } from "./record.ts";
+ * import type { JobRecord } from "./records.ts";
  * declare const record: JobRecord;
  * // await writeJobFiles("results/smoke/<run-id>", record);
  * ```
@@ -222,7 +222,7 @@ export async function readJobRecord(runDir: string, id: string): Promise<JobReco
  * @example
  * ```ts
  * import { writeRunRecord } from "./run_folder.ts";
- * import type { RunRecord } from "./record.ts";
+ * import type { RunRecord } from "./records.ts";
  * declare const run: RunRecord;
  * // await writeRunRecord(runDir, run);
  * ```

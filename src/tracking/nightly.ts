@@ -12,10 +12,11 @@
  */
 import { basename, join } from "node:path";
 import { writeTextFileAtomic } from "../util/atomic_write.ts";
+import { readBenchmarkHead } from "../bench/spec.ts";
 import { UserError } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
-import { formatComparisonMarkdown } from "../report/comparison_table.ts";
-import { renderTrend } from "../report/trend_chart.ts";
+import { formatComparisonMarkdown } from "./comparison_table.ts";
+import { renderTrend } from "./trend_chart.ts";
 import { type CompareOverrides, compareRuns, type Comparison } from "./compare.ts";
 import { machineLabel } from "./compare_input.ts";
 import { addToHistory, type HistoryEntry, previousComparable } from "./history.ts";
@@ -60,37 +61,6 @@ export async function findNightlyBenchmarks(dir = "benchmarks"): Promise<Nightly
     if (b.tags.includes("nightly")) out.push({ file, name: b.name });
   }
   return out;
-}
-
-/**
- * Reads a benchmark file's `name` and `tags` (the runner validates the rest).
- *
- * @example
- * ```ts
- * import { readBenchmarkHead } from "./nightly.ts";
- * console.log((await readBenchmarkHead("benchmarks/mnist-lenet5-quick.json")).tags);
- * ```
- */
-export async function readBenchmarkHead(file: string): Promise<{ name: string; tags: string[] }> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch {
-    throw new UserError(`Benchmark file not found: ${file}`, 2);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new UserError(`${file}: not valid JSON (${why})`, 2);
-  }
-  const v = value as { name?: unknown; tags?: unknown } | null;
-  const name = typeof v?.name === "string" ? v.name : basename(file, ".json");
-  const tags = Array.isArray(v?.tags)
-    ? v.tags.filter((t): t is string => typeof t === "string")
-    : [];
-  return { name, tags };
 }
 
 /** What a run step returns. */

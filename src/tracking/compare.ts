@@ -28,7 +28,7 @@ import {
   type RunSummary,
   type SeedSummary,
 } from "./run_summary.ts";
-import { SPEC_DEFAULTS } from "./spec.ts";
+import { SPEC_DEFAULTS } from "../bench/spec.ts";
 import { welchTest } from "./welch.ts";
 
 /** A compared metric. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { welchTest } from "../../src/bench/welch.ts";
+import { welchTest } from "../../src/tracking/welch.ts";
 
 // Expected values computed independently with SciPy 1.17.1:
 //   scipy.stats.ttest_ind(a, b, equal_var=False, alternative=...)

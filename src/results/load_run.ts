@@ -1,84 +1,22 @@
 /**
  * Reading a run folder back (`run.json` and `jobs/*.json`), checking each
- * record's shape so a damaged or foreign folder gives a clear error (exit 2)
- * instead of a crash halfway through a report.
+ * record against its schema in `records.ts`, so a damaged or foreign folder
+ * gives a clear error (exit 2) instead of a crash halfway through a report.
  *
  * @module
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { join } from "node:path";
 import {
-  JOB_RECORD_SCHEMA,
   type JobRecord,
+  jobRecordSchema,
   RUN_LAYOUT,
-  RUN_RECORD_SCHEMA,
   type RunRecord,
-} from "../bench/record.ts";
-import { describeIssues } from "../bench/spec.ts";
+  runRecordSchema,
+} from "./records.ts";
+import { describeIssues } from "../util/zod_issues.ts";
 import { UserError } from "../util/errors.ts";
-import { epochsCsv } from "./summary.ts";
-
-const finite = z.number();
-const epochSchema = z.looseObject({
-  epoch: z.int().min(0),
-  accuracy: finite.min(0).max(1),
-  losses: z.record(z.string(), z.number().or(z.null())),
-  replayBytes: finite.min(0),
-  counters: z.record(z.string(), z.number()),
-  trainSeconds: finite.min(0),
-  evalSeconds: finite.min(0),
-});
-
-const environmentSchema = z.looseObject({
-  deno: z.string(),
-  tfjs: z.string(),
-  backend: z.string(),
-  threads: z.number(),
-  cpuModel: z.string(),
-  gitCommit: z.string(),
-  gitDirty: z.boolean(),
-});
-
-const jobSchema = z.looseObject({
-  schema: z.literal(JOB_RECORD_SCHEMA),
-  benchmark: z.string(),
-  runId: z.string(),
-  id: z.string().min(1),
-  pair: z.string(),
-  teacherArch: z.string(),
-  studentArch: z.string(),
-  dataset: z.string(),
-  method: z.string(),
-  seed: z.int(),
-  config: z.unknown(),
-  configHash: z.string(),
-  scaled: z.boolean(),
-  teacherAccuracy: finite.min(0).max(1),
-  status: z.enum(["pending", "running", "completed", "diverged", "failed", "interrupted"]),
-  error: z.string().optional(),
-  divergedAtEpoch: z.int().optional(),
-  epochs: z.array(epochSchema),
-  replayBytes: finite.min(0),
-  wallSeconds: finite.min(0),
-  imagesPerSecond: finite.min(0),
-  environment: environmentSchema,
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-});
-
-const runSchema = z.looseObject({
-  schema: z.literal(RUN_RECORD_SCHEMA),
-  benchmark: z.string(),
-  runId: z.string(),
-  benchmarkFile: z.string(),
-  benchmarkSource: z.unknown(),
-  tags: z.array(z.string()),
-  jobs: z.array(z.string().min(1)),
-  smoke: z.boolean(),
-  environment: environmentSchema,
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-});
+import { epochsCsv } from "./epochs_csv.ts";
 
 /** A run folder read back. */
 export interface RunResults {
@@ -125,7 +63,7 @@ function check<T>(schema: z.ZodType, value: unknown, path: string): T {
  *
  * @example
  * ```ts
- * import { loadRunResults } from "./results.ts";
+ * import { loadRunResults } from "./load_run.ts";
  * // const results = await loadRunResults("results/smoke/20260101T000000Z-abc1234");
  * ```
  */
@@ -139,7 +77,7 @@ export async function loadRunResults(dir: string): Promise<RunResults> {
   if (!info.isDirectory) throw new UserError(`${dir}: not a folder (expected a run folder)`, 2);
   const runPath = join(dir, RUN_LAYOUT.run);
   const run = check<RunRecord>(
-    runSchema,
+    runRecordSchema,
     await readJson(
       runPath,
       "this is not a run folder (expected results/<benchmark>/<run-id>/ with run.json)",
@@ -163,7 +101,7 @@ export async function loadRunResults(dir: string): Promise<RunResults> {
       missing.push(id);
       continue;
     }
-    const job = check<JobRecord>(jobSchema, await readJson(path, "job record"), path);
+    const job = check<JobRecord>(jobRecordSchema, await readJson(path, "job record"), path);
     if (job.id !== id) {
       throw new UserError(`${path}: id: expected "${id}" (got ${JSON.stringify(job.id)})`, 2);
     }

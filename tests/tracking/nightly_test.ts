@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { findNightlyBenchmarks, runNightly } from "../../src/bench/nightly.ts";
-import { readHistory } from "../../src/bench/history.ts";
+import { findNightlyBenchmarks, runNightly } from "../../src/tracking/nightly.ts";
+import { readHistory } from "../../src/tracking/history.ts";
 import { silentLogger } from "../../src/util/logger.ts";
-import { jobs, testEnvironment, writeResults } from "./results_fixture.ts";
+import { jobs, testEnvironment, writeResults } from "../bench/results_fixture.ts";
 
 const MU = [0.90, 0.905, 0.895];
 const BENCH = { file: "benchmarks/mnist-quick.json", name: "mnist-quick" };

@@ -16,10 +16,10 @@ import { collectEnvironment } from "../util/environment.ts";
 import type { Logger } from "../util/logger.ts";
 import { Rng, type RngState } from "../util/rng.ts";
 import { loadLatestCheckpoint, removeCheckpoints, saveCheckpoint } from "./checkpoint.ts";
-import type { JobConfig } from "./jobs.ts";
+import type { JobConfig } from "../results/records.ts";
 import type { JobMessage } from "./protocol.ts";
-import type { EpochRecord, JobRecord, JobStatus } from "./record.ts";
-import { checkpointDir, readJobRecord, writeJobFiles } from "./run_folder.ts";
+import type { EpochRecord, JobRecord, JobStatus } from "../results/records.ts";
+import { checkpointDir, readJobRecord, writeJobFiles } from "../results/run_folder.ts";
 import type { Toolkit } from "./toolkit.ts";
 
 /** Options of {@linkcode executeJob}. */
@@ -49,7 +49,7 @@ export interface ExecuteJobOptions {
  *
  * @example
  * ```ts
- * import { evaluationSubset } from "./job.ts";
+ * import { evaluationSubset } from "./execute_job.ts";
  * const split = { size: 4, images: new Uint8Array([0, 1, 2, 3]), labels: new Uint8Array([0, 1, 0, 1]) };
  * console.log(evaluationSubset(split, 2).size); // 2
  * ```
@@ -102,7 +102,7 @@ function errorMessage(error: unknown): string {
  *
  * @example
  * ```ts
- * import { DEFAULT_CHECKPOINT_SECONDS } from "./job.ts";
+ * import { DEFAULT_CHECKPOINT_SECONDS } from "./execute_job.ts";
  * console.log(DEFAULT_CHECKPOINT_SECONDS); // 60
  * ```
  */
@@ -131,7 +131,7 @@ interface RunnerState {
  *
  * @example
  * ```ts
- * import { checkpointDue } from "./job.ts";
+ * import { checkpointDue } from "./execute_job.ts";
  * console.log(checkpointDue({ epoch: 1, epochs: 10, everyEpochs: 2, secondsSinceLast: 0 })); // true
  * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 75 })); // true
  * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 5 })); // false
@@ -158,7 +158,7 @@ export function checkpointDue(
  *
  * @example
  * ```ts
- * import { executeJob } from "./job.ts";
+ * import { executeJob } from "./execute_job.ts";
  * import type { Toolkit } from "./toolkit.ts";
  * declare const toolkit: Toolkit;
  * // const status = await executeJob({ runDir, jobId, backend: "wasm", dataRoot, toolkit, emit: console.log });

@@ -8,9 +8,9 @@
 import * as vega from "vega";
 import type { TopLevelSpec } from "vega-lite";
 import { compile } from "vega-lite";
-import { METRIC_INFO, type MetricName } from "../bench/compare.ts";
-import type { HistoryEntry } from "../bench/history.ts";
-import { seedStats } from "../bench/metrics.ts";
+import { METRIC_INFO, type MetricName } from "./compare.ts";
+import type { HistoryEntry } from "./history.ts";
+import { seedStats } from "../results/metrics.ts";
 
 /** One point of the trend: one entry x pair x method. */
 export interface TrendPoint {
@@ -46,7 +46,7 @@ export interface TrendPoint {
  * @example
  * ```ts
  * import { trendPoints } from "./trend_chart.ts";
- * import type { HistoryEntry } from "../bench/history.ts";
+ * import type { HistoryEntry } from "./history.ts";
  * declare const entries: HistoryEntry[];
  * for (const p of trendPoints(entries, "mu")) console.log(p.label, p.method, p.mean);
  * ```
@@ -186,7 +186,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
  * @example
  * ```ts
  * import { trendTable, trendPoints } from "./trend_chart.ts";
- * import type { HistoryEntry } from "../bench/history.ts";
+ * import type { HistoryEntry } from "./history.ts";
  * declare const entries: HistoryEntry[];
  * console.log(trendTable(entries, trendPoints(entries, "mu"), "mu"));
  * ```
@@ -289,7 +289,7 @@ export interface TrendOutput {
  * @example
  * ```ts
  * import { renderTrend } from "./trend_chart.ts";
- * import type { HistoryEntry } from "../bench/history.ts";
+ * import type { HistoryEntry } from "./history.ts";
  * declare const entries: HistoryEntry[];
  * const t = await renderTrend(entries, "mu", "mnist-lenet5-quick on lab-1/wasm");
  * await Deno.writeTextFile("trend.svg", t.svg);

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { compareRuns, type MetricName } from "../../src/bench/compare.ts";
-import { summariseRun } from "../../src/bench/run_summary.ts";
+import { compareRuns, type MetricName } from "../../src/tracking/compare.ts";
+import { buildRunSummary } from "../../src/tracking/run_summary.ts";
 import { UserError } from "../../src/util/errors.ts";
 import {
   formatComparisonMarkdown,
   formatComparisonText,
-} from "../../src/report/comparison_table.ts";
-import { jobs, makeRun, type RunSpec, testEnvironment } from "./results_fixture.ts";
+} from "../../src/tracking/comparison_table.ts";
+import { jobs, makeRun, type RunSpec, testEnvironment } from "../bench/results_fixture.ts";
 
 function summary(spec: RunSpec) {
   const { run, jobs } = makeRun(spec);
-  return summariseRun(run, jobs);
+  return buildRunSummary(run, jobs);
 }
 
 const METHODS = ["pre-dfkd", "no-replay"];

@@ -7,14 +7,24 @@ import {
   previousComparable,
   readHistory,
   resolveHistoryRef,
-} from "../../src/bench/history.ts";
-import { type RunSummary, summariseResults, summariseRun } from "../../src/bench/run_summary.ts";
+} from "../../src/tracking/history.ts";
+import {
+  buildRunSummary,
+  type RunSummary,
+  summariseResults,
+} from "../../src/tracking/run_summary.ts";
 import { UserError } from "../../src/util/errors.ts";
-import { jobs, makeRun, type RunSpec, testEnvironment, writeResults } from "./results_fixture.ts";
+import {
+  jobs,
+  makeRun,
+  type RunSpec,
+  testEnvironment,
+  writeResults,
+} from "../bench/results_fixture.ts";
 
 function summary(spec: RunSpec, machine?: string): RunSummary {
   const { run, jobs } = makeRun(spec);
-  return summariseRun(run, jobs, machine === undefined ? {} : { machine });
+  return buildRunSummary(run, jobs, machine === undefined ? {} : { machine });
 }
 
 function commit(c: string) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { curveMetrics, seedStats, summariseSeeds } from "../../src/bench/metrics.ts";
+import { curveMetrics, seedStats, summariseSeeds } from "../../src/results/metrics.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
   assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);

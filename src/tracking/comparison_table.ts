@@ -10,7 +10,7 @@ import {
   type MetricComparison,
   type SideInfo,
   type SideStats,
-} from "../bench/compare.ts";
+} from "./compare.ts";
 
 /** One rendered row: pair, method, metric, baseline, candidate, delta, p, verdict. */
 type Cells = [string, string, string, string, string, string, string, string];
@@ -142,7 +142,7 @@ function rowNotes(c: Comparison): string[] {
  * @example
  * ```ts
  * import { formatComparisonText } from "./comparison_table.ts";
- * import type { Comparison } from "../bench/compare.ts";
+ * import type { Comparison } from "./compare.ts";
  * declare const c: Comparison;
  * console.log(formatComparisonText(c));
  * ```
@@ -178,7 +178,7 @@ function md(cell: string): string {
  * @example
  * ```ts
  * import { formatComparisonMarkdown } from "./comparison_table.ts";
- * import type { Comparison } from "../bench/compare.ts";
+ * import type { Comparison } from "./compare.ts";
  * declare const c: Comparison;
  * await Deno.writeTextFile("compare.md", formatComparisonMarkdown(c));
  * ```
