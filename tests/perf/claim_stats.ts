@@ -129,11 +129,11 @@ for (const other of ["no-replay", "memory-bank"]) {
     const two = Math.min(1, 2 * Math.min(r.p, 1 - r.p));
     const mean = (xs: number[]) => (xs.reduce((s, x) => s + x, 0) / xs.length).toFixed(2);
     lines.push(
-      `| pre-dfkd vs ${other} | ${key} (H1: pre-dfkd ${
-        alt === "greater" ? "higher" : "lower"
-      }) | ${mean(a)} | ${mean(b)} | ${r.t.toFixed(2)} | ${r.df.toFixed(1)} | ${
-        r.p.toFixed(3)
-      } | ${two.toFixed(3)} |`,
+      `| pre-dfkd vs ${other} | ${key} (H1: pre-dfkd ${alt === "greater" ? "higher" : "lower"}) | ${
+        mean(a)
+      } | ${mean(b)} | ${r.t.toFixed(2)} | ${r.df.toFixed(1)} | ${r.p.toFixed(3)} | ${
+        two.toFixed(3)
+      } |`,
     );
   }
 }
