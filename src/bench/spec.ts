@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
-import type { Budget, HyperEntry, Hyperparameters, HyperValue } from "../methods/method.ts";
+import type { Budget, HyperEntry, Hyperparameters } from "../methods/method.ts";
 import { resolveHyperparameters } from "../methods/hyper.ts";
 import { UserError } from "../util/errors.ts";
 import { describeIssues, type FieldProblem } from "../util/zod_issues.ts";
