@@ -19,8 +19,14 @@
  * By default only completed jobs count. `--epochs N` instead takes the first N
  * epochs of every job that has at least N (completed or not), so an
  * unfinished run can be read at a common length: its tables then say so.
+ * `--svg FILE` also writes the report's accuracy chart (mean and seed range
+ * per epoch) drawn from every job's epochs so far, unfinished ones included,
+ * titled as partial when any job is unfinished (the report itself draws
+ * completed jobs only).
  */
 import { parseArgs } from "node:util";
+import { curveSpec, renderSvg } from "../../src/report/charts.ts";
+import { summarisePairs } from "../../src/report/summary.ts";
 import { loadRunResults } from "../../src/results/load_run.ts";
 import { curveMetrics, type SeedStats, seedStats } from "../../src/results/metrics.ts";
 import type { JobRecord } from "../../src/results/records.ts";
@@ -28,11 +34,13 @@ import { welchTest } from "../../src/tracking/welch.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
-  options: { epochs: { type: "string" } },
+  options: { epochs: { type: "string" }, svg: { type: "string" } },
   allowPositionals: true,
 });
 if (positionals.length !== 1) {
-  console.error("Usage: deno run -A tests/perf/claim_stats.ts <run-folder> [--epochs N]");
+  console.error(
+    "Usage: deno run -A tests/perf/claim_stats.ts <run-folder> [--epochs N] [--svg FILE]",
+  );
   Deno.exit(2);
 }
 const results = await loadRunResults(positionals[0]!);
@@ -155,3 +163,16 @@ if (Number.isFinite(length)) {
   lines.push("", "Mean test accuracy (%) across the seeds above, after the epoch shown.");
 }
 console.log(lines.join("\n"));
+
+if (values.svg !== undefined) {
+  const unfinished = results.jobs.filter((j) => j.status !== "completed");
+  const pairs = summarisePairs(results).map((p) => ({
+    ...p,
+    methods: p.methods.map((g) => ({ ...g, completed: g.jobs.filter((j) => j.epochs.length > 0) })),
+  }));
+  const note = unfinished.length === 0
+    ? undefined
+    : `PARTIAL: ${unfinished.length} of ${results.jobs.length} jobs unfinished, drawn to their last epoch`;
+  await Deno.writeTextFile(values.svg, await renderSvg(curveSpec(pairs[0]!, note)));
+  console.log(`\nWrote ${values.svg}`);
+}
