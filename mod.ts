@@ -144,6 +144,7 @@ export {
   ARCHITECTURES,
   buildClassifier,
   type BuildOptions,
+  datasetsFor,
   getArchitecture,
 } from "./src/models/registry.ts";
 export { trainableParameterCount } from "./src/models/layers.ts";
@@ -155,6 +156,15 @@ export {
   saveClassifier,
 } from "./src/models/io.ts";
 export * from "./src/models/teacher/mod.ts";
+export {
+  type ImportedPytorchTeacher,
+  type ImportPytorchOptions,
+  importPytorchTeacher,
+  importPytorchTeacherFile,
+  type ObtainedPytorchTeacher,
+  obtainPytorchTeacher,
+  type PytorchTeacherMeta,
+} from "./src/models/pytorch/mod.ts";
 export {
   type Budget,
   DivergenceError,
@@ -178,7 +188,15 @@ export {
   type Replay,
   type StepInfo,
 } from "./src/methods/adversarial.ts";
-export { hyperDefaults, HyperReader, type HyperTable } from "./src/methods/hyper.ts";
+export {
+  describeHyperRule,
+  hyperDefaults,
+  hyperProblem,
+  HyperReader,
+  type HyperSpec,
+  type HyperTable,
+  type HyperValues,
+} from "./src/methods/hyper.ts";
 export {
   activationLoss,
   adversarialJsLoss,
@@ -194,3 +212,7 @@ export { Generator, type GeneratorOptions } from "./src/methods/blocks/generator
 export { Encoder, type EncoderOptions } from "./src/methods/blocks/encoder.ts";
 export { SpectralNorm } from "./src/methods/blocks/spectral_norm.ts";
 export { BatchNorm, type BatchNormOptions } from "./src/methods/blocks/batch_norm.ts";
+export { acquireJobLock, type JobLock, jobLockPath, readJobLock } from "./src/results/job_lock.ts";
+export { type PlannedJobOutcome, runPlannedJob } from "./src/cluster/run_job.ts";
+export { markRunFinished, readRunStatus, type RunStatus } from "./src/cluster/status.ts";
+export { type SlurmOptions, slurmScripts } from "./src/cluster/slurm.ts";

@@ -17,6 +17,7 @@ const LAYERS = [
   "report",
   "bench",
   "tracking",
+  "cluster",
   "cli",
 ];
 

@@ -31,8 +31,9 @@ export type ConvPass = "forward" | "backprop-input" | "backprop-filter";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convMacs } from "./conv_throughput.ts";
- * console.log(convMacs({ batch: 1, size: 4, inC: 1, outC: 1, kernel: 3, stride: 1 })); // 144
+ * assert.equal(convMacs({ batch: 1, size: 4, inC: 1, outC: 1, kernel: 3, stride: 1 }), 144);
  * ```
  */
 export function convMacs(shape: ConvShape): number {

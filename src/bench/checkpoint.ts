@@ -36,8 +36,9 @@ import type { EpochRecord } from "../results/records.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CHECKPOINT_MAGIC } from "./checkpoint.ts";
- * console.log(CHECKPOINT_MAGIC.length); // 8
+ * assert.equal(CHECKPOINT_MAGIC.length, 8);
  * ```
  */
 export const CHECKPOINT_MAGIC = "DFKDCKP1";
@@ -47,8 +48,9 @@ export const CHECKPOINT_MAGIC = "DFKDCKP1";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CHECKPOINTS_KEPT } from "./checkpoint.ts";
- * console.log(CHECKPOINTS_KEPT); // 2
+ * assert.equal(CHECKPOINTS_KEPT, 2);
  * ```
  */
 export const CHECKPOINTS_KEPT = 2;
@@ -88,8 +90,9 @@ export interface JobCheckpoint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointError } from "./checkpoint.ts";
- * console.log(new CheckpointError("too short").name); // CheckpointError
+ * assert.equal(new CheckpointError("too short").name, "CheckpointError");
  * ```
  */
 export class CheckpointError extends Error {
@@ -117,13 +120,14 @@ type Header = Omit<JobCheckpoint, "method"> & { methodJson: unknown; tensors: Te
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
  * const bytes = encodeCheckpoint({
  *   jobId: "p__m__s0", configHash: "abc", seed: 0, epochsDone: 1, epochs: [], runner: {},
  *   method: { json: {}, tensors: { w: { shape: [2], dtype: "float32", data: new Float32Array([1, 2]) } } },
  *   savedAt: new Date().toISOString(),
  * });
- * console.log(decodeCheckpoint(bytes).method.tensors.w?.data); // Float32Array [1, 2]
+ * assert.deepEqual(decodeCheckpoint(bytes).method.tensors.w?.data, new Float32Array([1, 2]));
  * ```
  */
 export function encodeCheckpoint(checkpoint: JobCheckpoint): Uint8Array {
@@ -164,11 +168,12 @@ export function encodeCheckpoint(checkpoint: JobCheckpoint): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CheckpointError, decodeCheckpoint } from "./checkpoint.ts";
  * try {
  *   decodeCheckpoint(new Uint8Array(10));
  * } catch (error) {
- *   console.log(error instanceof CheckpointError); // true
+ *   assert.equal(error instanceof CheckpointError, true);
  * }
  * ```
  */
@@ -269,9 +274,10 @@ export async function saveCheckpoint(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadLatestCheckpoint } from "./checkpoint.ts";
  * const found = await loadLatestCheckpoint("/nonexistent");
- * console.log(found); // undefined
+ * assert.equal(found, undefined);
  * ```
  */
 export async function loadLatestCheckpoint(

@@ -15,13 +15,14 @@ import {
   declareTeacher,
   loadTeacherFromPath,
   obtainTeacher,
+  recipeProblem,
+  resolveTeacherCacheDir,
   teacherFileHash,
 } from "../models/teacher/mod.ts";
 import { UserError } from "../util/errors.ts";
+import { obtainPytorchTeacher } from "../models/pytorch/cache.ts";
 import type { Catalogue } from "./spec.ts";
 import type { Toolkit } from "./toolkit.ts";
-
-const WHERE = "\u0000";
 
 /** The registries as a benchmark-file {@linkcode Catalogue}. */
 export function defaultCatalogue(): Catalogue {
@@ -32,13 +33,11 @@ export function defaultCatalogue(): Catalogue {
     architectureProblem: (arch, shape) => ARCHITECTURES[arch]?.checkInput(shape),
     recipeProblem: (arch, dataset, recipe) => {
       try {
-        declareTeacher(arch, dataset, recipe, WHERE);
-        return undefined;
+        return recipeProblem(arch, dataset, recipe);
       } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        return error.message.startsWith(`${WHERE}: `)
-          ? error.message.slice(WHERE.length + 2)
-          : error.message;
+        // An unknown architecture or dataset: the schema reports those fields itself.
+        if (error instanceof UserError) return error.message;
+        throw error;
       }
     },
   };
@@ -76,6 +75,25 @@ export const toolkit: Toolkit = {
         path: obtained.path,
         testAccuracy: obtained.testAccuracy,
         recipe: spec.recipe,
+      };
+    }
+    if (spec.kind === "pytorch") {
+      const obtained = await obtainPytorchTeacher(spec.file, {
+        arch: spec.arch,
+        dataset,
+        cacheDir: resolveTeacherCacheDir(cacheDir),
+        log,
+        data,
+      });
+      obtained.classifier.model.dispose();
+      const { meta } = obtained;
+      return {
+        arch: spec.arch,
+        source: "pytorch",
+        hash: meta.source.sha256,
+        file: meta.source.file,
+        path: obtained.path,
+        testAccuracy: meta.testAccuracy ?? NaN,
       };
     }
     const classifier = await loadTeacherFromPath(spec.path, {

@@ -10,12 +10,17 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendRequest } from "../backends/init_backend.ts";
 import type { ImageSplit } from "../data/dataset.ts";
-import type { EpochReport, MethodInstance } from "../methods/method.ts";
+import type { MethodInstance } from "../methods/method.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { collectEnvironment } from "../util/environment.ts";
 import type { Logger } from "../util/logger.ts";
 import { Rng, type RngState } from "../util/rng.ts";
-import { loadLatestCheckpoint, removeCheckpoints, saveCheckpoint } from "./checkpoint.ts";
+import {
+  type JobCheckpoint,
+  loadLatestCheckpoint,
+  removeCheckpoints,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 import type { JobConfig } from "../results/records.ts";
 import type { JobMessage } from "./protocol.ts";
 import type { EpochRecord, JobRecord, JobStatus } from "../results/records.ts";
@@ -49,9 +54,10 @@ export interface ExecuteJobOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { evaluationSubset } from "./execute_job.ts";
  * const split = { size: 4, images: new Uint8Array([0, 1, 2, 3]), labels: new Uint8Array([0, 1, 0, 1]) };
- * console.log(evaluationSubset(split, 2).size); // 2
+ * assert.equal(evaluationSubset(split, 2).size, 2);
  * ```
  */
 export function evaluationSubset(split: ImageSplit, n: number | undefined): ImageSplit {
@@ -66,16 +72,6 @@ export function evaluationSubset(split: ImageSplit, n: number | undefined): Imag
     labels[i] = split.labels[src] as number;
   });
   return { size: n, images, labels };
-}
-
-/** Student images trained on in an epoch, from the method's counters (or the budget). */
-export function studentImages(report: EpochReport, config: JobConfig): number {
-  const c = report.counters;
-  if (typeof c.studentImages === "number") return c.studentImages;
-  const counted = (c.novelImages ?? 0) + (c.replayImages ?? 0);
-  if (counted > 0) return counted;
-  const b = config.budget;
-  return b.batchSize * b.studentStepsPerIteration * b.iterationsPerEpoch;
 }
 
 function jobLogger(emit: (m: JobMessage) => void): Logger {
@@ -102,8 +98,9 @@ function errorMessage(error: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_CHECKPOINT_SECONDS } from "./execute_job.ts";
- * console.log(DEFAULT_CHECKPOINT_SECONDS); // 60
+ * assert.equal(DEFAULT_CHECKPOINT_SECONDS, 60);
  * ```
  */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;
@@ -131,10 +128,11 @@ interface RunnerState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointDue } from "./execute_job.ts";
- * console.log(checkpointDue({ epoch: 1, epochs: 10, everyEpochs: 2, secondsSinceLast: 0 })); // true
- * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 75 })); // true
- * console.log(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 5 })); // false
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, everyEpochs: 2, secondsSinceLast: 0 }), true);
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 75 }), true);
+ * assert.equal(checkpointDue({ epoch: 1, epochs: 10, secondsSinceLast: 5 }), false);
  * ```
  */
 export function checkpointDue(
@@ -165,252 +163,353 @@ export function checkpointDue(
  * ```
  */
 export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus> {
-  const { runDir, jobId, toolkit, emit } = options;
   const started = performance.now();
-  const record: JobRecord = await readJobRecord(runDir, jobId);
-  const config = record.config as JobConfig;
-  const log = jobLogger(emit);
-  const checkpoints = checkpointDir(runDir, jobId);
-  let wallBefore = 0;
-  const wall = () => wallBefore + (performance.now() - started) / 1000;
-  const finish = async (status: JobStatus, error?: string) => {
-    record.status = status;
-    if (error !== undefined) record.error = error;
-    if (status === "completed") delete record.checkpoint; // Deleted below: nothing to resume.
-    record.finishedAt = new Date().toISOString();
-    record.wallSeconds = wall();
-    await writeJobFiles(runDir, record);
-    if (status === "completed") await removeCheckpoints(checkpoints);
-    emit({ type: "finished", status, ...(error !== undefined ? { error } : {}) });
-    return status;
-  };
-  const stopRequested = () => options.shouldStop?.() === true;
+  const record = await readJobRecord(options.runDir, options.jobId);
+  return await new JobExecution(options, record, started).run();
+}
 
-  let teacher: Classifier | undefined;
-  let student: Classifier | undefined;
-  let method: MethodInstance | undefined;
-  try {
-    const backend = await toolkit.initBackend(options.backend);
-    record.environment = await collectEnvironment(backend);
-    const found = await loadLatestCheckpoint(checkpoints, (path, reason) => {
-      log.warn(`${jobId}: skipping checkpoint ${path}: ${reason}; trying the previous one`);
-    });
-    const resumed = found?.checkpoint;
-    if (resumed !== undefined) {
-      if (resumed.configHash !== record.configHash || resumed.seed !== record.seed) {
-        throw new Error(
-          `Checkpoint ${found?.path} belongs to another configuration or seed ` +
-            `(hash ${resumed.configHash.slice(0, 12)}, seed ${resumed.seed}; the job has ` +
-            `${record.configHash.slice(0, 12)}, seed ${record.seed})`,
+/** A checkpoint found for the job, with the runner's part of it. */
+interface Resumed {
+  /** The checkpoint. */
+  checkpoint: JobCheckpoint;
+  /** Its file. */
+  path: string;
+  /** The runner's counters and generator state in it. */
+  runner: RunnerState;
+}
+
+/** A part of an epoch done when the job stopped inside it (an interrupt). */
+interface PartialEpoch {
+  /** Iterations done. */
+  iterations: number;
+  /** Training seconds of those iterations. */
+  seconds: number;
+}
+
+/** One job's run in this process: set up, then epoch by epoch, then its end. */
+class JobExecution {
+  readonly #options: ExecuteJobOptions;
+  readonly #record: JobRecord;
+  readonly #config: JobConfig;
+  readonly #log: Logger;
+  readonly #checkpoints: string;
+  readonly #started: number;
+  #wallBefore = 0;
+  #teacher: Classifier | undefined;
+  #student: Classifier | undefined;
+  #method: MethodInstance | undefined;
+  #rng: Rng;
+  #images = 0;
+  #trainSeconds = 0;
+  #carriedTrainSeconds = 0;
+  #lastCheckpoint = 0;
+
+  constructor(options: ExecuteJobOptions, record: JobRecord, started: number) {
+    this.#options = options;
+    this.#record = record;
+    this.#config = record.config as JobConfig;
+    this.#log = jobLogger(options.emit);
+    this.#checkpoints = checkpointDir(options.runDir, options.jobId);
+    this.#started = started;
+    this.#rng = new Rng(record.seed);
+  }
+
+  /** Runs the job to its end; never throws (errors become a `failed` record). */
+  async run(): Promise<JobStatus> {
+    try {
+      const resumed = await this.#begin();
+      const test = await this.#setUp(resumed);
+      if (this.#stopRequested()) {
+        // Stopped while loading: nothing new to save (a resumed job keeps its checkpoint).
+        return await this.#finish(
+          "interrupted",
+          `Interrupted before epoch ${(resumed?.checkpoint.epochsDone ?? 0) + 1} started${
+            resumed ? `; checkpoint ${resumed.path}` : ""
+          }`,
         );
       }
+      return await this.#trainEpochs(resumed?.checkpoint.epochsDone ?? 0, test);
+    } catch (error) {
+      if (isDivergence(error)) {
+        this.#record.divergedAtEpoch = error.epoch;
+        return await this.#finish("diverged", error.message);
+      }
+      if (error instanceof Error && error.stack) console.error(error.stack);
+      return await this.#finish("failed", errorMessage(error));
+    } finally {
+      this.#method?.dispose();
+      this.#student?.model.dispose();
+      this.#teacher?.model.dispose();
     }
-    const runner = resumed?.runner as RunnerState | undefined;
-    wallBefore = runner?.wallSeconds ?? 0;
+  }
+
+  #wall(): number {
+    return this.#wallBefore + (performance.now() - this.#started) / 1000;
+  }
+
+  #stopRequested(): boolean {
+    return this.#options.shouldStop?.() === true;
+  }
+
+  /**
+   * Initialises the backend, finds the job's checkpoint (checking it is this
+   * job's), marks the record `running` (recording a resume) and announces
+   * the start.
+   */
+  async #begin(): Promise<Resumed | undefined> {
+    const { toolkit, jobId, emit } = this.#options;
+    const record = this.#record;
+    const backend = await toolkit.initBackend(this.#options.backend);
+    record.environment = await collectEnvironment(backend);
+    const found = await loadLatestCheckpoint(this.#checkpoints, (path, reason) => {
+      this.#log.warn(`${jobId}: skipping checkpoint ${path}: ${reason}; trying the previous one`);
+    });
+    const resumed = found === undefined
+      ? undefined
+      : { ...found, runner: found.checkpoint.runner as RunnerState };
+    if (resumed !== undefined) checkCheckpointFits(resumed, record);
+    this.#wallBefore = resumed?.runner.wallSeconds ?? 0;
     record.status = "running";
     if (resumed === undefined) record.startedAt = new Date().toISOString();
     delete record.finishedAt;
     delete record.error;
     delete record.divergedAtEpoch;
-    record.epochs = resumed?.epochs ?? [];
+    record.epochs = resumed?.checkpoint.epochs ?? [];
     if (resumed !== undefined) {
+      const partial = resumed.checkpoint.partialIterations;
       record.resumes = [
         ...(record.resumes ?? []),
         {
           at: new Date().toISOString(),
-          fromEpoch: resumed.epochsDone,
-          ...(resumed.partialIterations !== undefined
-            ? { fromIteration: resumed.partialIterations }
-            : {}),
+          fromEpoch: resumed.checkpoint.epochsDone,
+          ...(partial !== undefined ? { fromIteration: partial } : {}),
         },
       ];
     }
-    await writeJobFiles(runDir, record);
-    const startEpoch = resumed?.epochsDone ?? 0;
-    emit({ type: "started", epochs: config.budget.epochs, startEpoch });
+    await writeJobFiles(this.#options.runDir, record);
+    const startEpoch = resumed?.checkpoint.epochsDone ?? 0;
+    emit({ type: "started", epochs: this.#config.budget.epochs, startEpoch });
     if (resumed !== undefined) {
-      log.info(
-        `${jobId}: resuming from ${found?.path} (epoch ${startEpoch + 1}${
-          resumed.partialIterations !== undefined
-            ? `, after iteration ${resumed.partialIterations}`
-            : ""
+      const partial = resumed.checkpoint.partialIterations;
+      this.#log.info(
+        `${jobId}: resuming from ${resumed.path} (epoch ${startEpoch + 1}${
+          partial !== undefined ? `, after iteration ${partial}` : ""
         })`,
       );
     }
+    return resumed;
+  }
 
+  /**
+   * Loads the test split (or its subset), the teacher, a seeded student and
+   * the method; a resumed job restores the method and the runner's state.
+   */
+  async #setUp(resumed: Resumed | undefined): Promise<ImageSplit> {
+    const { toolkit } = this.#options;
+    const config = this.#config;
     const shape = config.imageShape;
     const test = evaluationSubset(
-      (await toolkit.loadDataset(config.dataset, { dataRoot: options.dataRoot, log })).test,
+      (await toolkit.loadDataset(config.dataset, {
+        dataRoot: this.#options.dataRoot,
+        log: this.#log,
+      }))
+        .test,
       config.evaluation.subset,
     );
-    teacher = await toolkit.loadTeacher(config.teacher, {
+    this.#teacher = await toolkit.loadTeacher(config.teacher, {
       inputShape: shape,
       classes: config.classes,
     });
-    let rng = new Rng(record.seed);
-    student = toolkit.buildStudent(config.student, {
+    this.#student = toolkit.buildStudent(config.student, {
       inputShape: shape,
       classes: config.classes,
-      seed: rng.fork("student").seed(),
+      seed: this.#rng.fork("student").seed(),
     });
-    const plugin = toolkit.getMethod(config.method);
-    method = plugin.create({
-      teacher,
-      student,
+    this.#method = toolkit.getMethod(config.method).create({
+      teacher: this.#teacher,
+      student: this.#student,
       imageShape: shape,
       classes: config.classes,
       budget: config.budget,
       hyper: config.hyperparameters,
-      rng: rng.fork("method"),
-      log,
+      rng: this.#rng.fork("method"),
+      log: this.#log,
     });
-    if (resumed !== undefined && runner !== undefined) {
-      await method.restoreState(resumed.method);
-      rng = Rng.fromState(runner.rng);
+    if (resumed !== undefined) {
+      await this.#method.restoreState(resumed.checkpoint.method);
+      this.#rng = Rng.fromState(resumed.runner.rng);
     }
+    this.#images = resumed?.runner.images ?? 0;
+    this.#trainSeconds = resumed?.runner.trainSeconds ?? 0;
+    this.#carriedTrainSeconds = resumed?.runner.partialTrainSeconds ?? 0;
+    this.#lastCheckpoint = performance.now();
+    return test;
+  }
 
-    let images = runner?.images ?? 0;
-    let trainSeconds = runner?.trainSeconds ?? 0;
-    let carriedTrainSeconds = runner?.partialTrainSeconds ?? 0;
-    let lastCheckpoint = performance.now();
-    const save = async (epochsDone: number, partial?: { iterations: number; seconds: number }) => {
-      const instance = method as MethodInstance;
-      const state: RunnerState = {
-        images,
-        trainSeconds,
-        wallSeconds: wall(),
-        ...(partial !== undefined ? { partialTrainSeconds: partial.seconds } : {}),
-        rng: rng.state(),
-      };
-      const path = await saveCheckpoint(checkpoints, {
-        jobId,
-        configHash: record.configHash,
-        seed: record.seed,
-        epochsDone,
-        ...(partial !== undefined ? { partialIterations: partial.iterations } : {}),
-        epochs: record.epochs,
-        runner: state,
-        method: await instance.saveState(),
-        savedAt: new Date().toISOString(),
-      });
-      lastCheckpoint = performance.now();
-      record.checkpoint = {
-        epochsDone,
-        ...(partial !== undefined ? { iterations: partial.iterations } : {}),
-        savedAt: new Date().toISOString(),
-      };
-      return path;
-    };
-    const interrupted = async (
-      epochsDone: number,
-      partial?: { iterations: number; seconds: number },
-    ) => {
-      const path = await save(epochsDone, partial);
-      const where = partial !== undefined
-        ? `in epoch ${epochsDone + 1} after iteration ${partial.iterations}`
-        : `after epoch ${epochsDone}`;
-      return await finish("interrupted", `Interrupted ${where}; checkpoint ${path}`);
-    };
-
+  /** Trains, evaluates and records epochs `start`.. until the budget, an interrupt or a divergence. */
+  async #trainEpochs(start: number, test: ImageSplit): Promise<JobStatus> {
+    const epochs = this.#config.budget.epochs;
     let baselineTensors: number | undefined;
     let warnedLeak = false;
-    if (stopRequested()) {
-      // Stopped while loading: nothing new to save (a resumed job keeps its checkpoint).
-      return await finish(
-        "interrupted",
-        `Interrupted before epoch ${startEpoch + 1} started${
-          found ? `; checkpoint ${found.path}` : ""
-        }`,
-      );
-    }
-    for (let epoch = startEpoch; epoch < config.budget.epochs; epoch++) {
-      const t0 = performance.now();
-      let lastStep = 0;
-      const report = await method.runEpoch(epoch, (done, total) => {
-        const now = performance.now();
-        if (now - lastStep < 250 && done < total) return;
-        lastStep = now;
-        emit({ type: "step", epoch, done, total });
-      }, { shouldStop: stopRequested });
-      const t1 = performance.now();
-      const epochTrainSeconds = carriedTrainSeconds + (t1 - t0) / 1000;
-      carriedTrainSeconds = 0;
-      if (report.stoppedAfterIteration !== undefined) {
-        return await interrupted(epoch, {
-          iterations: report.stoppedAfterIteration,
-          seconds: epochTrainSeconds,
-        });
-      }
-      const badLoss = Object.entries(report.losses).find(([, v]) => !Number.isFinite(v));
-      if (badLoss !== undefined) {
-        record.divergedAtEpoch = epoch;
-        record.replayBytes = report.replayBytes;
-        return await finish(
-          "diverged",
-          `Loss "${badLoss[0]}" became ${badLoss[1]} in epoch ${epoch + 1}`,
-        );
-      }
-      const accuracy = await toolkit.evaluate(student, test, {
-        dataset: config.dataset,
-        batchSize: config.evaluation.batchSize,
-      });
-      const t2 = performance.now();
-      if (!Number.isFinite(accuracy)) {
-        record.divergedAtEpoch = epoch;
-        return await finish("diverged", `Test accuracy became ${accuracy} in epoch ${epoch + 1}`);
-      }
-      const entry: EpochRecord = {
-        epoch,
-        accuracy,
-        losses: report.losses,
-        replayBytes: report.replayBytes,
-        counters: report.counters,
-        trainSeconds: epochTrainSeconds,
-        evalSeconds: (t2 - t1) / 1000,
-      };
-      record.epochs.push(entry);
-      images += studentImages(report, config);
-      trainSeconds += entry.trainSeconds;
-      record.replayBytes = report.replayBytes;
-      record.wallSeconds = wall();
-      record.imagesPerSecond = trainSeconds > 0 ? images / record.wallSeconds : 0;
-      const stop = stopRequested() && epoch + 1 < config.budget.epochs;
-      if (
-        !stop && checkpointDue({
-          epoch,
-          epochs: config.budget.epochs,
-          ...(config.checkpointEveryEpochs !== undefined
-            ? { everyEpochs: config.checkpointEveryEpochs }
-            : {}),
-          secondsSinceLast: (performance.now() - lastCheckpoint) / 1000,
-        })
-      ) {
-        await save(epoch + 1);
-      }
-      await writeJobFiles(runDir, record);
-      emit({ type: "epoch", epoch, accuracy, seconds: entry.trainSeconds + entry.evalSeconds });
-
+    for (let epoch = start; epoch < epochs; epoch++) {
+      const ended = await this.#epoch(epoch, test);
+      if (ended !== undefined && ended !== "stop") return ended;
       const tensors = tf.memory().numTensors;
       baselineTensors ??= tensors;
       if (!warnedLeak && tensors > baselineTensors + 100) {
         warnedLeak = true;
-        log.warn(
-          `${jobId}: live tensors grew from ${baselineTensors} to ${tensors} since epoch 1 (a leak?)`,
+        this.#log.warn(
+          `${this.#options.jobId}: live tensors grew from ${baselineTensors} to ${tensors} since epoch 1 (a leak?)`,
         );
       }
-      if (stop) return await interrupted(epoch + 1);
+      if (ended === "stop") return await this.#interrupted(epoch + 1);
     }
-    return await finish("completed");
-  } catch (error) {
-    if (isDivergence(error)) {
-      record.divergedAtEpoch = error.epoch;
-      return await finish("diverged", error.message);
+    return await this.#finish("completed");
+  }
+
+  /**
+   * One epoch: train, check the losses, evaluate, record, checkpoint when due.
+   * Returns the job's end status when the epoch ended it, `"stop"` when an
+   * interrupt asks to stop after it, else undefined.
+   */
+  async #epoch(epoch: number, test: ImageSplit): Promise<JobStatus | "stop" | undefined> {
+    const { toolkit, emit, runDir } = this.#options;
+    const config = this.#config;
+    const record = this.#record;
+    const method = this.#method as MethodInstance;
+    const t0 = performance.now();
+    let lastStep = 0;
+    const report = await method.runEpoch(epoch, (done, total) => {
+      const now = performance.now();
+      if (now - lastStep < 250 && done < total) return;
+      lastStep = now;
+      emit({ type: "step", epoch, done, total });
+    }, { shouldStop: () => this.#stopRequested() });
+    const t1 = performance.now();
+    const epochTrainSeconds = this.#carriedTrainSeconds + (t1 - t0) / 1000;
+    this.#carriedTrainSeconds = 0;
+    if (report.stoppedAfterIteration !== undefined) {
+      return await this.#interrupted(epoch, {
+        iterations: report.stoppedAfterIteration,
+        seconds: epochTrainSeconds,
+      });
     }
-    if (error instanceof Error && error.stack) console.error(error.stack);
-    return await finish("failed", errorMessage(error));
-  } finally {
-    method?.dispose();
-    student?.model.dispose();
-    teacher?.model.dispose();
+    const badLoss = Object.entries(report.losses).find(([, v]) => !Number.isFinite(v));
+    if (badLoss !== undefined) {
+      record.divergedAtEpoch = epoch;
+      record.replayBytes = report.replayBytes;
+      return await this.#finish(
+        "diverged",
+        `Loss "${badLoss[0]}" became ${badLoss[1]} in epoch ${epoch + 1}`,
+      );
+    }
+    const accuracy = await toolkit.evaluate(this.#student as Classifier, test, {
+      dataset: config.dataset,
+      batchSize: config.evaluation.batchSize,
+    });
+    const t2 = performance.now();
+    if (!Number.isFinite(accuracy)) {
+      record.divergedAtEpoch = epoch;
+      return await this.#finish(
+        "diverged",
+        `Test accuracy became ${accuracy} in epoch ${epoch + 1}`,
+      );
+    }
+    const entry: EpochRecord = {
+      epoch,
+      accuracy,
+      losses: report.losses,
+      replayBytes: report.replayBytes,
+      counters: report.counters,
+      trainSeconds: epochTrainSeconds,
+      evalSeconds: (t2 - t1) / 1000,
+    };
+    record.epochs.push(entry);
+    this.#images += report.studentImages;
+    this.#trainSeconds += entry.trainSeconds;
+    record.replayBytes = report.replayBytes;
+    record.wallSeconds = this.#wall();
+    record.imagesPerSecond = this.#trainSeconds > 0 ? this.#images / record.wallSeconds : 0;
+    const stop = this.#stopRequested() && epoch + 1 < config.budget.epochs;
+    if (
+      !stop && checkpointDue({
+        epoch,
+        epochs: config.budget.epochs,
+        ...(config.checkpointEveryEpochs !== undefined
+          ? { everyEpochs: config.checkpointEveryEpochs }
+          : {}),
+        secondsSinceLast: (performance.now() - this.#lastCheckpoint) / 1000,
+      })
+    ) {
+      await this.#save(epoch + 1);
+    }
+    await writeJobFiles(runDir, record);
+    emit({ type: "epoch", epoch, accuracy, seconds: entry.trainSeconds + entry.evalSeconds });
+    return stop ? "stop" : undefined;
+  }
+
+  /** Saves a checkpoint after `epochsDone` epochs (and `partial` of the next) and notes it in the record. */
+  async #save(epochsDone: number, partial?: PartialEpoch): Promise<string> {
+    const record = this.#record;
+    const state: RunnerState = {
+      images: this.#images,
+      trainSeconds: this.#trainSeconds,
+      wallSeconds: this.#wall(),
+      ...(partial !== undefined ? { partialTrainSeconds: partial.seconds } : {}),
+      rng: this.#rng.state(),
+    };
+    const path = await saveCheckpoint(this.#checkpoints, {
+      jobId: this.#options.jobId,
+      configHash: record.configHash,
+      seed: record.seed,
+      epochsDone,
+      ...(partial !== undefined ? { partialIterations: partial.iterations } : {}),
+      epochs: record.epochs,
+      runner: state,
+      method: await (this.#method as MethodInstance).saveState(),
+      savedAt: new Date().toISOString(),
+    });
+    this.#lastCheckpoint = performance.now();
+    record.checkpoint = {
+      epochsDone,
+      ...(partial !== undefined ? { iterations: partial.iterations } : {}),
+      savedAt: new Date().toISOString(),
+    };
+    return path;
+  }
+
+  /** Saves a checkpoint and ends the job as `interrupted`. */
+  async #interrupted(epochsDone: number, partial?: PartialEpoch): Promise<JobStatus> {
+    const path = await this.#save(epochsDone, partial);
+    const where = partial !== undefined
+      ? `in epoch ${epochsDone + 1} after iteration ${partial.iterations}`
+      : `after epoch ${epochsDone}`;
+    return await this.#finish("interrupted", `Interrupted ${where}; checkpoint ${path}`);
+  }
+
+  /** Writes the final record (a completed job's checkpoints go) and announces the end. */
+  async #finish(status: JobStatus, error?: string): Promise<JobStatus> {
+    const record = this.#record;
+    record.status = status;
+    if (error !== undefined) record.error = error;
+    if (status === "completed") delete record.checkpoint; // Deleted below: nothing to resume.
+    record.finishedAt = new Date().toISOString();
+    record.wallSeconds = this.#wall();
+    await writeJobFiles(this.#options.runDir, record);
+    if (status === "completed") await removeCheckpoints(this.#checkpoints);
+    this.#options.emit({ type: "finished", status, ...(error !== undefined ? { error } : {}) });
+    return status;
+  }
+}
+
+/** A checkpoint must be this job's: same configuration hash and seed. */
+function checkCheckpointFits(resumed: Resumed, record: JobRecord): void {
+  const c = resumed.checkpoint;
+  if (c.configHash !== record.configHash || c.seed !== record.seed) {
+    throw new Error(
+      `Checkpoint ${resumed.path} belongs to another configuration or seed ` +
+        `(hash ${c.configHash.slice(0, 12)}, seed ${c.seed}; the job has ` +
+        `${record.configHash.slice(0, 12)}, seed ${record.seed})`,
+    );
   }
 }

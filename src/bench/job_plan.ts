@@ -34,8 +34,9 @@ export interface JobFilter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jobId } from "./job_plan.ts";
- * console.log(jobId("lenet5-lenet5-half", "pre-dfkd", 0)); // lenet5-lenet5-half__pre-dfkd__s0
+ * assert.equal(jobId("lenet5-lenet5-half", "pre-dfkd", 0), "lenet5-lenet5-half__pre-dfkd__s0");
  * ```
  */
 export function jobId(pair: string, method: string, seed: number): string {
@@ -65,7 +66,6 @@ export function expandJobs(benchmark: ResolvedBenchmark, filter: JobFilter = {})
         `--methods: ${unknown.map((m) => `"${m}"`).join(", ")} ${
           unknown.length === 1 ? "is" : "are"
         } not in ${benchmark.file} (it runs ${names.join(", ")})`,
-        2,
       );
     }
     methods = methods.filter((m) => filter.methods!.includes(m.method));
@@ -87,8 +87,9 @@ export function expandJobs(benchmark: ResolvedBenchmark, filter: JobFilter = {})
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { canonicalJson } from "./job_plan.ts";
- * console.log(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] })); // {"a":[2,{"c":4,"d":3}],"b":1}
+ * assert.equal(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }), '{"a":[2,{"c":4,"d":3}],"b":1}');
  * ```
  */
 export function canonicalJson(value: unknown): string {
@@ -111,7 +112,8 @@ export function canonicalJson(value: unknown): string {
  *
  * @example
  * ```ts
- * import { configHash, type JobConfig } from "./job_plan.ts";
+ * import { configHash } from "./job_plan.ts";
+ * import type { JobConfig } from "../results/records.ts";
  * declare const config: JobConfig;
  * // console.log(configHash(config).length); // 64
  * ```

@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import type { BackendRequest } from "../backends/init_backend.ts";
 import { executeJob } from "./execute_job.ts";
+import { acquireJobLock } from "../results/job_lock.ts";
 import { encodeMessage } from "./protocol.ts";
 import { Interrupter } from "../util/interrupt.ts";
 import type { Toolkit } from "./toolkit.ts";
@@ -60,15 +61,24 @@ async function main(): Promise<number> {
     let written = 0;
     while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
   };
-  await executeJob({
-    runDir,
-    jobId,
-    backend: values.backend as BackendRequest,
-    dataRoot: values["data-root"],
-    toolkit,
-    emit,
-    shouldStop: () => stopMessage || interrupts.stopping,
+  // The per-job lock: a cluster task (dfkd run-job) running this job meanwhile is not disturbed.
+  const lock = await acquireJobLock(runDir, jobId).catch((error) => {
+    console.error(`error: ${(error as Error).message}`);
+    Deno.exit(2);
   });
+  try {
+    await executeJob({
+      runDir,
+      jobId,
+      backend: values.backend as BackendRequest,
+      dataRoot: values["data-root"],
+      toolkit,
+      emit,
+      shouldStop: () => stopMessage || interrupts.stopping,
+    });
+  } finally {
+    await lock.release();
+  }
   // The record holds the outcome (any final status); a non-zero exit means the
   // process itself broke before it could write one.
   return 0;

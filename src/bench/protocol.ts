@@ -36,8 +36,9 @@ export function encodeMessage(message: JobMessage): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeMessage } from "./protocol.ts";
- * console.log(decodeMessage('@dfkd {"type":"step","epoch":0,"done":1,"total":4}')?.type); // step
+ * assert.equal(decodeMessage('@dfkd {"type":"step","epoch":0,"done":1,"total":4}')?.type, "step");
  * ```
  */
 export function decodeMessage(line: string): JobMessage | undefined {

@@ -9,43 +9,38 @@
  * @module
  */
 import { join } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
 import type { BackendRequest } from "../backends/init_backend.ts";
-import { curveMetrics } from "../results/metrics.ts";
-import { loadRunResults, type RunResults } from "../results/load_run.ts";
+import type { Dataset } from "../data/dataset.ts";
+import type { Classifier } from "../models/classifier.ts";
 import { writeReports } from "../report/report.ts";
-import { collectEnvironment, type Environment } from "../util/environment.ts";
-import { UserError } from "../util/errors.ts";
-import { formatSeconds, type Logger, type Progress, silentLogger } from "../util/logger.ts";
-import { Rng } from "../util/rng.ts";
-import { describeHolder, type FileLock } from "../util/file_lock.ts";
-import type { Interrupter } from "../util/interrupt.ts";
-import { canonicalJson, configHash, expandJobs, type JobPlan } from "./job_plan.ts";
-import type { JobConfig } from "../results/records.ts";
-import { JOB_WORKER_MODULE } from "./job_worker.ts";
-import { decodeMessage } from "./protocol.ts";
+import { loadRunResults, type RunResults } from "../results/load_run.ts";
 import {
   JOB_RECORD_SCHEMA,
+  type JobConfig,
   type JobRecord,
-  type JobStatus,
   RUN_LAYOUT,
   RUN_RECORD_SCHEMA,
   type RunRecord,
-  type TeacherRecord,
 } from "../results/records.ts";
 import {
   acquireRunLock,
   claimRunFolder,
   findRunFolder,
-  jobLogPath,
   makeRunId,
   readJobRecord,
   writeJobFiles,
   writeRunRecord,
 } from "../results/run_folder.ts";
+import { collectEnvironment, type Environment } from "../util/environment.ts";
+import { UserError } from "../util/errors.ts";
+import { describeHolder, type FileLock } from "../util/file_lock.ts";
+import type { Interrupter } from "../util/interrupt.ts";
+import { type Logger, silentLogger } from "../util/logger.ts";
+import { Rng } from "../util/rng.ts";
+import { FINAL, type JobProcess, runOneJob } from "./job_process.ts";
+import { canonicalJson, configHash, expandJobs, type JobPlan } from "./job_plan.ts";
 import type { ResolvedBenchmark } from "./spec.ts";
 import type { PreparedTeacher, Toolkit } from "./toolkit.ts";
-import type { Classifier } from "../models/classifier.ts";
 
 /** Options of {@linkcode runBenchmark}. */
 export interface RunOptions {
@@ -84,6 +79,12 @@ export interface RunOptions {
   interrupts?: Interrupter;
   /** Called once the run folder is claimed (or found, when resuming) and locked. */
   onRunFolder?: (dir: string, runId: string) => void;
+  /**
+   * Plan only (`dfkd plan`): prepare the teachers, write `run.json` and every
+   * job's pending record, and stop before any job runs (the jobs then run one
+   * by one with `dfkd run-job`, e.g. as a cluster's array tasks).
+   */
+  planOnly?: boolean;
 }
 
 /** What a run produced. */
@@ -109,22 +110,12 @@ export interface RunOutcome {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { INTERRUPTED_EXIT_CODE } from "./runner.ts";
- * console.log(INTERRUPTED_EXIT_CODE); // 130
+ * assert.equal(INTERRUPTED_EXIT_CODE, 130);
  * ```
  */
 export const INTERRUPTED_EXIT_CODE = 130;
-
-/** Terminal colour codes (ESC [ ... m). */
-const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
-
-const FINAL: ReadonlySet<JobStatus> = new Set(["completed", "diverged", "failed", "interrupted"]);
-
-/** The deno.json job processes run with (so they resolve the same imports). */
-function denoConfigPath(): string | undefined {
-  const url = new URL("../../deno.json", import.meta.url);
-  return url.protocol === "file:" ? fromFileUrl(url) : undefined;
-}
 
 /**
  * Runs a resolved benchmark and writes its results folder and reports.
@@ -159,10 +150,10 @@ export async function runBenchmark(
   let previous: RunResults | undefined;
   try {
     if (options.resume !== undefined) {
+      if (options.planOnly) throw new UserError("A plan starts a new run: drop --resume", 2);
       if (options.methods || options.seeds) {
         throw new UserError(
           "--resume continues the run's own jobs: --methods and --seeds cannot change them",
-          2,
         );
       }
       const found = await findRunFolder(options.out, benchmark.name, options.resume);
@@ -189,7 +180,6 @@ function checkResumable(benchmark: ResolvedBenchmark, previous: RunResults): voi
   if (run.benchmark !== benchmark.name) {
     throw new UserError(
       `${previous.dir} is a run of "${run.benchmark}", not of ${benchmark.file} ("${benchmark.name}")`,
-      2,
     );
   }
   if (run.smoke !== benchmark.smoke) {
@@ -197,11 +187,19 @@ function checkResumable(benchmark: ResolvedBenchmark, previous: RunResults): voi
       `${previous.dir} was ${run.smoke ? "a --smoke run" : "a full run"}: resume it ${
         run.smoke ? "with" : "without"
       } --smoke`,
-      2,
     );
   }
 }
 
+/** The jobs a run keeps from `previous` (finished ones are not run again). */
+type KeptJobs = Map<string, JobRecord>;
+
+/**
+ * Runs the benchmark once its folder (when resuming) is locked: plan the
+ * jobs, check they still match a resumed run, check the methods' settings,
+ * prepare the teachers, write the run folder, run the jobs, then finish (or
+ * record the interrupt).
+ */
 async function runLocked(
   benchmark: ResolvedBenchmark,
   options: RunOptions,
@@ -215,60 +213,135 @@ async function runLocked(
   const backend = await toolkit.initBackend(options.backend);
   const environment = await collectEnvironment(backend);
   if (previous !== undefined) {
-    const ids = plans.map((p) => p.id).join(",");
-    if (ids !== previous.run.jobs.join(",")) {
-      throw new UserError(
-        `${benchmark.file} no longer gives the jobs of run ${previous.run.runId} (${previous.run.jobs.length} jobs: ${
-          previous.run.jobs.slice(0, 3).join(", ")
-        }${
-          previous.run.jobs.length > 3 ? ", ..." : ""
-        }); resume with the file as it was, or start a new run`,
-        2,
-      );
-    }
-    const was = previous.run.environment.backend;
-    if (was !== backend.name) {
-      throw new UserError(
-        `Run ${previous.run.runId} ran on ${was}, but this process uses ${backend.name}; ` +
-          `resume with --backend ${was} (numbers differ across backends)`,
-        2,
-      );
-    }
-    if (previous.run.environment.gitCommit !== environment.gitCommit) {
-      log.warn(
-        `The code changed since run ${previous.run.runId} started (commit ${
-          previous.run.environment.gitCommit.slice(0, 7)
-        }, now ${environment.gitCommit.slice(0, 7)}): resumed jobs continue with this code`,
-      );
-    }
+    checkSameRun(benchmark, plans, previous, backend.name, environment, log);
   }
-  const kept = new Map<string, JobRecord>();
+  const kept: KeptJobs = new Map();
   for (const job of previous?.jobs ?? []) {
     if (job.status === "completed" || job.status === "diverged") kept.set(job.id, job);
   }
-  log.info(
-    `${benchmark.name}: ${plans.length} jobs (${benchmark.pairs.length} pair(s) x ${
-      new Set(plans.map((p) => p.method.method)).size
-    } method(s) x ${new Set(plans.map((p) => p.seed)).size} seed(s)), ${
-      Math.min(options.jobs, plans.length)
-    } at a time on ${backend.name}${
-      benchmark.scaled ? `; SCALED: ${benchmark.scaledLabel ?? "yes"}` : ""
-    }${
-      previous !== undefined
-        ? `; resuming ${previous.run.runId}: ${kept.size} finished, ${
-          plans.length - kept.size
-        } to run`
-        : ""
-    }`,
-  );
+  log.info(runHeadline(benchmark, plans, options.jobs, backend.name, previous, kept));
 
   // Methods that reject their settings stop the run before a teacher is trained.
   await preflight(benchmark, plans, undefined, info, toolkit);
-
   // The data must be there before anything is written (a clear error otherwise).
   const data = await toolkit.loadDataset(benchmark.dataset, { dataRoot: options.dataRoot, log });
+  const teacherOf = await prepareTeachers(benchmark, plans, data, options);
+  await preflight(benchmark, plans, teacherOf, info, toolkit);
 
-  // Every teacher once, before the jobs, so parallel jobs never train the same one twice.
+  const now = options.now?.() ?? new Date();
+  const folder = { benchmark, plans, teacherOf, info, environment, now };
+  const { runDir, run } = previous === undefined
+    ? await startRunFolder(folder, options, setLock)
+    : await reopenRunFolder(folder, previous);
+  log.info(`Results: ${runDir}`);
+  options.onRunFolder?.(runDir, run.runId);
+  if (options.planOnly) {
+    const records = await Promise.all(plans.map((p) => readJobRecord(runDir, p.id)));
+    return {
+      runDir,
+      runId: run.runId,
+      records,
+      summary: "",
+      reportFiles: [],
+      exitCode: 0,
+      interrupted: false,
+    };
+  }
+
+  const toRun = plans.filter((p) => !kept.has(p.id));
+  const ran = await runJobs(
+    toRun,
+    plans.length - toRun.length,
+    runDir,
+    backend.name,
+    benchmark,
+    options,
+  );
+  const records: JobRecord[] = [];
+  for (const p of plans) {
+    // Jobs an interrupt kept from starting are still as written (pending, or a resumed job's).
+    records.push(kept.get(p.id) ?? ran.get(p.id) ?? await readJobRecord(runDir, p.id));
+  }
+  const interrupted = options.interrupts?.stopping === true &&
+    records.some((r) => !FINAL.has(r.status) || r.status === "interrupted");
+  return interrupted
+    ? await recordInterrupt(runDir, run, records, log)
+    : await finishRun(runDir, run, records, log);
+}
+
+/**
+ * A resumed run must get the very jobs it started, on the same backend; a
+ * code change since is only a warning.
+ */
+function checkSameRun(
+  benchmark: ResolvedBenchmark,
+  plans: JobPlan[],
+  previous: RunResults,
+  backend: string,
+  environment: Environment,
+  log: Logger,
+): void {
+  const ids = plans.map((p) => p.id).join(",");
+  if (ids !== previous.run.jobs.join(",")) {
+    throw new UserError(
+      `${benchmark.file} no longer gives the jobs of run ${previous.run.runId} (${previous.run.jobs.length} jobs: ${
+        previous.run.jobs.slice(0, 3).join(", ")
+      }${
+        previous.run.jobs.length > 3 ? ", ..." : ""
+      }); resume with the file as it was, or start a new run`,
+    );
+  }
+  const was = previous.run.environment.backend;
+  if (was !== backend) {
+    throw new UserError(
+      `Run ${previous.run.runId} ran on ${was}, but this process uses ${backend}; ` +
+        `resume with --backend ${was} (numbers differ across backends)`,
+    );
+  }
+  if (previous.run.environment.gitCommit !== environment.gitCommit) {
+    log.warn(
+      `The code changed since run ${previous.run.runId} started (commit ${
+        previous.run.environment.gitCommit.slice(0, 7)
+      }, now ${environment.gitCommit.slice(0, 7)}): resumed jobs continue with this code`,
+    );
+  }
+}
+
+/** The run's first log line: jobs, pairs x methods x seeds, parallelism, backend. */
+function runHeadline(
+  benchmark: ResolvedBenchmark,
+  plans: JobPlan[],
+  parallel: number,
+  backend: string,
+  previous: RunResults | undefined,
+  kept: KeptJobs,
+): string {
+  return `${benchmark.name}: ${plans.length} jobs (${benchmark.pairs.length} pair(s) x ${
+    new Set(plans.map((p) => p.method.method)).size
+  } method(s) x ${new Set(plans.map((p) => p.seed)).size} seed(s)), ${
+    Math.min(parallel, plans.length)
+  } at a time on ${backend}${
+    benchmark.scaled ? `; SCALED: ${benchmark.scaledLabel ?? "yes"}` : ""
+  }${
+    previous !== undefined
+      ? `; resuming ${previous.run.runId}: ${kept.size} finished, ${
+        plans.length - kept.size
+      } to run`
+      : ""
+  }`;
+}
+
+/**
+ * Every teacher once (pairs sharing a teacher declaration share it), before
+ * the jobs, so parallel jobs never train the same one twice.
+ */
+async function prepareTeachers(
+  benchmark: ResolvedBenchmark,
+  plans: JobPlan[],
+  data: Dataset,
+  options: RunOptions,
+): Promise<Map<string, PreparedTeacher>> {
+  const { toolkit, log } = options;
   const teachers = new Map<string, PreparedTeacher>();
   const teacherOf = new Map<string, PreparedTeacher>();
   for (const pair of benchmark.pairs) {
@@ -284,7 +357,9 @@ async function runLocked(
         log,
       });
       log.info(
-        `Teacher for ${pair.id}: ${teacher.arch}, test accuracy ${
+        `Teacher for ${pair.id}: ${
+          teacher.file === undefined ? "" : `${teacher.file} sha256 ${teacher.hash}, `
+        }${teacher.arch}, test accuracy ${
           (teacher.testAccuracy * 100).toFixed(2)
         }% (${teacher.path})`,
       );
@@ -292,137 +367,156 @@ async function runLocked(
     }
     teacherOf.set(pair.id, teacher);
   }
+  return teacherOf;
+}
 
-  await preflight(benchmark, plans, teacherOf, info, toolkit);
+/** What writing a run folder needs. */
+interface FolderPlan {
+  benchmark: ResolvedBenchmark;
+  plans: JobPlan[];
+  teacherOf: Map<string, PreparedTeacher>;
+  info: DatasetShape;
+  environment: Environment;
+  now: Date;
+}
 
-  const now = options.now?.() ?? new Date();
-  let runDir: string;
-  let run: RunRecord;
-  if (previous === undefined) {
-    const claimed = await claimRunFolder(
-      options.out,
-      benchmark.name,
-      makeRunId(now, environment.gitCommit),
-    );
-    runDir = claimed.dir;
-    setLock(await acquireRunLock(runDir));
-    const teacherRecords: TeacherRecord[] = [...teacherOf.entries()].map(([pair, t]) => ({
+/** A dataset's class count and image shape. */
+type DatasetShape = { classes: number; imageShape: readonly [number, number, number] };
+
+/** Claims and locks a fresh run folder, and writes its manifest and every job as pending. */
+async function startRunFolder(
+  f: FolderPlan,
+  options: RunOptions,
+  setLock: (lock: FileLock) => void,
+): Promise<{ runDir: string; run: RunRecord }> {
+  const { benchmark, plans, teacherOf, environment } = f;
+  const claimed = await claimRunFolder(
+    options.out,
+    benchmark.name,
+    makeRunId(f.now, environment.gitCommit),
+  );
+  const runDir = claimed.dir;
+  setLock(await acquireRunLock(runDir));
+  const run: RunRecord = {
+    schema: RUN_RECORD_SCHEMA,
+    benchmark: benchmark.name,
+    runId: claimed.runId,
+    benchmarkFile: benchmark.file,
+    benchmarkSource: benchmark.source,
+    tags: benchmark.tags,
+    jobs: plans.map((p) => p.id),
+    smoke: benchmark.smoke,
+    scaled: benchmark.scaled,
+    ...(benchmark.scaledLabel !== undefined ? { scaledLabel: benchmark.scaledLabel } : {}),
+    teachers: [...teacherOf.entries()].map(([pair, t]) => ({
       pair,
       arch: t.arch,
       source: t.source,
       hash: t.hash,
       path: t.path,
       testAccuracy: t.testAccuracy,
-    }));
-    run = {
-      schema: RUN_RECORD_SCHEMA,
-      benchmark: benchmark.name,
-      runId: claimed.runId,
-      benchmarkFile: benchmark.file,
-      benchmarkSource: benchmark.source,
-      tags: benchmark.tags,
-      jobs: plans.map((p) => p.id),
-      smoke: benchmark.smoke,
-      scaled: benchmark.scaled,
-      ...(benchmark.scaledLabel !== undefined ? { scaledLabel: benchmark.scaledLabel } : {}),
-      teachers: teacherRecords,
-      options: {
-        backend: options.backend,
-        jobs: options.jobs,
-        dataRoot: options.dataRoot,
-        ...(options.methods ? { methods: options.methods } : {}),
-        ...(options.seeds ? { seeds: options.seeds } : {}),
-      },
-      regression: benchmark.regression,
-      environment,
-      startedAt: now.toISOString(),
-    };
-    await writeRunRecord(runDir, run);
-    for (const plan of plans) {
-      const teacher = teacherOf.get(plan.pair.id) as PreparedTeacher;
-      await writeJobFiles(
-        runDir,
-        pendingRecord(benchmark, plan, teacher, info, claimed.runId, environment),
+      ...(t.file !== undefined ? { file: t.file } : {}),
+    })),
+    options: {
+      backend: options.backend,
+      jobs: options.jobs,
+      dataRoot: options.dataRoot,
+      ...(options.methods ? { methods: options.methods } : {}),
+      ...(options.seeds ? { seeds: options.seeds } : {}),
+    },
+    regression: benchmark.regression,
+    environment,
+    startedAt: f.now.toISOString(),
+  };
+  await writeRunRecord(runDir, run);
+  for (const plan of plans) {
+    const teacher = teacherOf.get(plan.pair.id) as PreparedTeacher;
+    await writeJobFiles(
+      runDir,
+      pendingRecord(benchmark, plan, teacher, f.info, claimed.runId, environment),
+    );
+  }
+  return { runDir, run };
+}
+
+/**
+ * Reopens a resumed run's folder: the file must still give every job the
+ * configuration it started with; the manifest records the resume.
+ */
+async function reopenRunFolder(
+  f: FolderPlan,
+  previous: RunResults,
+): Promise<{ runDir: string; run: RunRecord }> {
+  const { benchmark, plans, teacherOf, environment } = f;
+  const runDir = previous.dir;
+  const run = previous.run;
+  const byId = new Map(previous.jobs.map((j) => [j.id, j]));
+  for (const plan of plans) {
+    const teacher = teacherOf.get(plan.pair.id) as PreparedTeacher;
+    const expected = pendingRecord(benchmark, plan, teacher, f.info, run.runId, environment);
+    const job = byId.get(plan.id);
+    if (job === undefined) {
+      // Its record was never written (the run died while starting): a fresh pending one.
+      await writeJobFiles(runDir, expected);
+      continue;
+    }
+    if (job.configHash !== expected.configHash) {
+      throw new UserError(
+        `${benchmark.file} no longer matches run ${run.runId}: job ${plan.id} has another ` +
+          `configuration now (budget, hyperparameters, teacher, ...); resume with the file as ` +
+          `it was, or start a new run`,
       );
     }
-  } else {
-    runDir = previous.dir;
-    run = previous.run;
-    // The file must still describe the very jobs the run started.
-    const byId = new Map(previous.jobs.map((j) => [j.id, j]));
-    for (const plan of plans) {
-      const teacher = teacherOf.get(plan.pair.id) as PreparedTeacher;
-      const expected = pendingRecord(benchmark, plan, teacher, info, run.runId, environment);
-      const job = byId.get(plan.id);
-      if (job === undefined) {
-        // Its record was never written (the run died while starting): a fresh pending one.
-        await writeJobFiles(runDir, expected);
-        continue;
-      }
-      if (job.configHash !== expected.configHash) {
-        throw new UserError(
-          `${benchmark.file} no longer matches run ${run.runId}: job ${plan.id} has another ` +
-            `configuration now (budget, hyperparameters, teacher, ...); resume with the file as ` +
-            `it was, or start a new run`,
-          2,
-        );
-      }
-    }
-    delete run.finishedAt;
-    delete run.interruptedAt;
-    run.resumedAt = [...(run.resumedAt ?? []), now.toISOString()];
-    await writeRunRecord(runDir, run);
   }
-  log.info(`Results: ${runDir}`);
-  options.onRunFolder?.(runDir, run.runId);
+  delete run.finishedAt;
+  delete run.interruptedAt;
+  run.resumedAt = [...(run.resumedAt ?? []), f.now.toISOString()];
+  await writeRunRecord(runDir, run);
+  return { runDir, run };
+}
 
-  const toRun = plans.filter((p) => !kept.has(p.id));
-  const ran = await runJobs(
-    toRun,
-    plans.length - toRun.length,
-    runDir,
-    backend.name,
-    benchmark,
-    options,
+/** Records the interrupt in the manifest and returns the outcome (no reports: resume it). */
+async function recordInterrupt(
+  runDir: string,
+  run: RunRecord,
+  records: JobRecord[],
+  log: Logger,
+): Promise<RunOutcome> {
+  run.interruptedAt = new Date().toISOString();
+  await writeRunRecord(runDir, run);
+  const unfinished = records.filter((r) => r.status !== "completed" && r.status !== "diverged");
+  log.warn(
+    `Interrupted: ${unfinished.length} of ${records.length} jobs unfinished (${
+      unfinished.map((r) => `${r.id} ${r.status}`).join(", ")
+    })`,
   );
-  const finalRecords: JobRecord[] = [];
-  for (const p of plans) {
-    // Jobs an interrupt kept from starting are still as written (pending, or a resumed job's).
-    finalRecords.push(kept.get(p.id) ?? ran.get(p.id) ?? await readJobRecord(runDir, p.id));
-  }
-  const interrupted = options.interrupts?.stopping === true &&
-    finalRecords.some((r) => !FINAL.has(r.status) || r.status === "interrupted");
+  return {
+    runDir,
+    runId: run.runId,
+    records,
+    summary: "",
+    reportFiles: [],
+    exitCode: INTERRUPTED_EXIT_CODE,
+    interrupted: true,
+  };
+}
 
-  if (interrupted) {
-    run.interruptedAt = new Date().toISOString();
-    await writeRunRecord(runDir, run);
-    const unfinished = finalRecords.filter((r) =>
-      r.status !== "completed" && r.status !== "diverged"
-    );
-    log.warn(
-      `Interrupted: ${unfinished.length} of ${finalRecords.length} jobs unfinished (${
-        unfinished.map((r) => `${r.id} ${r.status}`).join(", ")
-      })`,
-    );
-    return {
-      runDir,
-      runId: run.runId,
-      records: finalRecords,
-      summary: "",
-      reportFiles: [],
-      exitCode: INTERRUPTED_EXIT_CODE,
-      interrupted: true,
-    };
-  }
+/** Marks the run finished, removes the empty checkpoints folder and writes the reports. */
+async function finishRun(
+  runDir: string,
+  run: RunRecord,
+  records: JobRecord[],
+  log: Logger,
+): Promise<RunOutcome> {
   run.finishedAt = new Date().toISOString();
   await writeRunRecord(runDir, run);
   // Completed jobs delete their checkpoints; the folder goes once it is empty.
   await Deno.remove(join(runDir, RUN_LAYOUT.checkpointsDir)).catch(() => {});
   const written = await writeReports(await loadRunResults(runDir));
-  const failed = finalRecords.filter((r) => r.status !== "completed");
+  const failed = records.filter((r) => r.status !== "completed");
   if (failed.length > 0) {
     log.warn(
-      `${failed.length} of ${finalRecords.length} jobs did not complete: ${
+      `${failed.length} of ${records.length} jobs did not complete: ${
         failed.map((r) => `${r.id} (${r.status})`).join(", ")
       }`,
     );
@@ -430,7 +524,7 @@ async function runLocked(
   return {
     runDir,
     runId: run.runId,
-    records: finalRecords,
+    records,
     summary: written.summary,
     reportFiles: written.files,
     exitCode: failed.length > 0 ? 1 : 0,
@@ -478,7 +572,7 @@ async function preflight(
   benchmark: ResolvedBenchmark,
   plans: JobPlan[],
   teacherOf: Map<string, PreparedTeacher> | undefined,
-  info: { classes: number; imageShape: readonly [number, number, number] },
+  info: DatasetShape,
   toolkit: Toolkit,
 ): Promise<void> {
   const problems: string[] = [];
@@ -525,11 +619,14 @@ async function preflight(
       teacher.model.dispose();
     }
   }
-  if (problems.length > 0) throw new UserError([...new Set(problems)].join("\n"), 2);
+  if (problems.length > 0) throw new UserError([...new Set(problems)].join("\n"));
 }
 
 function describeTeacher(t: ResolvedBenchmark["pairs"][number]["teacher"]): string {
   if (t.kind === "path") return `loading ${t.path}`;
+  if (t.kind === "pytorch") {
+    return `importing the PyTorch checkpoint ${t.file} as ${t.arch} (converted once, cached by its SHA-256)`;
+  }
   const overrides = Object.keys(t.recipe).length ? ` with ${JSON.stringify(t.recipe)}` : "";
   return `${t.arch} by recipe${overrides} (from the cache, or trained now)`;
 }
@@ -538,7 +635,7 @@ function pendingRecord(
   benchmark: ResolvedBenchmark,
   plan: JobPlan,
   teacher: PreparedTeacher,
-  info: { classes: number; imageShape: readonly [number, number, number] },
+  info: DatasetShape,
   runId: string,
   environment: Environment,
 ): JobRecord {
@@ -554,6 +651,7 @@ function pendingRecord(
       hash: teacher.hash,
       path: teacher.path,
       ...(teacher.recipe !== undefined ? { recipe: teacher.recipe } : {}),
+      ...(teacher.file !== undefined ? { file: teacher.file } : {}),
     },
     student: plan.pair.student,
     method: plan.method.method,
@@ -582,6 +680,9 @@ function pendingRecord(
     configHash: configHash(config),
     scaled: benchmark.scaled,
     teacherAccuracy: teacher.testAccuracy,
+    ...(teacher.source === "pytorch" && teacher.file !== undefined
+      ? { teacherFile: { name: teacher.file, sha256: teacher.hash } }
+      : {}),
     status: "pending",
     epochs: [],
     replayBytes: 0,
@@ -660,198 +761,4 @@ async function runJobs(
     overall.stop();
   }
   return records;
-}
-
-/** A running job process, as the interrupt handlers see it. */
-interface JobProcess {
-  /** Sends a control line (`stop`, `abort`). */
-  send(line: string): void;
-  /** Kills the process at once. */
-  kill(): void;
-}
-
-async function runOneJob(
-  plan: JobPlan,
-  runDir: string,
-  backend: string,
-  epochs: number,
-  options: RunOptions,
-  hooks: { onProgress: (epochsDone: number) => void; onStart: (p: JobProcess) => void },
-): Promise<JobRecord> {
-  const log = options.log;
-  const onProgress = hooks.onProgress;
-  const config = denoConfigPath();
-  const args = [
-    "run",
-    "-A",
-    "--quiet",
-    ...(config ? [`--config=${config}`] : []),
-    fromFileUrl(JOB_WORKER_MODULE),
-    "--run-dir",
-    runDir,
-    "--job",
-    plan.id,
-    "--backend",
-    backend,
-    "--data-root",
-    options.dataRoot,
-    ...(options.toolkitModule ? ["--toolkit", options.toolkitModule] : []),
-  ];
-  const started = performance.now();
-  const logFile = await Deno.open(jobLogPath(runDir, plan.id), {
-    write: true,
-    create: true,
-    append: true,
-  });
-  const encoder = new TextEncoder();
-  const writeLog = (line: string) => logFile.writeSync(encoder.encode(line + "\n"));
-  const bar: Progress = log.progress(plan.id, epochs);
-  let accuracy: number | undefined;
-  const fields = (epoch: number) => ({
-    epoch: `${Math.min(epoch + 1, epochs)}/${epochs}`,
-    ...(accuracy !== undefined ? { acc: `${(accuracy * 100).toFixed(1)}%` } : {}),
-  });
-  const tail: string[] = [];
-  let status: Deno.CommandStatus;
-  let killed = false;
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // The job's stdin carries control lines; its end tells the job the runner is gone.
-    const control = child.stdin.getWriter();
-    let sending = Promise.resolve();
-    hooks.onStart({
-      send: (line) => {
-        sending = sending.then(() => control.write(encoder.encode(line + "\n"))).catch(() => {});
-      },
-      kill: () => {
-        killed = true;
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already gone.
-        }
-      },
-    });
-    if (options.interrupts?.stopping) {
-      sending = control.write(encoder.encode("stop\n")).catch(() => {});
-    }
-    const readStdout = forEachLine(child.stdout, (line) => {
-      const message = decodeMessage(line);
-      if (message === undefined) {
-        writeLog(line);
-        return;
-      }
-      switch (message.type) {
-        case "started":
-          if (message.startEpoch > 0) {
-            bar.update(message.startEpoch, fields(message.startEpoch - 1));
-            onProgress(message.startEpoch);
-          }
-          break;
-        case "step": {
-          // The epoch message reports the epoch's end; steps only move within it.
-          if (message.done >= message.total) break;
-          const done = message.epoch + message.done / Math.max(1, message.total);
-          bar.update(done, fields(message.epoch));
-          onProgress(done);
-          break;
-        }
-        case "epoch":
-          accuracy = message.accuracy;
-          bar.update(message.epoch + 1, fields(message.epoch));
-          onProgress(message.epoch + 1);
-          break;
-        case "log":
-          writeLog(`[${message.level}] ${message.message}`);
-          if (message.level === "warn") log.warn(`${plan.id}: ${message.message}`);
-          else log.info(`${plan.id}: ${message.message}`);
-          break;
-        default:
-          break;
-      }
-    });
-    const readStderr = forEachLine(child.stderr, (raw) => {
-      // Deno colours its own error messages; the record keeps plain text.
-      const line = raw.replace(ANSI_COLOUR, "");
-      writeLog(line);
-      if (line.trim() !== "") {
-        tail.push(line);
-        if (tail.length > 30) tail.shift();
-      }
-    });
-    status = await child.status;
-    await Promise.all([readStdout, readStderr]);
-    await sending;
-    await control.close().catch(() => {});
-  } finally {
-    bar.stop();
-    logFile.close();
-  }
-  let record: JobRecord;
-  try {
-    record = await readJobRecord(runDir, plan.id);
-  } catch (error) {
-    throw new Error(`The record of ${plan.id} is unreadable: ${(error as Error).message}`);
-  }
-  if (!FINAL.has(record.status)) {
-    const how = status.signal
-      ? `was killed by ${status.signal}`
-      : `exited with code ${status.code}`;
-    if (killed || options.interrupts?.aborting) {
-      record.status = "interrupted";
-      record.error = `Stopped at once by a second interrupt; it resumes from its last checkpoint${
-        record.checkpoint
-          ? ` (after epoch ${record.checkpoint.epochsDone})`
-          : " (none: from the start)"
-      }`;
-    } else {
-      const last = lastErrorLine(tail);
-      record.status = "failed";
-      record.error = `The job process ${how} before finishing${last ? ` (${last})` : ""}; see ${
-        jobLogPath(runDir, plan.id)
-      }`;
-    }
-    record.finishedAt = new Date().toISOString();
-    record.wallSeconds = Math.max(record.wallSeconds, (performance.now() - started) / 1000);
-    await writeJobFiles(runDir, record);
-  }
-  const summary = record.epochs.length > 0
-    ? (() => {
-      const m = curveMetrics(record.epochs.map((e) => e.accuracy));
-      return `mu ${(m.mu * 100).toFixed(2)}%, final ${(m.final * 100).toFixed(2)}%, `;
-    })()
-    : "";
-  const line = `${plan.id}: ${record.status} (${summary}${formatSeconds(record.wallSeconds)})${
-    record.error ? `: ${record.error}` : ""
-  }`;
-  if (record.status === "completed") log.info(line);
-  else log.warn(line);
-  return record;
-}
-
-function lastErrorLine(lines: string[]): string | undefined {
-  const error = [...lines].reverse().find((l) => /error|fatal|out of memory|panic/i.test(l));
-  const line = error ?? lines[lines.length - 1];
-  return line === undefined ? undefined : line.trim().slice(0, 300);
-}
-
-async function forEachLine(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<void> {
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      onLine(buffer.slice(0, newline).replace(/\r$/, ""));
-      buffer = buffer.slice(newline + 1);
-    }
-  }
-  if (buffer.length > 0) onLine(buffer);
 }

@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
-import type { Budget, HyperEntry, Hyperparameters } from "../methods/method.ts";
+import type { Budget, Hyperparameters, HyperSpec } from "../methods/method.ts";
 import { resolveHyperparameters } from "../methods/hyper.ts";
 import { UserError } from "../util/errors.ts";
 import { describeIssues, type FieldProblem } from "../util/zod_issues.ts";
@@ -73,8 +73,8 @@ const LIMITS = {
 export interface MethodInfo {
   /** One line describing the method. */
   description: string;
-  /** Every hyperparameter with its default and a description (and what it follows, if linked). */
-  hyperparameters: Record<string, HyperEntry>;
+  /** Every hyperparameter with its default, description and valid values. */
+  hyperparameters: Readonly<Record<string, HyperSpec>>;
 }
 
 /**
@@ -128,6 +128,14 @@ export type TeacherSpec =
     path: string;
     /** Architecture, when the file states it. */
     arch?: string;
+  }
+  | {
+    /** A PyTorch checkpoint, converted once into the teacher cache (keyed by its SHA-256). */
+    kind: "pytorch";
+    /** Absolute path of the checkpoint file. */
+    file: string;
+    /** The zoo architecture it was trained as. */
+    arch: string;
   };
 
 /** One teacher/student pair. */
@@ -179,7 +187,7 @@ export interface ResolvedBenchmark {
   /** Regression tracking settings. */
   regression: RegressionSpec;
   /** Checkpoint settings (used by resumable runs). */
-  checkpoint: { everyEpochs?: number };
+  checkpoint: { everyEpochs?: number | undefined };
   /** True when `--smoke` replaced the budget. */
   smoke: boolean;
   /** The file as parsed, before defaults. */
@@ -205,25 +213,31 @@ function strict<T extends z.core.$ZodLooseShape>(shape: T, what = "field") {
   });
 }
 
-function hyperValueSchema(info: HyperEntry) {
-  const def = info.default;
-  const base = typeof def === "number"
-    ? z.number()
-    : typeof def === "string"
-    ? z.string()
-    : z.boolean();
-  const shown = info.follows === undefined
+/** One hyperparameter's schema, from its declaration: type, range or choices, description. */
+function hyperValueSchema(spec: HyperSpec) {
+  const def = spec.default;
+  let base: z.ZodType;
+  if (typeof def === "number") {
+    let n = spec.integer ? z.int() : z.number();
+    if (spec.min !== undefined) n = spec.exclusiveMin ? n.gt(spec.min) : n.min(spec.min);
+    if (spec.max !== undefined) n = n.max(spec.max);
+    base = n;
+  } else if (typeof def === "string") {
+    base = spec.choices !== undefined ? z.enum(spec.choices as [string, ...string[]]) : z.string();
+  } else base = z.boolean();
+  const shown = spec.follows === undefined
     ? JSON.stringify(def)
-    : `${info.follows.name} x ${info.follows.scale}, ${JSON.stringify(def)} at its default`;
-  return base.optional().describe(`${info.description} (default ${shown})`);
+    : `${spec.follows.name} x ${spec.follows.scale}, ${JSON.stringify(def)} at its default`;
+  return base.optional().describe(`${spec.description} (default ${shown})`);
 }
 
-function hyperparameterSchema(table: MethodInfo["hyperparameters"], what: string) {
+function hyperparameterSchema(
+  table: MethodInfo["hyperparameters"],
+  what: string,
+): z.ZodType<Hyperparameters> {
   const shape: Record<string, z.ZodType> = {};
-  for (const [name, info] of Object.entries(table)) {
-    shape[name] = hyperValueSchema(info);
-  }
-  return strict(shape, `hyperparameter of ${what}`);
+  for (const [name, info] of Object.entries(table)) shape[name] = hyperValueSchema(info);
+  return strict(shape, `hyperparameter of ${what}`) as z.ZodType<Hyperparameters>;
 }
 
 function budgetSchema(defaults: Budget) {
@@ -266,77 +280,22 @@ function evaluationSchema(defaults: { batchSize: number; subset?: number }) {
  * ```
  */
 export function benchmarkSchema(catalogue: Catalogue) {
-  const datasetNames = Object.keys(catalogue.datasets);
-  const methodNames = Object.keys(catalogue.methods);
   const arch = z.enum(catalogue.architectures as [string, ...string[]]);
-  const sharedTable: MethodInfo["hyperparameters"] = {};
-  for (const info of Object.values(catalogue.methods)) {
-    for (const [name, h] of Object.entries(info.hyperparameters)) sharedTable[name] ??= h;
-  }
-  const shared = hyperparameterSchema(sharedTable, "any method").describe(
-    "Hyperparameters applied to every method of the file that has them.",
-  );
-  const methodShape: Record<string, z.ZodType> = {};
-  for (const [name, info] of Object.entries(catalogue.methods)) {
-    methodShape[name] = hyperparameterSchema(info.hyperparameters, name).optional().describe(
-      `${info.description} Value: hyperparameter overrides (an empty object for none).`,
-    );
-  }
-  const defaultMethods = Object.fromEntries(
-    DEFAULT_METHODS.filter((m) => methodNames.includes(m)).map((m) => [m, {}]),
-  );
+  const shared = sharedHyperparameterSchema(catalogue);
   const recipe = z.record(z.string(), z.unknown()).describe(
     "Overrides of the teacher training recipe (fields of the recipe).",
   );
-  const teacher = strict({
-    arch: arch.optional().describe("Teacher architecture (trained by the recipe, then cached)."),
-    recipe: recipe.optional(),
-    path: z.string().min(1).optional().describe(
-      "A saved teacher to load instead of training one (relative to this file's folder).",
-    ),
-  }, "teacher field").superRefine((t, ctx) => {
-    if (t.path === undefined && t.arch === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        message: "needs either arch (with an optional recipe) or path",
-      });
-    }
-    if (t.path !== undefined && t.recipe !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["recipe"],
-        message: "a teacher loaded from path has no recipe; remove one of them",
-      });
-    }
-  });
-  const pair = strict({
-    id: slug("a pair id").optional().describe("Pair id (default <teacher>-<student>)."),
-    teacher,
-    student: arch.describe("Student architecture."),
-  }, "pair field");
-  const smoke = strict({
-    budget: budgetSchema(SMOKE_DEFAULTS.budget),
-    evaluation: evaluationSchema(SMOKE_DEFAULTS.evaluation),
-    hyperparameters: shared.optional(),
-    teacherRecipe: recipe.optional(),
-  }, "smoke field").describe(
-    "What --smoke uses instead of the full budget (defaults: 2 epochs of 2 iterations, batch 16).",
-  );
-
   return strict({
     $schema: z.string().optional().describe("Path or URL of this JSON Schema."),
     name: slug("the benchmark name").describe("Benchmark name: results go to results/<name>/."),
     description: z.string().optional().describe("What the benchmark is for."),
-    dataset: z.enum(datasetNames as [string, ...string[]]).describe("Dataset name."),
-    pairs: z.array(pair).min(1).max(LIMITS.pairs).describe("Teacher/student pairs."),
-    methods: strict(methodShape, "method").refine(
-      (m) => Object.keys(m).length > 0,
-      "must name at least one method",
-    ).default(() => ({ ...defaultMethods })).describe(
-      `Methods to run, each with its hyperparameter overrides (default: ${
-        DEFAULT_METHODS.join(", ")
-      }).`,
+    dataset: z.enum(Object.keys(catalogue.datasets) as [string, ...string[]]).describe(
+      "Dataset name.",
     ),
+    pairs: z.array(pairSchema(arch, recipe)).min(1).max(LIMITS.pairs).describe(
+      "Teacher/student pairs.",
+    ),
+    methods: methodsSchema(catalogue),
     hyperparameters: shared.optional(),
     seeds: z.array(int(0, LIMITS.seed)).min(1).max(LIMITS.seeds).refine(
       (s) => new Set(s).size === s.length,
@@ -357,129 +316,268 @@ export function benchmarkSchema(catalogue: Catalogue) {
     ).default([]).describe(
       "Tags: quick, paper, nightly, smoke, claim (a file that tests a paper's claim).",
     ),
-    regression: strict({
-      minEffect: z.number().min(0).max(100).default(SPEC_DEFAULTS.regression.minEffect).describe(
-        "Smallest change of expected accuracy, in accuracy points, that regression tracking reports.",
-      ),
-      minTimeEffect: z.number().min(0).max(1000).default(SPEC_DEFAULTS.regression.minTimeEffect)
-        .describe(
-          "Smallest slow-down of wall time per epoch, in percent of the baseline, that regression tracking reports.",
-        ),
-      alpha: z.number().gt(0).lt(1).default(SPEC_DEFAULTS.regression.alpha).describe(
-        "Significance level of regression tracking's one-sided Welch test.",
-      ),
-    }, "regression field").prefault({}),
+    regression: regressionSchema(),
     checkpoint: strict({
       everyEpochs: int(1, LIMITS.epochs).optional().describe(
         "Save each job's state every N epochs (for --resume).",
       ),
     }, "checkpoint field").prefault({}),
-    smoke: smoke.prefault({}),
+    smoke: smokeSchema(shared, recipe),
   }, "field").superRefine((file, ctx) => {
-    const seen = new Map<string, number>();
-    file.pairs.forEach((p, i) => {
-      const id = pairId(p);
-      const first = seen.get(id);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["pairs", i, "id"],
-          input: id,
-          message: `pair id repeats pairs[${first}]'s; give each pair a distinct id`,
-        });
-      } else seen.set(id, i);
-    });
-    const shape = catalogue.datasets[file.dataset]?.imageShape;
-    if (shape !== undefined && catalogue.architectureProblem !== undefined) {
-      file.pairs.forEach((p, i) => {
-        const check = (arch: string | undefined, path: (string | number)[]) => {
-          const problem = arch === undefined
-            ? undefined
-            : catalogue.architectureProblem!(arch, shape);
-          if (problem !== undefined) {
-            ctx.addIssue({
-              code: "custom",
-              path: ["pairs", i, ...path],
-              input: arch,
-              message: `cannot take ${file.dataset}'s ${shape.join("x")} images: ${problem}`,
-            });
-          }
-        };
-        check(p.teacher.arch, ["teacher", "arch"]);
-        check(p.student, ["student"]);
-      });
-    }
-    if (catalogue.recipeProblem !== undefined) {
-      file.pairs.forEach((p, i) => {
-        if (p.teacher.arch === undefined || p.teacher.path !== undefined) return;
-        const recipes: [Record<string, unknown>, (string | number)[]][] = [
-          [p.teacher.recipe ?? {}, ["pairs", i, "teacher"]],
-        ];
-        if (file.smoke.teacherRecipe !== undefined) {
-          recipes.push([{ ...p.teacher.recipe, ...file.smoke.teacherRecipe }, [
-            "smoke",
-            "teacherRecipe",
-          ]]);
-        }
-        for (const [recipe, path] of recipes) {
-          const problem = catalogue.recipeProblem!(p.teacher.arch, file.dataset, recipe);
-          if (problem === undefined) continue;
-          const m = /^recipe\.([\w.]+): ([\s\S]*)$/.exec(problem);
-          const field = m ? m[1]!.split(".") : [];
-          const base = path[0] === "smoke" ? path : [...path, "recipe"];
-          ctx.addIssue({
-            code: "custom",
-            path: [...base, ...field],
-            message: m ? m[2]! : problem,
-          });
-        }
-      });
-    }
-    const chosen = Object.keys(file.methods);
-    const checkShared = (table: Record<string, unknown> | undefined, path: string[]) => {
-      for (const name of Object.keys(table ?? {})) {
-        if (!chosen.some((m) => name in (catalogue.methods[m]?.hyperparameters ?? {}))) {
-          ctx.addIssue({
-            code: "custom",
-            path: [...path, name],
-            input: table?.[name],
-            message: `is not a hyperparameter of any method this file runs (${chosen.join(", ")})`,
-          });
-        }
-      }
-    };
-    checkShared(file.hyperparameters, ["hyperparameters"]);
-    checkShared(file.smoke.hyperparameters, ["smoke", "hyperparameters"]);
+    checkPairIds(file.pairs, ctx);
+    checkArchitectures(file, catalogue, ctx);
+    checkRecipes(file, catalogue, ctx);
+    checkSharedHyperparameters(file.hyperparameters, ["hyperparameters"], file, catalogue, ctx);
+    checkSharedHyperparameters(
+      file.smoke.hyperparameters,
+      ["smoke", "hyperparameters"],
+      file,
+      catalogue,
+      ctx,
+    );
   });
 }
 
-/** A benchmark file after validation, with schema-level defaults applied. */
-export interface BenchmarkFile {
-  $schema?: string;
-  name: string;
-  description?: string;
-  dataset: string;
-  pairs: {
-    id?: string;
-    teacher: { arch?: string; recipe?: Record<string, unknown>; path?: string };
-    student: string;
-  }[];
-  methods: Record<string, Hyperparameters>;
-  hyperparameters?: Hyperparameters;
-  seeds: number[];
-  budget: Budget;
-  evaluation: EvaluationSpec;
-  scaled: boolean | string;
-  tags: string[];
-  regression: RegressionSpec;
-  checkpoint: { everyEpochs?: number };
-  smoke: {
-    budget: Budget;
-    evaluation: EvaluationSpec;
-    hyperparameters?: Hyperparameters;
-    teacherRecipe?: Record<string, unknown>;
-  };
+/**
+ * The file-wide `hyperparameters`: every hyperparameter of any method (the
+ * first method's declaration of a shared name).
+ */
+function sharedHyperparameterSchema(catalogue: Catalogue): z.ZodType<Hyperparameters> {
+  const table: Record<string, HyperSpec> = {};
+  for (const info of Object.values(catalogue.methods)) {
+    for (const [name, h] of Object.entries(info.hyperparameters)) table[name] ??= h;
+  }
+  return hyperparameterSchema(table, "any method").describe(
+    "Hyperparameters applied to every method of the file that has them.",
+  );
 }
+
+/** `methods`: each method of the catalogue with its overrides; the default methods when absent. */
+function methodsSchema(catalogue: Catalogue) {
+  const names = Object.keys(catalogue.methods);
+  const shape: Record<string, z.ZodType<Hyperparameters | undefined>> = {};
+  for (const [name, info] of Object.entries(catalogue.methods)) {
+    shape[name] = hyperparameterSchema(info.hyperparameters, name).optional().describe(
+      `${info.description} Value: hyperparameter overrides (an empty object for none).`,
+    );
+  }
+  const defaults = Object.fromEntries(
+    DEFAULT_METHODS.filter((m) => names.includes(m)).map((m) => [m, {}]),
+  );
+  return (strict(shape, "method") as z.ZodType<Record<string, Hyperparameters>>).refine(
+    (m) => Object.keys(m).length > 0,
+    "must name at least one method",
+  ).default(() => ({ ...defaults })).describe(
+    `Methods to run, each with its hyperparameter overrides (default: ${
+      DEFAULT_METHODS.join(", ")
+    }).`,
+  );
+}
+
+/** A PyTorch teacher names its architecture and has neither a path nor a recipe. */
+function checkPytorchTeacher(
+  t: { arch?: string | undefined; path?: string | undefined; recipe?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (t.arch === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: "a pytorch teacher needs arch (the zoo architecture it was trained as)",
+    });
+  }
+  for (const field of ["path", "recipe"] as const) {
+    if (t[field] === undefined) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [field],
+      message: `a pytorch teacher has no ${field}; remove one of them`,
+    });
+  }
+}
+
+/**
+ * One pair: its id, a teacher (by architecture and recipe, a saved model or a
+ * PyTorch checkpoint) and a student.
+ */
+function pairSchema(arch: z.ZodType<string>, recipe: z.ZodType<Record<string, unknown>>) {
+  const teacher = strict({
+    arch: arch.optional().describe("Teacher architecture (trained by the recipe, then cached)."),
+    recipe: recipe.optional(),
+    path: z.string().min(1).optional().describe(
+      "A saved teacher to load instead of training one (relative to this file's folder).",
+    ),
+    pytorch: z.string().min(1).optional().describe(
+      "A PyTorch checkpoint (.pth / .pt / .safetensors; relative to this file's folder) to import as the teacher, with arch naming its architecture.",
+    ),
+  }, "teacher field").superRefine((t, ctx) => {
+    if (t.pytorch !== undefined) return checkPytorchTeacher(t, ctx);
+    if (t.path === undefined && t.arch === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "needs either arch (with an optional recipe) or path",
+      });
+    }
+    if (t.path !== undefined && t.recipe !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["recipe"],
+        message: "a teacher loaded from path has no recipe; remove one of them",
+      });
+    }
+  });
+  return strict({
+    id: slug("a pair id").optional().describe("Pair id (default <teacher>-<student>)."),
+    teacher,
+    student: arch.describe("Student architecture."),
+  }, "pair field");
+}
+
+/** `regression`: what regression tracking reports as a change. */
+function regressionSchema() {
+  return strict({
+    minEffect: z.number().min(0).max(100).default(SPEC_DEFAULTS.regression.minEffect).describe(
+      "Smallest change of expected accuracy, in accuracy points, that regression tracking reports.",
+    ),
+    minTimeEffect: z.number().min(0).max(1000).default(SPEC_DEFAULTS.regression.minTimeEffect)
+      .describe(
+        "Smallest slow-down of wall time per epoch, in percent of the baseline, that regression tracking reports.",
+      ),
+    alpha: z.number().gt(0).lt(1).default(SPEC_DEFAULTS.regression.alpha).describe(
+      "Significance level of regression tracking's one-sided Welch test.",
+    ),
+  }, "regression field").prefault({});
+}
+
+/** `smoke`: what `--smoke` uses instead of the full budget. */
+function smokeSchema(
+  shared: z.ZodType<Hyperparameters>,
+  recipe: z.ZodType<Record<string, unknown>>,
+) {
+  return strict({
+    budget: budgetSchema(SMOKE_DEFAULTS.budget),
+    evaluation: evaluationSchema(SMOKE_DEFAULTS.evaluation),
+    hyperparameters: shared.optional(),
+    teacherRecipe: recipe.optional(),
+  }, "smoke field").describe(
+    "What --smoke uses instead of the full budget (defaults: 2 epochs of 2 iterations, batch 16).",
+  ).prefault({});
+}
+
+/** The pair fields the checks below read. */
+interface PairFields {
+  id?: string | undefined;
+  teacher: {
+    arch?: string | undefined;
+    path?: string | undefined;
+    pytorch?: string | undefined;
+    recipe?: Record<string, unknown> | undefined;
+  };
+  student: string;
+}
+
+/** Pair ids (given or derived) must be distinct. */
+function checkPairIds(pairs: readonly PairFields[], ctx: z.RefinementCtx): void {
+  const seen = new Map<string, number>();
+  pairs.forEach((p, i) => {
+    const id = pairId(p);
+    const first = seen.get(id);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pairs", i, "id"],
+        input: id,
+        message: `pair id repeats pairs[${first}]'s; give each pair a distinct id`,
+      });
+    } else seen.set(id, i);
+  });
+}
+
+/** Every teacher and student must take the dataset's images. */
+function checkArchitectures(
+  file: { dataset: string; pairs: readonly PairFields[] },
+  catalogue: Catalogue,
+  ctx: z.RefinementCtx,
+): void {
+  const shape = catalogue.datasets[file.dataset]?.imageShape;
+  const problemOf = catalogue.architectureProblem;
+  if (shape === undefined || problemOf === undefined) return;
+  file.pairs.forEach((p, i) => {
+    const check = (arch: string | undefined, path: (string | number)[]) => {
+      const problem = arch === undefined ? undefined : problemOf(arch, shape);
+      if (problem !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["pairs", i, ...path],
+          input: arch,
+          message: `cannot take ${file.dataset}'s ${shape.join("x")} images: ${problem}`,
+        });
+      }
+    };
+    check(p.teacher.arch, ["teacher", "arch"]);
+    check(p.student, ["student"]);
+  });
+}
+
+/** Recipe teachers' overrides (and the smoke overrides on top) must make valid recipes. */
+function checkRecipes(
+  file: {
+    dataset: string;
+    pairs: readonly PairFields[];
+    smoke: { teacherRecipe?: Record<string, unknown> | undefined };
+  },
+  catalogue: Catalogue,
+  ctx: z.RefinementCtx,
+): void {
+  const problemOf = catalogue.recipeProblem;
+  if (problemOf === undefined) return;
+  file.pairs.forEach((p, i) => {
+    if (
+      p.teacher.arch === undefined || p.teacher.path !== undefined ||
+      p.teacher.pytorch !== undefined
+    ) return;
+    const recipes: [Record<string, unknown>, (string | number)[]][] = [
+      [p.teacher.recipe ?? {}, ["pairs", i, "teacher"]],
+    ];
+    if (file.smoke.teacherRecipe !== undefined) {
+      recipes.push([{ ...p.teacher.recipe, ...file.smoke.teacherRecipe }, [
+        "smoke",
+        "teacherRecipe",
+      ]]);
+    }
+    for (const [recipe, path] of recipes) {
+      const problem = problemOf(p.teacher.arch, file.dataset, recipe);
+      if (problem === undefined) continue;
+      const m = /^recipe\.([\w.]+): ([\s\S]*)$/.exec(problem);
+      const field = m ? m[1]!.split(".") : [];
+      const base = path[0] === "smoke" ? path : [...path, "recipe"];
+      ctx.addIssue({ code: "custom", path: [...base, ...field], message: m ? m[2]! : problem });
+    }
+  });
+}
+
+/** A file-wide hyperparameter must belong to at least one method the file runs. */
+function checkSharedHyperparameters(
+  table: Record<string, unknown> | undefined,
+  path: string[],
+  file: { methods: Record<string, unknown> },
+  catalogue: Catalogue,
+  ctx: z.RefinementCtx,
+): void {
+  const chosen = Object.keys(file.methods);
+  for (const name of Object.keys(table ?? {})) {
+    if (!chosen.some((m) => name in (catalogue.methods[m]?.hyperparameters ?? {}))) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, name],
+        input: table?.[name],
+        message: `is not a hyperparameter of any method this file runs (${chosen.join(", ")})`,
+      });
+    }
+  }
+}
+
+/** A benchmark file after validation, with schema-level defaults applied. */
+export type BenchmarkFile = z.output<ReturnType<typeof benchmarkSchema>>;
 
 function pairId(p: {
   id?: string | undefined;
@@ -537,7 +635,7 @@ export function validateBenchmark(
 ): { ok: true; file: BenchmarkFile } | { ok: false; problems: FieldProblem[] } {
   const result = benchmarkSchema(catalogue).safeParse(json, { reportInput: true });
   if (result.success) {
-    const file = result.data as unknown as BenchmarkFile;
+    const file: BenchmarkFile = result.data;
     // zod returns an object's keys in schema order; methods run in file order.
     const given = (json as { methods?: Record<string, unknown> }).methods;
     if (given !== undefined) {
@@ -569,7 +667,15 @@ export function resolveBenchmark(
   const pairs: ResolvedPair[] = file.pairs.map((p) => ({
     id: pairId(p),
     student: p.student,
-    teacher: p.teacher.path !== undefined
+    teacher: p.teacher.pytorch !== undefined
+      ? {
+        kind: "pytorch",
+        file: isAbsolute(p.teacher.pytorch)
+          ? p.teacher.pytorch
+          : resolve(folder, p.teacher.pytorch),
+        arch: p.teacher.arch as string,
+      }
+      : p.teacher.path !== undefined
       ? {
         kind: "path",
         path: isAbsolute(p.teacher.path) ? p.teacher.path : resolve(folder, p.teacher.path),
@@ -676,7 +782,7 @@ export async function loadBenchmark(
   catalogue: Catalogue,
 ): Promise<{ benchmark: ResolvedBenchmark; file: BenchmarkFile }> {
   const loaded = await readBenchmark(path, catalogue);
-  if (!loaded.ok) throw new UserError(loaded.lines.join("\n"), 2);
+  if (!loaded.ok) throw new UserError(loaded.lines.join("\n"));
   return {
     benchmark: resolveBenchmark(loaded.file, path, catalogue, loaded.source),
     file: loaded.file,
@@ -748,14 +854,15 @@ async function readBenchmarkJson(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readBenchmarkHead } from "./spec.ts";
  * const head = await readBenchmarkHead("benchmarks/mnist-lenet5-quick.json");
- * console.log(head.tags.includes("quick")); // true
+ * assert.equal(head.tags.includes("quick"), true);
  * ```
  */
 export async function readBenchmarkHead(path: string): Promise<{ name: string; tags: string[] }> {
   const read = await readBenchmarkJson(path);
-  if (!read.ok) throw new UserError(read.lines.join("\n"), 2);
+  if (!read.ok) throw new UserError(read.lines.join("\n"));
   const v = read.source as { name?: unknown; tags?: unknown } | null;
   const name = typeof v?.name === "string" ? v.name : basename(path, ".json");
   const tags = Array.isArray(v?.tags)

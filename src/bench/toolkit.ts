@@ -18,10 +18,12 @@ import type { Catalogue, TeacherSpec } from "./spec.ts";
 export interface PreparedTeacher {
   /** Architecture. */
   arch: string;
-  /** `recipe` or `path`. */
-  source: "recipe" | "path";
-  /** Identity hash. */
+  /** `recipe`, `path` (a saved TensorFlow.js model) or `pytorch` (an imported checkpoint). */
+  source: "recipe" | "path" | "pytorch";
+  /** Identity hash (for `pytorch`, the SHA-256 of the checkpoint file). */
   hash: string;
+  /** The checkpoint's file name (`pytorch` teachers). */
+  file?: string;
   /** Where the weights are (what jobs load). */
   path: string;
   /** Test accuracy in [0, 1]. */

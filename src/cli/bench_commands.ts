@@ -6,7 +6,10 @@
  */
 import type { Toolkit } from "../bench/toolkit.ts";
 import type { Command } from "./command.ts";
+import { makePlanCommand } from "./plan.ts";
 import { makeRunCommand } from "./run.ts";
+import { makeMethodsCommand } from "./methods.ts";
+import { makeRunJobCommand } from "./run_job.ts";
 import { makeSchemaCommand } from "./schema.ts";
 import { makeValidateCommand } from "./validate.ts";
 
@@ -47,3 +50,20 @@ export const validateCommand: Command = makeValidateCommand(loadDefaultToolkit);
  * ```
  */
 export const schemaCommand: Command = makeSchemaCommand(loadDefaultToolkit);
+
+/**
+ * `dfkd methods`: the method plug-ins and their hyperparameters.
+ *
+ * @example
+ * ```ts
+ * import { methodsCommand } from "./bench_commands.ts";
+ * // await methodsCommand.run(["--markdown"]);
+ * ```
+ */
+export const methodsCommand: Command = makeMethodsCommand(loadDefaultToolkit);
+
+/** `dfkd plan <file>` (a run folder with every job pending). */
+export const planCommand: Command = makePlanCommand({ loadToolkit: loadDefaultToolkit });
+
+/** `dfkd run-job <run-dir> --index I` (one job of a planned run). */
+export const runJobCommand: Command = makeRunJobCommand({ loadToolkit: loadDefaultToolkit });

@@ -42,8 +42,9 @@ Exit code: 0 no regression, 1 regression found, 2 unusable input.`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseNumberFlag } from "./compare.ts";
- * console.log(parseNumberFlag("--alpha", "0.01", (v) => v > 0 && v < 1, "between 0 and 1")); // 0.01
+ * assert.equal(parseNumberFlag("--alpha", "0.01", (v) => v > 0 && v < 1, "between 0 and 1"), 0.01);
  * ```
  */
 export function parseNumberFlag(
@@ -55,7 +56,7 @@ export function parseNumberFlag(
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || !ok(n)) {
-    throw new UserError(`${flag} must be ${what} (got ${JSON.stringify(value)})`, 2);
+    throw new UserError(`${flag} must be ${what} (got ${JSON.stringify(value)})`);
   }
   return n;
 }
@@ -65,8 +66,9 @@ export function parseNumberFlag(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseGate } from "./compare.ts";
- * console.log(parseGate("mu,time")); // ["mu", "wallPerEpoch"]
+ * assert.deepEqual(parseGate("mu,time"), ["mu", "wallPerEpoch"]);
  * ```
  */
 export function parseGate(value: string): MetricName[] {
@@ -77,7 +79,6 @@ export function parseGate(value: string): MetricName[] {
     if (!(COMPARED_METRICS as readonly string[]).includes(m)) {
       throw new UserError(
         `--gate: unknown metric ${JSON.stringify(name)} (valid: mu, peak, final, drop, time)`,
-        2,
       );
     }
     out.push(m as MetricName);
@@ -90,8 +91,9 @@ export function parseGate(value: string): MetricName[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareOverrides } from "./compare.ts";
- * console.log(compareOverrides({ "min-effect": "2" })); // { minEffect: 2 }
+ * assert.deepEqual(compareOverrides({ "min-effect": "2" }), { minEffect: 2 });
  * ```
  */
 export function compareOverrides(values: {
@@ -164,11 +166,10 @@ export const compareCommand: Command = {
         `compare takes a baseline and a candidate (got ${positionals.length} argument${
           positionals.length === 1 ? "" : "s"
         })\nUsage: deno task dfkd ${USAGE.split("\n")[0]}`,
-        2,
       );
     }
     if (values.json && values.markdown) {
-      throw new UserError("Choose one of --json and --markdown", 2);
+      throw new UserError("Choose one of --json and --markdown");
     }
     const overrides = compareOverrides(values);
     const [baseArg, candArg] = positionals as [string, string];

@@ -32,7 +32,6 @@ function oneName(positionals: string[], verb: string): string {
       `datasets ${verb} needs exactly one dataset name (one of ${
         Object.keys(DATASETS).join(", ")
       })\nUsage: deno task dfkd ${USAGE}`,
-      2,
     );
   }
   return name;
@@ -53,7 +52,7 @@ async function listVerb(args: string[]): Promise<number> {
     USAGE,
   );
   if (positionals.length > 0) {
-    throw new UserError(`datasets list takes no names\nUsage: deno task dfkd ${USAGE}`, 2);
+    throw new UserError(`datasets list takes no names\nUsage: deno task dfkd ${USAGE}`);
   }
   const dataRoot = resolveDataRoot(values["data-root"]);
   const rows = [["name", "classes", "shape", "train", "test", "status"]];
@@ -91,7 +90,7 @@ async function fetchVerb(args: string[]): Promise<number> {
   for (const [flag, length] of [["md5", 32], ["sha256", 64]] as const) {
     const v = values[flag];
     if (v !== undefined && !new RegExp(`^[0-9a-fA-F]{${length}}$`).test(v)) {
-      throw new UserError(`--${flag} must be ${length} hex digits (got ${JSON.stringify(v)})`, 2);
+      throw new UserError(`--${flag} must be ${length} hex digits (got ${JSON.stringify(v)})`);
     }
   }
   const dataRoot = resolveDataRoot(values["data-root"]);
@@ -175,7 +174,6 @@ export const datasetsCommand: Command = {
       `datasets needs list, fetch or check${
         verb === undefined ? "" : ` (got ${JSON.stringify(verb)})`
       }\nUsage: deno task dfkd ${USAGE}`,
-      2,
     );
   },
 };

@@ -57,7 +57,6 @@ async function add(args: string[]): Promise<number> {
       throw new UserError(
         `${resultsDir}: run ${s.runId} has not finished (run.json has no finishedAt): it is ` +
           `still running or it died. Resume it, or pass --allow-unfinished to record it as it is`,
-        2,
       );
     }
     const summary = { ...s, machine: machineLabel(s.environment, values.machine) };
@@ -83,7 +82,6 @@ function parseMetric(value: string | undefined): MetricName {
   if (!(COMPARED_METRICS as readonly string[]).includes(m)) {
     throw new UserError(
       `--metric: unknown metric ${JSON.stringify(value)} (valid: mu, peak, final, drop, time)`,
-      2,
     );
   }
   return m as MetricName;
@@ -119,7 +117,6 @@ export function trendSelection(
           ? ` for ${filter.machine ?? "any machine"}/${filter.backend ?? "any backend"}`
           : ""
       } in ${path}; it holds entries of: ${keys}${smoke ? "" : " (pass --smoke for smoke runs)"}`,
-      2,
     );
   }
   const newest = pool[pool.length - 1] as HistoryEntry;
@@ -155,7 +152,6 @@ async function show(args: string[]): Promise<number> {
     throw new UserError(
       `history show takes one benchmark name (got ${positionals.length})\n` +
         `Usage: deno task dfkd ${USAGE.split("\n")[2]?.trim()}`,
-      2,
     );
   }
   const benchmark = positionals[0] as string;
@@ -166,7 +162,6 @@ async function show(args: string[]): Promise<number> {
     throw new UserError(
       `No history for benchmark "${benchmark}": ${path} is missing or empty ` +
         `(add runs with "deno task dfkd history add <results-dir>")`,
-      2,
     );
   }
   const filter = {
@@ -223,7 +218,6 @@ export const historyCommand: Command = {
     throw new UserError(
       `history: unknown action ${JSON.stringify(verb ?? "")} (use add or show)\n` +
         `Usage: deno task dfkd ${USAGE}`,
-      2,
     );
   },
 };

@@ -5,7 +5,14 @@
  */
 import { BackendUnavailableError } from "../backends/init_backend.ts";
 import { UserError } from "../util/errors.ts";
-import { runCommand, schemaCommand, validateCommand } from "./bench_commands.ts";
+import {
+  methodsCommand,
+  planCommand,
+  runCommand,
+  runJobCommand,
+  schemaCommand,
+  validateCommand,
+} from "./bench_commands.ts";
 import type { Command } from "./command.ts";
 import { datasetsCommand } from "./datasets.ts";
 import { doctorCommand } from "./doctor.ts";
@@ -15,6 +22,9 @@ import { compareCommand } from "./compare.ts";
 import { historyCommand } from "./history.ts";
 import { nightlyCommand } from "./nightly.ts";
 import { reportCommand } from "./report.ts";
+import { k8sCommand } from "./k8s.ts";
+import { slurmCommand } from "./slurm.ts";
+import { statusCommand } from "./status.ts";
 
 /** Every subcommand by name; adding one is one file plus one line here. */
 export const COMMANDS: Record<string, Command> = {
@@ -28,7 +38,13 @@ export const COMMANDS: Record<string, Command> = {
   validate: validateCommand,
   schema: schemaCommand,
   models: modelsCommand,
+  methods: methodsCommand,
   teacher: teacherCommand,
+  plan: planCommand,
+  "run-job": runJobCommand,
+  status: statusCommand,
+  slurm: slurmCommand,
+  k8s: k8sCommand,
 };
 
 function help(): string {

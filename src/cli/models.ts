@@ -7,7 +7,7 @@
 import { type BackendRequest, initBackend } from "../backends/init_backend.ts";
 import { getDataset } from "../data/registry.ts";
 import { trainableParameterCount } from "../models/layers.ts";
-import { ARCHITECTURES, buildClassifier } from "../models/registry.ts";
+import { ARCHITECTURES, buildClassifier, datasetsFor } from "../models/registry.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./parse_args.ts";
@@ -40,7 +40,7 @@ export interface ModelRow {
 export function modelRows(): ModelRow[] {
   const rows: ModelRow[] = [];
   for (const spec of Object.values(ARCHITECTURES)) {
-    for (const dataset of spec.datasets) {
+    for (const dataset of datasetsFor(spec.name)) {
       const info = getDataset(dataset);
       const c = buildClassifier(spec.name, {
         inputShape: info.imageShape,
@@ -72,7 +72,7 @@ export const modelsCommand: Command = {
       backend: { type: "string", default: "auto" },
     }, USAGE);
     if (positionals.length > 0) {
-      throw new UserError(`models takes no arguments\nUsage: deno task dfkd ${USAGE}`, 2);
+      throw new UserError(`models takes no arguments\nUsage: deno task dfkd ${USAGE}`);
     }
     await initBackend((values.backend ?? "auto") as BackendRequest);
     const rows = modelRows();

@@ -140,7 +140,7 @@ export const nightlyCommand: Command = {
     let result;
     if (given.length > 0) {
       if (positionals.length > 0) {
-        throw new UserError("Give benchmark files to run or --results folders, not both", 2);
+        throw new UserError("Give benchmark files to run or --results folders, not both");
       }
       // Existing folders: the "run step" hands each one back as it is.
       const benchmarks: NightlyBenchmark[] = [];
@@ -163,7 +163,6 @@ export const nightlyCommand: Command = {
         throw new UserError(
           `No benchmark is tagged "nightly" in benchmarks/ (add "nightly" to a file's tags, ` +
             `or name files to run)`,
-          2,
         );
       }
       const extraArgs: string[] = [];

@@ -16,13 +16,15 @@ export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCommandArgs } from "./parse_args.ts";
  * const { values, positionals } = parseCommandArgs(
  *   ["--json", "mnist"],
  *   { json: { type: "boolean" } },
  *   "datasets check <name> [--json]",
  * );
- * console.log(values.json, positionals); // true ["mnist"]
+ * assert.equal(values.json, true);
+ * assert.deepEqual(positionals, ["mnist"]);
  * ```
  */
 export function parseCommandArgs<O extends OptionSpec>(
@@ -38,7 +40,7 @@ export function parseCommandArgs<O extends OptionSpec>(
     return parsed as unknown as ReturnType<typeof parseCommandArgs<O>>;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new UserError(`${message.split("\n")[0]}\nUsage: deno task dfkd ${usage}`, 2);
+    throw new UserError(`${message.split("\n")[0]}\nUsage: deno task dfkd ${usage}`);
   }
 }
 
@@ -47,8 +49,9 @@ export function parseCommandArgs<O extends OptionSpec>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIntFlag } from "./parse_args.ts";
- * console.log(parseIntFlag("--jobs", "2", 1)); // 2
+ * assert.equal(parseIntFlag("--jobs", "2", 1), 2);
  * ```
  */
 export function parseIntFlag(
@@ -61,7 +64,6 @@ export function parseIntFlag(
   if (!Number.isInteger(n) || n < min) {
     throw new UserError(
       `${flag} must be a whole number of at least ${min} (got ${JSON.stringify(value)})`,
-      2,
     );
   }
   return n;

@@ -31,7 +31,7 @@ export const reportCommand: Command = {
   async run(args) {
     const { positionals } = parseCommandArgs(args, {}, USAGE);
     if (positionals.length === 0) {
-      throw new UserError(`Name at least one run folder\nUsage: deno task dfkd ${USAGE}`, 2);
+      throw new UserError(`Name at least one run folder\nUsage: deno task dfkd ${USAGE}`);
     }
     for (const dir of positionals) {
       // A run that is still going rewrites its reports when it ends; do not race it.
@@ -44,7 +44,6 @@ export const reportCommand: Command = {
         throw new UserError(
           `${dir} is locked by a live run (${describeHolder(holder)}); its reports are written ` +
             `when it ends. If that process is gone, delete ${lockPath}`,
-          2,
         );
       }
       const written = await rebuildReports(dir);

@@ -8,8 +8,8 @@
  * @module
  */
 import { BACKEND_NAMES, type BackendRequest } from "../backends/init_backend.ts";
-import { INTERRUPTED_EXIT_CODE, runBenchmark } from "../bench/runner.ts";
-import { applySmoke, type BenchmarkFile, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
+import { INTERRUPTED_EXIT_CODE, runBenchmark, type RunOutcome } from "../bench/runner.ts";
+import { applySmoke, type Catalogue, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
 import type { ResolvedBenchmark } from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { UserError } from "../util/errors.ts";
@@ -68,16 +68,34 @@ function resumeCommand(
   return words.map(shellWord).join(" ");
 }
 
-function parseList(flag: string, value: string | undefined): string[] | undefined {
+/**
+ * A comma-separated flag value as a list (`--methods a,b`), or a `UserError`.
+ *
+ * @example
+ * ```ts
+ * import { parseList } from "./run.ts";
+ * console.log(parseList("--methods", "a, b")); // [ "a", "b" ]
+ * ```
+ */
+export function parseList(flag: string, value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const items = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (items.length === 0) {
-    throw new UserError(`${flag} needs at least one name (got "${value}")`, 2);
+    throw new UserError(`${flag} needs at least one name (got "${value}")`);
   }
   return items;
 }
 
-function parseSeeds(value: string | undefined): number[] | undefined {
+/**
+ * The `--seeds 0,1` flag as distinct whole numbers, or a `UserError`.
+ *
+ * @example
+ * ```ts
+ * import { parseSeeds } from "./run.ts";
+ * console.log(parseSeeds("0,1")); // [ 0, 1 ]
+ * ```
+ */
+export function parseSeeds(value: string | undefined): number[] | undefined {
   const items = parseList("--seeds", value);
   if (items === undefined) return undefined;
   const seeds = items.map((s) => Number(s));
@@ -85,13 +103,113 @@ function parseSeeds(value: string | undefined): number[] | undefined {
   if (bad !== undefined) {
     throw new UserError(
       `--seeds must be whole numbers of at least 0, comma-separated (got "${bad}")`,
-      2,
     );
   }
   if (new Set(seeds).size !== seeds.length) {
-    throw new UserError(`--seeds repeats a seed (got "${value}")`, 2);
+    throw new UserError(`--seeds repeats a seed (got "${value}")`);
   }
   return seeds;
+}
+
+/** `--backend`: `auto` or a backend name. */
+function checkBackend(backend: string): string {
+  if (backend !== "auto" && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new UserError(
+      `--backend must be auto or one of ${BACKEND_NAMES.join(", ")} (got "${backend}")`,
+    );
+  }
+  return backend;
+}
+
+/** `--resume`: one benchmark file, and a run id or `latest`. */
+function checkResume(resume: string, files: number): void {
+  if (files !== 1) {
+    throw new UserError(
+      `--resume continues one run: name exactly one benchmark file (got ${files})`,
+    );
+  }
+  if (resume === "" || (resume !== "latest" && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(resume))) {
+    throw new UserError(
+      `--resume needs a run id (a folder name under <out>/<benchmark>/) or "latest" (got "${resume}")`,
+    );
+  }
+}
+
+/** Reads and resolves every file before anything runs; all their problems are one `UserError`. */
+async function loadBenchmarks(
+  paths: string[],
+  catalogue: Catalogue,
+  smoke: boolean,
+): Promise<ResolvedBenchmark[]> {
+  const problems: string[] = [];
+  const benchmarks: ResolvedBenchmark[] = [];
+  for (const path of paths) {
+    const r = await readBenchmark(path, catalogue);
+    if (!r.ok) {
+      problems.push(...r.lines);
+      continue;
+    }
+    const resolved = resolveBenchmark(r.file, path, catalogue, r.source);
+    benchmarks.push(smoke ? applySmoke(resolved, r.file, catalogue) : resolved);
+  }
+  if (problems.length > 0) throw new UserError(problems.join("\n"));
+  return benchmarks;
+}
+
+/** What the run command prints when an interrupt stopped a run: where the results are, how to resume. */
+function interruptedMessage(
+  outcome: RunOutcome,
+  benchmark: ResolvedBenchmark,
+  later: ResolvedBenchmark[],
+  interrupts: Interrupter,
+  values: Parameters<typeof resumeCommand>[2],
+): string {
+  const how = interrupts.aborting
+    ? "Stopped at once: the running jobs were killed and resume from their last checkpoints."
+    : "Interrupted: every running job saved a checkpoint.";
+  return `\n${how} Results so far: ${outcome.runDir}` +
+    ` (deno task dfkd report ${shellWord(outcome.runDir)} shows them).\nTo resume:\n  ${
+      resumeCommand(benchmark.file, outcome.runId, values)
+    }${later.length > 0 ? `\nNot started: ${later.map((b) => b.file).join(", ")}` : ""}`;
+}
+
+/**
+ * The second Ctrl-C: before any job started, exit at once; once jobs run,
+ * the runner's own handler (registered later, so called first) kills them,
+ * records them as interrupted and releases the run's lock, which takes well
+ * under a second: exit anyway after {@linkcode ABORT_GRACE_MS} if that
+ * bookkeeping hangs. Returns the function that removes the handler.
+ */
+function exitOnAbort(
+  interrupts: Interrupter,
+  log: ClosableLogger,
+  exit: (code: number) => void,
+  current: () => { file: string; runId: string } | undefined,
+  values: Parameters<typeof resumeCommand>[2],
+): () => void {
+  let forceExit: ReturnType<typeof setTimeout> | undefined;
+  const off = interrupts.onAbort(() => {
+    const running = current();
+    if (running !== undefined) {
+      forceExit = setTimeout(() => {
+        log.close();
+        console.error(
+          `\nStopped at once. Jobs resume from their last checkpoints:\n  ${
+            resumeCommand(running.file, running.runId, values)
+          }`,
+        );
+        exit(INTERRUPTED_EXIT_CODE);
+      }, ABORT_GRACE_MS);
+      return;
+    }
+    log.close();
+    console.error("\nInterrupted before any job started; nothing to resume.");
+    exit(INTERRUPTED_EXIT_CODE);
+  });
+  return () => {
+    clearTimeout(forceExit);
+    off();
+  };
 }
 
 /**
@@ -123,53 +241,18 @@ export function makeRunCommand(options: RunCommandOptions): Command {
         resume: { type: "string" },
       }, USAGE);
       if (positionals.length === 0) {
-        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`, 2);
+        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`);
       }
-      const backend = values.backend ?? "auto";
-      if (backend !== "auto" && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
-        throw new UserError(
-          `--backend must be auto or one of ${BACKEND_NAMES.join(", ")} (got "${backend}")`,
-          2,
-        );
-      }
+      const backend = checkBackend(values.backend ?? "auto");
       const resume = values.resume;
-      if (resume !== undefined) {
-        if (positionals.length !== 1) {
-          throw new UserError(
-            `--resume continues one run: name exactly one benchmark file (got ${positionals.length})`,
-            2,
-          );
-        }
-        if (
-          resume === "" || (resume !== "latest" && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(resume))
-        ) {
-          throw new UserError(
-            `--resume needs a run id (a folder name under <out>/<benchmark>/) or "latest" (got "${resume}")`,
-            2,
-          );
-        }
-      }
+      if (resume !== undefined) checkResume(resume, positionals.length);
       const jobs = parseIntFlag("--jobs", values.jobs, 1) ?? navigator.hardwareConcurrency;
       const methods = parseList("--methods", values.methods);
       const seeds = parseSeeds(values.seeds);
       const toolkit = await options.loadToolkit();
       const catalogue = toolkit.catalogue();
 
-      // Every file is checked before anything runs.
-      const problems: string[] = [];
-      const benchmarks: ResolvedBenchmark[] = [];
-      for (const path of positionals) {
-        const r = await readBenchmark(path, catalogue);
-        if (!r.ok) {
-          problems.push(...r.lines);
-          continue;
-        }
-        const resolved = resolveBenchmark(r.file, path, catalogue, r.source);
-        benchmarks.push(
-          values.smoke ? applySmoke(resolved, r.file as BenchmarkFile, catalogue) : resolved,
-        );
-      }
-      if (problems.length > 0) throw new UserError(problems.join("\n"), 2);
+      const benchmarks = await loadBenchmarks(positionals, catalogue, values.smoke === true);
 
       const dataRoot = toolkit.resolveDataRoot(values["data-root"]);
       const log = (options.logger ?? cliLogger)();
@@ -177,28 +260,7 @@ export function makeRunCommand(options: RunCommandOptions): Command {
       const unlisten = options.interrupts ? () => {} : interrupts.listen();
       const exit = options.exit ?? ((code: number) => Deno.exit(code));
       let current: { file: string; runId: string } | undefined;
-      // Before the jobs start (data, teachers): a Ctrl-C exits at once. Once jobs run, the
-      // runner's own handler (registered later, so called first) kills them at once; the runner
-      // then records them as interrupted and releases the run's lock, which takes well under a
-      // second. Exit anyway if that bookkeeping hangs.
-      let forceExit: ReturnType<typeof setTimeout> | undefined;
-      const offAbort = interrupts.onAbort(() => {
-        if (current !== undefined) {
-          forceExit = setTimeout(() => {
-            log.close();
-            console.error(
-              `\nStopped at once. Jobs resume from their last checkpoints:\n  ${
-                resumeCommand(current!.file, current!.runId, values)
-              }`,
-            );
-            exit(INTERRUPTED_EXIT_CODE);
-          }, ABORT_GRACE_MS);
-          return;
-        }
-        log.close();
-        console.error("\nInterrupted before any job started; nothing to resume.");
-        exit(INTERRUPTED_EXIT_CODE);
-      });
+      const offAbort = exitOnAbort(interrupts, log, exit, () => current, values);
       let exitCode = 0;
       try {
         for (const benchmark of benchmarks) {
@@ -221,17 +283,7 @@ export function makeRunCommand(options: RunCommandOptions): Command {
           log.close();
           if (outcome.interrupted) {
             const later = benchmarks.slice(benchmarks.indexOf(benchmark) + 1);
-            const how = interrupts.aborting
-              ? "Stopped at once: the running jobs were killed and resume from their last checkpoints."
-              : "Interrupted: every running job saved a checkpoint.";
-            console.error(
-              `\n${how} Results so far: ${outcome.runDir}` +
-                ` (deno task dfkd report ${shellWord(outcome.runDir)} shows them).\nTo resume:\n  ${
-                  resumeCommand(benchmark.file, outcome.runId, values)
-                }${
-                  later.length > 0 ? `\nNot started: ${later.map((b) => b.file).join(", ")}` : ""
-                }`,
-            );
+            console.error(interruptedMessage(outcome, benchmark, later, interrupts, values));
             return INTERRUPTED_EXIT_CODE;
           }
           console.log(`\n${outcome.summary}\n`);
@@ -240,7 +292,6 @@ export function makeRunCommand(options: RunCommandOptions): Command {
           current = undefined;
         }
       } finally {
-        clearTimeout(forceExit);
         offAbort();
         unlisten();
         log.close();

@@ -1,6 +1,7 @@
 /**
- * `deno task dfkd teacher <train|recipe|list|eval>`: train teachers into the
- * cache by recipe, show recipes, list the cache, and check a teacher file.
+ * `deno task dfkd teacher <train|recipe|list|eval|import>`: train teachers
+ * into the cache by recipe, show recipes, list the cache, check a teacher
+ * file, and import a PyTorch checkpoint.
  *
  * @module
  */
@@ -8,7 +9,7 @@ import { type BackendRequest, initBackend } from "../backends/init_backend.ts";
 import { resolveDataRoot } from "../data/data_root.ts";
 import { getDataset } from "../data/registry.ts";
 import { evaluateAccuracy } from "../models/evaluate.ts";
-import { ARCHITECTURES } from "../models/registry.ts";
+import { ARCHITECTURES, getArchitecture } from "../models/registry.ts";
 import {
   listCachedTeachers,
   obtainTeacher,
@@ -17,6 +18,9 @@ import {
 } from "../models/teacher/cache.ts";
 import { loadTeacherFromPath, teacherFileHash } from "../models/teacher/load.ts";
 import { declareTeacher, defaultRecipe } from "../models/teacher/recipe.ts";
+import { listPytorchTeachers, obtainPytorchTeacher } from "../models/pytorch/cache.ts";
+import { saveClassifier } from "../models/io.ts";
+import type { Dataset } from "../data/dataset.ts";
 import { UserError } from "../util/errors.ts";
 import { lineLogger } from "../util/logger.ts";
 import type { Command } from "./command.ts";
@@ -29,6 +33,8 @@ const USAGE = [
   "       teacher recipe <arch> <dataset> [recipe options] [--json]",
   "       teacher list [--cache-dir D] [--json]",
   "       teacher eval <model.json or folder> <dataset> [--data-root D] [--backend B] [--json]",
+  "       teacher import <checkpoint.pth|.pt|.safetensors> --arch A --dataset D [--out DIR]",
+  "                      [--data-root D] [--cache-dir D] [--backend B] [--json]",
   "",
   "Recipe options (override the default recipe; `teacher recipe` shows the result and its source):",
   "  --epochs N  --batch-size N  --seed N",
@@ -57,14 +63,14 @@ const RECIPE_OPTIONS = {
 } as const;
 
 function usageError(message: string): never {
-  throw new UserError(`${message}\nUsage: deno task dfkd ${USAGE}`, 2);
+  throw new UserError(`${message}\nUsage: deno task dfkd ${USAGE}`);
 }
 
 function numberFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n)) {
-    throw new UserError(`${flag} must be a number (got ${JSON.stringify(value)})`, 2);
+    throw new UserError(`${flag} must be a number (got ${JSON.stringify(value)})`);
   }
   return n;
 }
@@ -78,10 +84,10 @@ function recipeOverrides(values: RecipeValues): Record<string, unknown> {
     try {
       base = JSON.parse(values.recipe);
     } catch (error) {
-      throw new UserError(`--recipe is not valid JSON (${(error as Error).message})`, 2);
+      throw new UserError(`--recipe is not valid JSON (${(error as Error).message})`);
     }
     if (typeof base !== "object" || base === null || Array.isArray(base)) {
-      throw new UserError(`--recipe must be a JSON object (got ${values.recipe})`, 2);
+      throw new UserError(`--recipe must be a JSON object (got ${values.recipe})`);
     }
   }
   const str = (k: keyof RecipeValues) => typeof values[k] === "string" ? values[k] : undefined;
@@ -125,7 +131,7 @@ function recipeOverrides(values: RecipeValues): Record<string, unknown> {
   if (flip !== undefined) {
     touched = true;
     if (flip !== "on" && flip !== "off") {
-      throw new UserError(`--flip must be on or off (got ${JSON.stringify(flip)})`, 2);
+      throw new UserError(`--flip must be on or off (got ${JSON.stringify(flip)})`);
     }
     augment.flip = flip === "on";
   }
@@ -216,21 +222,57 @@ async function listVerb(args: string[]): Promise<number> {
   if (positionals.length > 0) usageError("teacher list takes no arguments");
   const cacheDir = resolveTeacherCacheDir(values["cache-dir"]);
   const entries = await listCachedTeachers(cacheDir);
+  const imported = await listPytorchTeachers(cacheDir);
   if (values.json) {
-    console.log(JSON.stringify(
-      entries.map(({ path, meta }) => ({
-        path,
-        hash: meta.hash,
-        arch: meta.declaration.arch,
-        dataset: meta.declaration.dataset,
-        testAccuracy: meta.testAccuracy,
-        wallSeconds: meta.wallSeconds,
-        trainedAt: meta.trainedAt,
-        recipe: meta.declaration.recipe,
-      })),
-      null,
-      2,
-    ));
+    const trained: Record<string, unknown>[] = entries.map(({ path, meta }) => ({
+      path,
+      hash: meta.hash,
+      arch: meta.declaration.arch,
+      dataset: meta.declaration.dataset,
+      testAccuracy: meta.testAccuracy,
+      wallSeconds: meta.wallSeconds,
+      trainedAt: meta.trainedAt,
+      recipe: meta.declaration.recipe,
+    }));
+    const fromPytorch = imported.map(({ path, meta }) => ({
+      path,
+      hash: meta.hash,
+      arch: meta.arch,
+      dataset: meta.dataset,
+      testAccuracy: meta.testAccuracy,
+      source: meta.source,
+      importedAt: meta.importedAt,
+    }));
+    console.log(JSON.stringify([...trained, ...fromPytorch], null, 2));
+    return 0;
+  }
+  if (imported.length > 0) {
+    const rows = [[
+      "id",
+      "architecture",
+      "dataset",
+      "test acc",
+      "checkpoint",
+      "sha256",
+      "imported",
+    ]];
+    for (const { path, meta } of imported) {
+      rows.push([
+        path.slice(path.lastIndexOf("/") + 1),
+        meta.arch,
+        meta.dataset,
+        meta.testAccuracy === null ? "–" : `${(100 * meta.testAccuracy).toFixed(2)}%`,
+        meta.source.file,
+        meta.source.sha256.slice(0, 16),
+        meta.importedAt,
+      ]);
+    }
+    console.log("Imported PyTorch teachers:");
+    console.log(formatTable(rows, [3]));
+    if (entries.length > 0) console.log("");
+  }
+  if (entries.length === 0 && imported.length > 0) {
+    console.log(`\nCache: ${cacheDir}`);
     return 0;
   }
   if (entries.length === 0) {
@@ -295,6 +337,69 @@ async function evalVerb(args: string[]): Promise<number> {
   return 0;
 }
 
+async function importVerb(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    arch: { type: "string" },
+    dataset: { type: "string" },
+    out: { type: "string" },
+    "data-root": { type: "string" },
+    "cache-dir": { type: "string" },
+    backend: { type: "string", default: "auto" },
+    json: { type: "boolean" },
+  }, USAGE);
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0) {
+    usageError("teacher import needs one checkpoint file");
+  }
+  if (values.arch === undefined) usageError("teacher import needs --arch (the zoo architecture)");
+  if (values.dataset === undefined) usageError("teacher import needs --dataset");
+  const arch = getArchitecture(values.arch).name;
+  const spec = getDataset(values.dataset);
+  await initBackend((values.backend ?? "auto") as BackendRequest);
+  const log = lineLogger();
+  let data: Dataset | undefined;
+  let notEvaluated: string | undefined;
+  try {
+    data = await spec.load({ dataRoot: resolveDataRoot(values["data-root"]), log });
+  } catch (error) {
+    if (!(error instanceof UserError) || error.exitCode === 2) throw error;
+    notEvaluated = error.message;
+  }
+  const teacher = await obtainPytorchTeacher(file, {
+    arch,
+    dataset: spec.name,
+    cacheDir: resolveTeacherCacheDir(values["cache-dir"]),
+    log,
+    ...(data === undefined ? {} : { data }),
+  });
+  try {
+    if (values.out !== undefined) {
+      await saveClassifier(teacher.classifier, values.out);
+      await Deno.writeTextFile(
+        `${values.out}/meta.json`,
+        JSON.stringify(teacher.meta, null, 2) + "\n",
+      );
+    }
+  } finally {
+    teacher.classifier.model.dispose();
+  }
+  const { meta } = teacher;
+  if (values.json) {
+    console.log(JSON.stringify({ ...meta, path: teacher.path, out: values.out ?? null }, null, 2));
+    return 0;
+  }
+  const accuracy = meta.testAccuracy === null
+    ? `not evaluated (${notEvaluated ?? "no test split"})`
+    : `test accuracy ${(100 * meta.testAccuracy).toFixed(2)}% on ${meta.testSize} images`;
+  console.log(`${meta.source.file} sha256 ${meta.source.sha256}`);
+  console.log(
+    `${arch} on ${spec.name} (${meta.source.format}, ${meta.source.container}): ${accuracy}`,
+  );
+  console.log(`${teacher.converted ? "Converted into" : "Already in the cache:"} ${teacher.path}`);
+  if (values.out !== undefined) console.log(`Copied to ${values.out}`);
+  return 0;
+}
+
 /**
  * Trains, shows, lists and checks teachers.
  *
@@ -305,7 +410,8 @@ async function evalVerb(args: string[]): Promise<number> {
  * ```
  */
 export const teacherCommand: Command = {
-  summary: "Train teachers by recipe into the cache, show recipes, list the cache, check a file",
+  summary:
+    "Train teachers by recipe into the cache, show recipes, list the cache, check a file, import a PyTorch checkpoint",
   usage: USAGE,
   run(args) {
     const [verb, ...rest] = args;
@@ -318,13 +424,14 @@ export const teacherCommand: Command = {
         return listVerb(rest);
       case "eval":
         return evalVerb(rest);
+      case "import":
+        return importVerb(rest);
       default:
         return Promise.reject(
           new UserError(
-            `teacher needs a verb: train, recipe, list or eval${
+            `teacher needs a verb: train, recipe, list, eval or import${
               verb === undefined ? "" : ` (got ${JSON.stringify(verb)})`
             }\nUsage: deno task dfkd ${USAGE}`,
-            2,
           ),
         );
     }

@@ -34,7 +34,7 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
     async run(args) {
       const { positionals } = parseCommandArgs(args, {}, USAGE);
       if (positionals.length === 0) {
-        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`, 2);
+        throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`);
       }
       const toolkit = await loadToolkit();
       const catalogue = toolkit.catalogue();
@@ -53,6 +53,19 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
           backendReady = true;
         }
         const before = problems.length;
+        for (const [i, pair] of r.file.pairs.entries()) {
+          const teacher = b.pairs[i]?.teacher;
+          if (teacher?.kind !== "pytorch") continue;
+          try {
+            if (!(await Deno.stat(teacher.file)).isFile) throw new Error("not a file");
+          } catch {
+            problems.push(
+              `${path}: pairs[${i}].teacher.pytorch: ${
+                JSON.stringify(pair.teacher.pytorch)
+              } is not a readable file (${teacher.file})`,
+            );
+          }
+        }
         for (const variant of [b, applySmoke(b, r.file as BenchmarkFile, catalogue)]) {
           try {
             await checkMethodSettings(variant, toolkit);
@@ -73,7 +86,7 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
           })`,
         );
       }
-      if (problems.length > 0) throw new UserError(problems.join("\n"), 2);
+      if (problems.length > 0) throw new UserError(problems.join("\n"));
       return 0;
     },
   };

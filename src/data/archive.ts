@@ -118,10 +118,11 @@ export interface Digests {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DigestStream } from "./archive.ts";
  * const d = new DigestStream();
  * d.update(new TextEncoder().encode("abc"));
- * console.log(d.digest().md5); // 900150983cd24fb0d6963f7d28e17f72
+ * assert.equal(d.digest().md5, "900150983cd24fb0d6963f7d28e17f72");
  * ```
  */
 export class DigestStream {

@@ -70,8 +70,10 @@ export interface Batch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { batchCount } from "./batches.ts";
- * console.log(batchCount(10, 4, false), batchCount(10, 4, true)); // 3 2
+ * assert.equal(batchCount(10, 4, false), 3);
+ * assert.equal(batchCount(10, 4, true), 2);
  * ```
  */
 export function batchCount(size: number, batchSize: number, dropLast = false): number {
@@ -84,9 +86,11 @@ export function batchCount(size: number, batchSize: number, dropLast = false): n
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalisationTable } from "./batches.ts";
  * const lut = normalisationTable({ mean: [0.5], std: [0.5] }, 1);
- * console.log(lut[0], lut[255]); // -1 1
+ * assert.equal(lut[0], -1);
+ * assert.equal(lut[255], 1);
  * ```
  */
 export function normalisationTable(normalisation: Normalisation, channels: number): Float32Array {

@@ -31,10 +31,11 @@ export interface DatasetReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summariseDataset } from "./check.ts";
  * import { mnist } from "./mnist.ts";
  * const report = summariseDataset(await mnist.load({ dataRoot: "/unused" }));
- * console.log(report.splits.test.perClass); // [200, 200, ...]
+ * assert.ok(report.splits.test.perClass.every((n) => n === 200));
  * ```
  */
 export function summariseDataset(data: Dataset): DatasetReport {
@@ -57,10 +58,12 @@ export function summariseDataset(data: Dataset): DatasetReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkDataset } from "./check.ts";
  * import { mnist } from "./mnist.ts";
  * const { report, notes } = await checkDataset(mnist, { dataRoot: "/unused" });
- * console.log(report.splits.train.size, notes.length); // 8000 0
+ * assert.equal(report.splits.train.size, 8000);
+ * assert.equal(notes.length, 0);
  * ```
  */
 export async function checkDataset(

@@ -30,8 +30,10 @@ export const CIFAR10_CLASS_NAMES: readonly string[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cifar10 } from "./cifar10.ts";
- * console.log(cifar10.classes, cifar10.imageShape); // 10 [32, 32, 3]
+ * assert.equal(cifar10.classes, 10);
+ * assert.deepEqual(cifar10.imageShape, [32, 32, 3]);
  * // const data = await cifar10.load({ dataRoot: "/data" });
  * ```
  */

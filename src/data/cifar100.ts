@@ -17,8 +17,9 @@ import { infoOf, requireFolder } from "./files.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cifar100 } from "./cifar100.ts";
- * console.log(cifar100.classes); // 100
+ * assert.equal(cifar100.classes, 100);
  * // const data = await cifar100.load({ dataRoot: "/data" });
  * ```
  */

@@ -16,8 +16,9 @@ export const DATA_ROOT_ENV = "DFKD_DATA";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveDataRoot } from "./data_root.ts";
- * console.log(resolveDataRoot("/srv/data")); // /srv/data
+ * assert.equal(resolveDataRoot("/srv/data"), "/srv/data");
  * ```
  */
 export function resolveDataRoot(flag?: string): string {

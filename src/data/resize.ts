@@ -79,10 +79,12 @@ function clip8(v: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resizeBilinearPil } from "./resize.ts";
  * const src = new Uint8Array(28 * 28).fill(255);
  * const out = resizeBilinearPil(src, 28, 28, 1, 32, 32);
- * console.log(out.length, out[0]); // 1024 255
+ * assert.equal(out.length, 1024);
+ * assert.equal(out[0], 255);
  * ```
  */
 export function resizeBilinearPil(

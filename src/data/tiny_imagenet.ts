@@ -52,8 +52,9 @@ interface CacheHeader {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tinyImageNetCachePath } from "./tiny_imagenet.ts";
- * console.log(tinyImageNetCachePath("/data")); // /data/.dfkd-cache/tiny-imagenet-200.u8
+ * assert.equal(tinyImageNetCachePath("/data"), "/data/.dfkd-cache/tiny-imagenet-200.u8");
  * ```
  */
 export function tinyImageNetCachePath(dataRoot: string): string {
@@ -359,8 +360,9 @@ async function loadTinyImageNet({ dataRoot, log = silentLogger }: LoadOptions): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tinyImageNet } from "./tiny_imagenet.ts";
- * console.log(tinyImageNet.imageShape); // [64, 64, 3]
+ * assert.deepEqual(tinyImageNet.imageShape, [64, 64, 3]);
  * // const data = await tinyImageNet.load({ dataRoot: "/data" });
  * ```
  */
@@ -379,4 +381,16 @@ export const tinyImageNet: DatasetSpec = {
     md5: "90528d7ca1a48142e341f4ef8d21d0de",
   },
   load: loadTinyImageNet,
+  teacherRecipe: {
+    recipe: {
+      epochs: 200,
+      batchSize: 128,
+      optimizer: { name: "sgd", lr: 0.1, momentum: 0.9, weightDecay: 5e-4 },
+      schedule: { type: "cosine", tMax: 200 },
+      augment: { crop: { size: 64, padding: 8 }, flip: true },
+      seed: 0,
+    },
+    source:
+      "our choice (no public DFKD teacher script for Tiny-ImageNet): the DAFL CIFAR recipe with cosine annealing, crop 64 pad 8 + flip",
+  },
 };

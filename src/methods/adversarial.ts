@@ -16,7 +16,7 @@ import { UserError } from "../util/errors.ts";
 import { Generator } from "./blocks/generator.ts";
 import { generatorLoss, l1LogitLoss } from "./blocks/losses.ts";
 import { fromTensorData, tensorData } from "./blocks/params.ts";
-import { type HyperReader, type HyperTable } from "./hyper.ts";
+import type { HyperReader, HyperTable, HyperValues } from "./hyper.ts";
 import {
   DivergenceError,
   type EpochControl,
@@ -32,17 +32,32 @@ import {
  * Hyperparameters every adversarial method shares, with the release's
  * defaults (`main.py` arguments and `distillation.py` constants).
  */
-export const ADVERSARIAL_HYPERPARAMETERS: HyperTable = {
-  latentDim: { default: 1000, description: "Latent size L of the generators (release 1000)." },
+export const ADVERSARIAL_HYPERPARAMETERS = {
+  latentDim: {
+    default: 1000,
+    description: "Latent size L of the generators (release 1000).",
+    min: 1,
+    max: 65536,
+    integer: true,
+  },
   generatorWidth: {
     default: 1,
     description: "Generator channel multiplier: conv widths round(128w) and round(64w) " +
       "(release 1; CPU budgets use less).",
+    min: 0,
+    exclusiveMin: true,
+    max: 64,
   },
-  generatorLr: { default: 0.02, description: "Adam learning rate of the novel generator (lr_G)." },
+  generatorLr: {
+    default: 0.02,
+    description: "Adam learning rate of the novel generator (lr_G).",
+    min: 0,
+  },
   generatorSteps: {
     default: 1,
     description: "Generator steps at the start of each iteration (gen_iter).",
+    min: 0,
+    integer: true,
   },
   oneHotWeight: {
     default: 1,
@@ -63,6 +78,8 @@ export const ADVERSARIAL_HYPERPARAMETERS: HyperTable = {
   adversarialTemperature: {
     default: 3,
     description: "Softmax temperature of the adversarial JS loss (release 3).",
+    min: 0,
+    exclusiveMin: true,
   },
   studentInTrainingModeForGenerator: {
     default: true,
@@ -73,68 +90,52 @@ export const ADVERSARIAL_HYPERPARAMETERS: HyperTable = {
     default: "sgd",
     description: "Student optimiser: sgd (release for CIFAR/Tiny-ImageNet) or adam (release " +
       "for MNIST, with lr 0.1 and no weight decay).",
+    choices: ["sgd", "adam"],
   },
-  studentLr: { default: 0.1, description: "Student base learning rate (lr_S)." },
-  studentMomentum: { default: 0.9, description: "Student SGD momentum." },
+  studentLr: { default: 0.1, description: "Student base learning rate (lr_S).", min: 0 },
+  studentMomentum: { default: 0.9, description: "Student SGD momentum.", min: 0, max: 1 },
   studentWeightDecay: {
     default: 5e-4,
     description: "Student weight decay (coupled, as torch.optim; release 0 with Adam).",
+    min: 0,
   },
   studentLrSchedule: {
     default: "cosine",
     description: "Student learning-rate schedule, stepped once per epoch: cosine " +
       "(CosineAnnealingLR) or constant.",
+    choices: ["cosine", "constant"],
   },
   studentLrTMax: {
     default: 400,
     description: "Cosine schedule period T_max in epochs (release 400, fixed whatever the " +
       "epoch count).",
+    min: 0,
+    exclusiveMin: true,
   },
-};
+} as const satisfies HyperTable;
 
-/** The loop's settings, read from the hyperparameters. */
-export interface AdversarialSettings {
-  latentDim: number;
-  generatorWidth: number;
-  generatorLr: number;
-  generatorSteps: number;
-  oneHotWeight: number;
-  entropyWeight: number;
-  activationWeight: number;
-  adversarialWeight: number;
-  adversarialTemperature: number;
-  studentInTrainingModeForGenerator: boolean;
-  studentOptimizer: "sgd" | "adam";
-  studentLr: number;
-  studentMomentum: number;
-  studentWeightDecay: number;
-  studentLrSchedule: LrSchedule;
-}
+/**
+ * The loop's settings: the shared hyperparameters as declared, with the
+ * learning-rate schedule as one value.
+ */
+export type AdversarialSettings =
+  & Omit<HyperValues<typeof ADVERSARIAL_HYPERPARAMETERS>, "studentLrSchedule" | "studentLrTMax">
+  & { studentLrSchedule: LrSchedule };
 
 /** Reads {@linkcode ADVERSARIAL_HYPERPARAMETERS} (throws a `UserError` naming a bad one). */
 export function readAdversarialSettings(h: HyperReader): AdversarialSettings {
-  const positive = { min: 0, exclusiveMin: true };
-  const nonNegative = { min: 0 };
-  const schedule = h.choice("studentLrSchedule", ["cosine", "constant"] as const);
+  const { studentLrSchedule, studentLrTMax, ...rest } = h.values(ADVERSARIAL_HYPERPARAMETERS);
   return {
-    latentDim: h.number("latentDim", { min: 1, max: 65536, integer: true }),
-    generatorWidth: h.number("generatorWidth", { ...positive, max: 64 }),
-    generatorLr: h.number("generatorLr", nonNegative),
-    generatorSteps: h.number("generatorSteps", { min: 0, integer: true }),
-    oneHotWeight: h.number("oneHotWeight"),
-    entropyWeight: h.number("entropyWeight"),
-    activationWeight: h.number("activationWeight"),
-    adversarialWeight: h.number("adversarialWeight"),
-    adversarialTemperature: h.number("adversarialTemperature", positive),
-    studentInTrainingModeForGenerator: h.boolean("studentInTrainingModeForGenerator"),
-    studentOptimizer: h.choice("studentOptimizer", ["sgd", "adam"] as const),
-    studentLr: h.number("studentLr", nonNegative),
-    studentMomentum: h.number("studentMomentum", { min: 0, max: 1 }),
-    studentWeightDecay: h.number("studentWeightDecay", nonNegative),
-    studentLrSchedule: schedule === "cosine"
-      ? { type: "cosine", tMax: h.number("studentLrTMax", positive) }
+    ...rest,
+    studentLrSchedule: studentLrSchedule === "cosine"
+      ? { type: "cosine", tMax: studentLrTMax }
       : { type: "constant" },
   };
+}
+
+/** Images the student trained on, from the meter's `novelImages` and `replayImages` counters. */
+function studentImagesOf(meter: EpochMeter): number {
+  return (meter.counters.novelImages ?? 0) + (meter.counters.replayImages ?? 0);
 }
 
 /** Where the loop stands when it calls a {@linkcode Replay} hook. */
@@ -286,9 +287,10 @@ export function modelVariables(classifier: Classifier): tf.Variable[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../util/rng.ts";
  * import { randomCodes } from "./adversarial.ts";
- * console.log(randomCodes(new Rng(1), 4, 8).shape); // [4, 8]
+ * assert.deepEqual(randomCodes(new Rng(1), 4, 8).shape, [4, 8]);
  * ```
  */
 export function randomCodes(rng: Rng, n: number, latentDim: number): tf.Tensor2D {
@@ -484,6 +486,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
           losses: meter.means(),
           replayBytes: this.replayBytes(),
           counters: { ...meter.counters },
+          studentImages: studentImagesOf(meter),
           stoppedAfterIteration: i + 1,
         };
       }
@@ -493,6 +496,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       losses: meter.means(),
       replayBytes: this.replayBytes(),
       counters: meter.counters,
+      studentImages: studentImagesOf(meter),
     };
   }
 

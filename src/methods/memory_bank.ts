@@ -18,23 +18,29 @@ import { HyperReader, type HyperTable } from "./hyper.ts";
 import type { MethodPlugin, TensorData } from "./method.ts";
 
 /** The memory bank's own hyperparameters (on top of the shared ones). */
-export const MEMORY_BANK_HYPERPARAMETERS: HyperTable = {
+export const MEMORY_BANK_HYPERPARAMETERS = {
   ...ADVERSARIAL_HYPERPARAMETERS,
   bankCapacity: {
     default: 10,
     description: "Stored batches at most; the oldest is overwritten when full (memory_capacity).",
+    min: 1,
+    integer: true,
   },
   bankPushPeriod: {
     default: 5,
     description: "Push at the end of every epoch whose index is a multiple of this (epoch % 5 " +
       "== 0: after epochs 0, 5, 10, ...).",
+    min: 1,
+    integer: true,
   },
   bankBatchDivisor: {
     default: 8,
     description: "Each stored batch is the first floor(B / divisor) images of the epoch's last " +
       "novel batch (B/8).",
+    min: 1,
+    integer: true,
   },
-};
+} as const satisfies HyperTable;
 
 /**
  * A FIFO ring of stored image batches (float32, as the generator produced
@@ -43,11 +49,12 @@ export const MEMORY_BANK_HYPERPARAMETERS: HyperTable = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { BatchBank } from "./memory_bank.ts";
  * const bank = new BatchBank(2);
  * bank.push(tf.zeros([4, 8, 8, 1]));
- * console.log(bank.bytes()); // 1024 (4 x 8 x 8 x 1 float32 values)
+ * assert.equal(bank.bytes(), 1024); // 4 x 8 x 8 x 1 float32 values
  * ```
  */
 export class BatchBank {
@@ -173,8 +180,9 @@ class MemoryBankReplay implements Replay {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { memoryBank } from "./memory_bank.ts";
- * console.log(memoryBank.hyperparameters.bankCapacity?.default); // 10
+ * assert.equal(memoryBank.hyperparameters.bankCapacity?.default, 10);
  * ```
  */
 export const memoryBank: MethodPlugin = {
@@ -184,9 +192,8 @@ export const memoryBank: MethodPlugin = {
   hyperparameters: MEMORY_BANK_HYPERPARAMETERS,
   create(context) {
     const h = new HyperReader("memory-bank", MEMORY_BANK_HYPERPARAMETERS, context.hyper);
-    const capacity = h.number("bankCapacity", { min: 1, integer: true });
-    const period = h.number("bankPushPeriod", { min: 1, integer: true });
-    const divisor = h.number("bankBatchDivisor", { min: 1, integer: true });
+    const { bankCapacity: capacity, bankPushPeriod: period, bankBatchDivisor: divisor } = h
+      .values(MEMORY_BANK_HYPERPARAMETERS);
     if (Math.floor(context.budget.batchSize / divisor) < 1) {
       throw h.error(
         "bankBatchDivisor",

@@ -13,6 +13,9 @@ import type { TensorData } from "../util/tensor_data.ts";
 /** A hyperparameter value as it appears in a benchmark file. */
 export type HyperValue = number | string | boolean;
 
+/** Resolved hyperparameters: the method's defaults overridden by the benchmark file. */
+export type Hyperparameters = Record<string, HyperValue>;
+
 /**
  * A default that follows another hyperparameter: unless set explicitly, the
  * value is `scale` times the resolved value of `name` (a number), e.g. the
@@ -26,18 +29,43 @@ export interface HyperLink {
   scale: number;
 }
 
-/** One entry of a plug-in's hyperparameter table. */
-export interface HyperEntry {
-  /** The default value (for a linked entry: its value at the followed one's default). */
+/**
+ * One hyperparameter as a method declares it. The default's type (number,
+ * string or boolean) is the hyperparameter's type; the optional fields say
+ * which values are valid, and are checked when a benchmark file is validated
+ * and again when the method reads its settings.
+ *
+ * @example
+ * ```ts
+ * import type { HyperSpec } from "./method.ts";
+ * const latentDim: HyperSpec = {
+ *   default: 1000,
+ *   description: "Latent size of the generator (release 1000).",
+ *   min: 1,
+ *   max: 65536,
+ *   integer: true,
+ * };
+ * const optimiser: HyperSpec = { default: "sgd", description: "Student optimiser.", choices: ["sgd", "adam"] };
+ * ```
+ */
+export interface HyperSpec {
+  /** The default value. */
   default: HyperValue;
-  /** What it does, with the release's value. */
+  /** What it does (and the release's value where that differs from the default). */
   description: string;
-  /** Set when the default follows another hyperparameter. */
+  /** Numbers: the smallest valid value (inclusive unless `exclusiveMin`). */
+  min?: number;
+  /** Numbers: `min` itself is not valid (the value must be greater). */
+  exclusiveMin?: boolean;
+  /** Numbers: the largest valid value (inclusive). */
+  max?: number;
+  /** Numbers: whole numbers only. */
+  integer?: boolean;
+  /** Strings: the valid values. */
+  choices?: readonly string[];
+  /** Set when the default follows another hyperparameter (see {@linkcode HyperLink}). */
   follows?: HyperLink;
 }
-
-/** Resolved hyperparameters: the method's defaults overridden by the benchmark file. */
-export type Hyperparameters = Record<string, HyperValue>;
 
 /** The training budget shared by all methods of a comparison. */
 export interface Budget {
@@ -79,6 +107,12 @@ export interface EpochReport {
   replayBytes: number;
   /** Counters (e.g. `novelImages`, `replayImages`, `generatorSteps`). */
   counters: Record<string, number>;
+  /**
+   * Images the student trained on in the epoch (novel plus replayed, counted
+   * once per student step that used them): the runner's throughput
+   * (`imagesPerSecond`) is the sum over epochs per wall second.
+   */
+  studentImages: number;
   /**
    * Set when the epoch stopped early because {@linkcode EpochControl.shouldStop}
    * said so: the iterations done (fewer than the budget's). Losses and counters
@@ -126,9 +160,10 @@ export interface MethodState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DivergenceError } from "./method.ts";
  * const error = new DivergenceError(3, "student", NaN);
- * console.log(error.message); // Loss "student" became NaN in epoch 3
+ * assert.equal(error.message, 'Loss "student" became NaN in epoch 3');
  * ```
  */
 export class DivergenceError extends Error {
@@ -195,8 +230,13 @@ export interface MethodPlugin {
   name: string;
   /** One line describing it. */
   description: string;
-  /** Every hyperparameter with its default and a description (and what it follows, if linked). */
-  hyperparameters: Record<string, HyperEntry>;
+  /**
+   * Every hyperparameter: default, description and the values it may take
+   * (see {@linkcode HyperSpec}). This one declaration is what the reader
+   * (`HyperReader`), the benchmark-file validation, its JSON Schema and the
+   * generated method docs use.
+   */
+  hyperparameters: Readonly<Record<string, HyperSpec>>;
   /** Creates an instance; invalid hyperparameters throw a `UserError` naming the field. */
   create(context: MethodContext): MethodInstance;
 }

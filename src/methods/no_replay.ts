@@ -26,8 +26,10 @@ export const NO_REPLAY: Replay = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { noReplay } from "./no_replay.ts";
- * console.log(noReplay.name, Object.keys(noReplay.hyperparameters).length > 0); // no-replay true
+ * assert.equal(noReplay.name, "no-replay");
+ * assert.ok(Object.keys(noReplay.hyperparameters).length > 0);
  * ```
  */
 export const noReplay: MethodPlugin = {

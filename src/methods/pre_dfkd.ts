@@ -24,63 +24,81 @@ import {
 import { Encoder } from "./blocks/encoder.ts";
 import { Generator } from "./blocks/generator.ts";
 import { informationEntropyLoss, l1LogitLoss, oneHotLoss, vaeKlLoss } from "./blocks/losses.ts";
-import { HyperReader, type HyperTable } from "./hyper.ts";
+import { HyperReader, type HyperTable, type HyperValues } from "./hyper.ts";
 import type { MethodContext, MethodPlugin, TensorData } from "./method.ts";
 
 /** PRE-DFKD's own hyperparameters (on top of the shared ones), with the release's defaults. */
-export const PRE_DFKD_HYPERPARAMETERS: HyperTable = {
-  ...ADVERSARIAL_HYPERPARAMETERS,
+export const VAE_HYPERPARAMETERS = {
   vaeWidth: {
     default: 1,
     description: "VAE channel multiplier: encoder widths round(64w), round(128w); decoder as " +
       "the generator (release 1).",
+    min: 0,
+    exclusiveMin: true,
+    max: 64,
   },
   vaeLr: {
     default: 0.0005,
     description: "Adam learning rate of encoder and memory generator; follows generatorLr / 40 " +
       "unless set (release lr_G / 40).",
     follows: { name: "generatorLr", scale: 1 / 40 },
+    min: 0,
   },
   vaeStepsPerIteration: {
     default: 4,
     description: "A VAE step follows each of the first this-many student steps of an " +
       "iteration (dist_step < 4).",
+    min: 0,
+    integer: true,
   },
   vaeUpdatePeriod: {
     default: 1,
     description: "VAE steps happen in epochs whose index is a multiple of this " +
       "(mem_gen_upd_period).",
+    min: 1,
+    integer: true,
   },
   vaeWarmupIterations: {
     default: 1,
     description: "VAE steps of the run's first this-many iterations train on novel samples " +
       "only (release: all of iteration 0 of epoch 0; the specification says the first step).",
+    min: 0,
+    integer: true,
   },
   vaeNovelDivisor: {
     default: 2,
     description: "A VAE step trains on the first floor(B / divisor) novel samples (B/2), plus " +
       "its own memory samples after the warm-up.",
+    min: 1,
+    integer: true,
   },
   vaeKlWeight: { default: 1e-5, description: "Weight of the KL term of the VAE loss." },
   replayPeriod: {
     default: 1,
     description: "Memory samples join student steps in epochs whose index is a multiple of " +
       "this (student_rehearse_period).",
+    min: 1,
+    integer: true,
   },
   memoryBatchDivisor: {
     default: 8,
     description: "Memory samples per step: floor(B / divisor) (B/8; at least 2, for the " +
       "latent variance).",
+    min: 1,
+    integer: true,
   },
   latentSteps: {
     default: 1,
     description: "Adam steps on the memory codes z before decoding (release 1).",
+    min: 0,
+    integer: true,
   },
   latentLr: {
     default: 0.02,
     description: "Adam learning rate of those steps on z; follows generatorLr unless set " +
       "(release lr_G).",
     follows: { name: "generatorLr", scale: 1 },
+    min: 0,
   },
   latentEntropyWeight: {
     default: 5,
@@ -106,45 +124,19 @@ export const PRE_DFKD_HYPERPARAMETERS: HyperTable = {
       "pass, so M is also pushed toward confident, class-balanced replay); false: M gets the " +
       "reconstruction + KL gradient only.",
   },
-};
+} as const satisfies HyperTable;
 
-interface VaeSettings {
-  vaeWidth: number;
-  vaeLr: number;
-  vaeStepsPerIteration: number;
-  vaeUpdatePeriod: number;
-  vaeWarmupIterations: number;
-  vaeNovelDivisor: number;
-  vaeKlWeight: number;
-  replayPeriod: number;
-  memoryBatchDivisor: number;
-  latentSteps: number;
-  latentLr: number;
-  latentEntropyWeight: number;
-  latentOneHotWeight: number;
-  latentPriorWeight: number;
-  latentStepTrainsDecoder: boolean;
-}
+/** PRE-DFKD's hyperparameters: the shared ones and its own, with the release's defaults. */
+export const PRE_DFKD_HYPERPARAMETERS = {
+  ...ADVERSARIAL_HYPERPARAMETERS,
+  ...VAE_HYPERPARAMETERS,
+} as const satisfies HyperTable;
+
+/** The VAE's settings, as {@linkcode VAE_HYPERPARAMETERS} declares them. */
+type VaeSettings = HyperValues<typeof VAE_HYPERPARAMETERS>;
 
 function readVaeSettings(h: HyperReader, batchSize: number): VaeSettings {
-  const whole = { min: 0, integer: true };
-  const s: VaeSettings = {
-    vaeWidth: h.number("vaeWidth", { min: 0, exclusiveMin: true, max: 64 }),
-    vaeLr: h.number("vaeLr", { min: 0 }),
-    vaeStepsPerIteration: h.number("vaeStepsPerIteration", whole),
-    vaeUpdatePeriod: h.number("vaeUpdatePeriod", { min: 1, integer: true }),
-    vaeWarmupIterations: h.number("vaeWarmupIterations", whole),
-    vaeNovelDivisor: h.number("vaeNovelDivisor", { min: 1, integer: true }),
-    vaeKlWeight: h.number("vaeKlWeight"),
-    replayPeriod: h.number("replayPeriod", { min: 1, integer: true }),
-    memoryBatchDivisor: h.number("memoryBatchDivisor", { min: 1, integer: true }),
-    latentSteps: h.number("latentSteps", whole),
-    latentLr: h.number("latentLr", { min: 0 }),
-    latentEntropyWeight: h.number("latentEntropyWeight"),
-    latentOneHotWeight: h.number("latentOneHotWeight"),
-    latentPriorWeight: h.number("latentPriorWeight"),
-    latentStepTrainsDecoder: h.boolean("latentStepTrainsDecoder"),
-  };
+  const s = h.values(VAE_HYPERPARAMETERS);
   if (Math.floor(batchSize / s.memoryBatchDivisor) < 2) {
     throw h.error(
       "memoryBatchDivisor",
@@ -480,8 +472,9 @@ export class VaeReplay implements Replay {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { preDfkd } from "./pre_dfkd.ts";
- * console.log(preDfkd.hyperparameters.vaeLr?.default); // 0.0005
+ * assert.equal(preDfkd.hyperparameters.vaeLr?.default, 0.0005);
  * ```
  */
 export const preDfkd: MethodPlugin = {

@@ -15,8 +15,9 @@ import { preDfkd } from "./pre_dfkd.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { METHODS } from "./registry.ts";
- * console.log(Object.keys(METHODS)); // ["pre-dfkd", "no-replay", "memory-bank"]
+ * assert.deepEqual(Object.keys(METHODS), ["pre-dfkd", "no-replay", "memory-bank"]);
  * ```
  */
 export const METHODS: Record<string, MethodPlugin> = {
@@ -30,8 +31,9 @@ export const METHODS: Record<string, MethodPlugin> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getMethod } from "./registry.ts";
- * console.log(getMethod("pre-dfkd").description.length > 0); // true
+ * assert.equal(getMethod("pre-dfkd").description.length > 0, true);
  * ```
  */
 export function getMethod(name: string): MethodPlugin {

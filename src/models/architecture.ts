@@ -1,10 +1,12 @@
 /**
  * The shape of a model-zoo entry: what an architecture is called, which
- * inputs and datasets it fits, and how it builds its layers model.
+ * inputs it fits, its default teacher recipe, and how it builds its layers
+ * model.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
+import type { RecipeSource } from "../data/teacher_recipe.ts";
 import type { Rng } from "../util/rng.ts";
 
 /** What a family file's builder receives. */
@@ -29,13 +31,14 @@ export interface BuiltModel {
 
 /**
  * A model-zoo architecture. Adding one is one family file exporting specs
- * plus one line in `registry.ts`.
+ * plus one line in `registry.ts`. The datasets it fits are derived from
+ * `checkInput` (`datasetsFor` in `registry.ts`).
  *
  * @example
  * ```ts
  * import type { ArchitectureSpec } from "./architecture.ts";
  * declare const spec: ArchitectureSpec;
- * console.log(spec.name, spec.datasets);
+ * console.log(spec.name, spec.checkInput([32, 32, 3]));
  * ```
  */
 export interface ArchitectureSpec {
@@ -43,13 +46,23 @@ export interface ArchitectureSpec {
   name: string;
   /** One line: what it is and where the definition comes from. */
   description: string;
-  /** Registry names of the datasets the architecture is used with. */
-  datasets: readonly string[];
+  /**
+   * The default teacher recipe on datasets that declare none of their own
+   * (`DatasetSpec.teacherRecipe`: the CIFAR ones); absent when the family has
+   * none (training it as a teacher there is then an explicit error).
+   */
+  teacherRecipe?: RecipeSource;
   /**
    * The source files that define the architecture (its family file and the
    * shared layers), whose text is part of a cached teacher's hash.
    */
   sources: readonly URL[];
+  /**
+   * Other releases' PyTorch key layouts for this architecture, as prefix
+   * renames `[theirs, ours]` (the zoo's own layer names are the reference
+   * release's module paths), used when importing a PyTorch checkpoint.
+   */
+  pytorchKeyAliases?: readonly (readonly [string, string])[];
   /** Why `inputShape` does not fit (e.g. LeNet-5 needs 32x32x1), or undefined when it does. */
   checkInput(inputShape: readonly [number, number, number]): string | undefined;
   /** Builds the layers model. */

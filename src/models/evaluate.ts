@@ -50,7 +50,6 @@ export function evaluateAccuracy(
       `${classifier.arch} takes input [${classifier.inputShape.join(", ")}] but the images are [${
         imageShape.join(", ")
       }]`,
-      2,
     );
   }
   if (split.size === 0) return NaN;

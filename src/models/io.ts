@@ -101,15 +101,15 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
     text = await Deno.readTextFile(modelPath);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      throw new UserError(`${modelPath}: no such file (expected a TensorFlow.js model.json)`, 2);
+      throw new UserError(`${modelPath}: no such file (expected a TensorFlow.js model.json)`);
     }
-    throw new UserError(`${modelPath}: cannot read (${(error as Error).message})`, 2);
+    throw new UserError(`${modelPath}: cannot read (${(error as Error).message})`);
   }
   let json: tf.io.ModelJSON;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${modelPath}: not valid JSON (${(error as Error).message})`, 2);
+    throw new UserError(`${modelPath}: not valid JSON (${(error as Error).message})`);
   }
   if (
     typeof json !== "object" || json === null || json.modelTopology === undefined ||
@@ -117,7 +117,6 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
   ) {
     throw new UserError(
       `${modelPath}: not a TensorFlow.js layers model (needs "modelTopology" and "weightsManifest")`,
-      2,
     );
   }
   const base = dirname(modelPath);
@@ -134,7 +133,6 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
         } catch (error) {
           throw new UserError(
             `${file}: cannot read the weights named by ${modelPath} (${(error as Error).message})`,
-            2,
           );
         }
       }
@@ -203,7 +201,6 @@ export async function loadClassifier(path: string): Promise<Classifier> {
     if (error instanceof UserError) throw error;
     throw new UserError(
       `${file}: TensorFlow.js cannot build the model (${(error as Error).message})`,
-      2,
     );
   }
   const inputShape = model.inputs[0]?.shape;
@@ -213,14 +210,13 @@ export async function loadClassifier(path: string): Promise<Classifier> {
       `${file}: expected one image input [batch, height, width, channels], got ${
         JSON.stringify(model.inputs.map((i) => i.shape))
       }`,
-      2,
     );
   }
   if (model.outputs.length === 1) model = withDenseFeatures(model, file);
   else if (model.outputs.length !== 2) {
     const n = model.outputs.length;
     model.dispose();
-    throw new UserError(`${file}: expected outputs [logits, features], got ${n} outputs`, 2);
+    throw new UserError(`${file}: expected outputs [logits, features], got ${n} outputs`);
   }
   const [logits, features] = model.outputs as [tf.SymbolicTensor, tf.SymbolicTensor];
   const meta = (model.getUserDefinedMetadata() as { dfkdBench?: ClassifierMetadata } | undefined)
@@ -243,7 +239,6 @@ function withDenseFeatures(model: tf.LayersModel, file: string): tf.LayersModel 
       `${file}: a model with one output must end in a Dense layer (its input becomes the features); the last layer is ${
         className ?? "missing"
       }`,
-      2,
     );
   }
   const features = last.input as tf.SymbolicTensor;

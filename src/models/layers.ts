@@ -358,11 +358,12 @@ export function maxPool2(x: Sym, name: string): Sym {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { trainableParameterCount } from "./layers.ts";
  * const x = tf.input({ shape: [3] });
  * const m = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 2 }).apply(x) as tf.SymbolicTensor });
- * console.log(trainableParameterCount(m)); // 8
+ * assert.equal(trainableParameterCount(m), 8);
  * ```
  */
 export function trainableParameterCount(model: tf.LayersModel): number {

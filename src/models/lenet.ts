@@ -40,13 +40,22 @@ function checkLeNetInput(shape: readonly [number, number, number]): string | und
 
 const SOURCES = [new URL(import.meta.url), LAYERS_SOURCE];
 
+/** CMI / DataFree's `lenet.py` keeps the same layers in `features` and `fc` sequentials. */
+const CMI_KEYS = [
+  ["features.0.", "conv1."],
+  ["features.3.", "conv2."],
+  ["features.6.", "conv3."],
+  ["fc.0.", "fc1."],
+  ["fc.2.", "fc2."],
+] as const;
+
 /** LeNet-5 (61,706 parameters for 10 classes): the MNIST teacher of DAFL and PRE-DFKD. */
 export const lenet5: ArchitectureSpec = {
   name: "lenet5",
   description: "LeNet-5 with a 120-channel 5x5 third conv (DAFL / PRE-DFKD lenet.py)",
-  datasets: ["mnist"],
   sources: SOURCES,
   checkInput: checkLeNetInput,
+  pytorchKeyAliases: CMI_KEYS,
   build: (ctx) => buildLeNet({ conv: [6, 16, 120], hidden: 84 }, "lenet5", ctx),
 };
 
@@ -54,8 +63,8 @@ export const lenet5: ArchitectureSpec = {
 export const lenet5Half: ArchitectureSpec = {
   name: "lenet5-half",
   description: "LeNet-5 at half width: 3/8/60 channels, 42 hidden (DAFL / PRE-DFKD lenet.py)",
-  datasets: ["mnist"],
   sources: SOURCES,
   checkInput: checkLeNetInput,
+  pytorchKeyAliases: CMI_KEYS,
   build: (ctx) => buildLeNet({ conv: [3, 8, 60], hidden: 42 }, "lenet5-half", ctx),
 };

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { CMI_CIFAR_RECIPE } from "./cifar_recipes.ts";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../util/rng.ts";
 import { type ArchitectureSpec, type BuildContext, LAYERS_SOURCE } from "./architecture.ts";
@@ -100,7 +101,7 @@ function buildMobileNetV2(ctx: BuildContext) {
 export const mobilenetV2: ArchitectureSpec = {
   name: "mobilenetv2",
   description: "MobileNetV2 with a stride-1 stem for 32x32 input (PRE-DFKD mobilenet.py)",
-  datasets: ["cifar10", "cifar100"],
+  teacherRecipe: CMI_CIFAR_RECIPE,
   sources: [
     new URL(import.meta.url),
     LAYERS_SOURCE,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DATASETS } from "../data/registry.ts";
 import { UserError } from "../util/errors.ts";
 import { Rng } from "../util/rng.ts";
 import type { ArchitectureSpec } from "./architecture.ts";
@@ -35,7 +36,7 @@ export const ARCHITECTURES: Record<string, ArchitectureSpec> = {
  * @example
  * ```ts
  * import { getArchitecture } from "./registry.ts";
- * console.log(getArchitecture("resnet18").datasets);
+ * console.log(getArchitecture("resnet18").description);
  * ```
  */
 export function getArchitecture(name: string): ArchitectureSpec {
@@ -45,10 +46,28 @@ export function getArchitecture(name: string): ArchitectureSpec {
       `Unknown architecture ${JSON.stringify(name)}; valid names: ${
         Object.keys(ARCHITECTURES).join(", ")
       }`,
-      2,
     );
   }
   return spec;
+}
+
+/**
+ * Registry names of the datasets whose images `arch` can take (derived from
+ * its `checkInput`, so no list is kept by hand).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { datasetsFor } from "./registry.ts";
+ * assert.deepEqual(datasetsFor("lenet5"), ["mnist"]);
+ * assert.ok(datasetsFor("resnet18").includes("tiny-imagenet"));
+ * ```
+ */
+export function datasetsFor(arch: string): string[] {
+  const spec = getArchitecture(arch);
+  return Object.values(DATASETS)
+    .filter((d) => spec.checkInput(d.imageShape) === undefined)
+    .map((d) => d.name);
 }
 
 /** Options of {@linkcode buildClassifier}. */
@@ -71,11 +90,12 @@ export interface BuildOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backends/init_backend.ts";
  * import { buildClassifier } from "./registry.ts";
  * await initBackend("auto");
  * const c = buildClassifier("lenet5", { inputShape: [32, 32, 1], classes: 10, seed: 1 });
- * console.log(c.featureSize); // 120
+ * assert.equal(c.featureSize, 120);
  * c.model.dispose();
  * ```
  */
@@ -89,14 +109,13 @@ export function buildClassifier(arch: string, options: BuildOptions): Classifier
       `${arch}: input shape must be three positive whole numbers [height, width, channels], got ${
         JSON.stringify(inputShape)
       }`,
-      2,
     );
   }
   if (!Number.isInteger(classes) || classes < 2) {
-    throw new UserError(`${arch}: classes must be a whole number of at least 2, got ${classes}`, 2);
+    throw new UserError(`${arch}: classes must be a whole number of at least 2, got ${classes}`);
   }
   const problem = spec.checkInput(inputShape);
-  if (problem !== undefined) throw new UserError(`${arch}: ${problem}`, 2);
+  if (problem !== undefined) throw new UserError(`${arch}: ${problem}`);
   const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed);
   const { model, featureSize, randomSources } = spec.build({ inputShape, classes, rng });
   return {

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { DAFL_CIFAR_RESNET_RECIPE } from "./cifar_recipes.ts";
 import * as tf from "@tensorflow/tfjs";
 import { type ArchitectureSpec, type BuildContext, LAYERS_SOURCE } from "./architecture.ts";
 import { add, batchNorm, conv2d, globalAvgPool, linear, relu, type Sym } from "./layers.ts";
@@ -89,14 +90,13 @@ function checkResNetInput(shape: readonly [number, number, number]): string | un
 }
 
 const SOURCES = [new URL(import.meta.url), LAYERS_SOURCE];
-const DATASETS = ["cifar10", "cifar100", "tiny-imagenet"] as const;
 
 /** ResNet-18 (11,173,962 parameters for CIFAR-10): the CIFAR student of DAFL and PRE-DFKD. */
 export const resnet18: ArchitectureSpec = {
   name: "resnet18",
   description:
     "CIFAR ResNet-18: 3x3 stem, no max pool, [2,2,2,2] basic blocks (PRE-DFKD resnet.py)",
-  datasets: DATASETS,
+  teacherRecipe: DAFL_CIFAR_RESNET_RECIPE,
   sources: SOURCES,
   checkInput: checkResNetInput,
   build: (ctx) => buildResNet([2, 2, 2, 2], "resnet18", ctx),
@@ -107,7 +107,7 @@ export const resnet34: ArchitectureSpec = {
   name: "resnet34",
   description:
     "CIFAR ResNet-34: 3x3 stem, no max pool, [3,4,6,3] basic blocks (PRE-DFKD resnet.py)",
-  datasets: DATASETS,
+  teacherRecipe: DAFL_CIFAR_RESNET_RECIPE,
   sources: SOURCES,
   checkInput: checkResNetInput,
   build: (ctx) => buildResNet([3, 4, 6, 3], "resnet34", ctx),

@@ -43,12 +43,13 @@ class SeededDropout extends BuiltinDropout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { seededDropout } from "./seeded_dropout.ts";
  * import { Rng } from "../util/rng.ts";
  * const input = tf.input({ shape: [4] });
  * const out = seededDropout(input, { name: "drop", rate: 0.2 }, new Rng(1));
- * console.log(out.shape); // [null, 4]
+ * assert.deepEqual(out.shape, [null, 4]);
  * ```
  */
 export function seededDropout(x: Sym, o: { name: string; rate: number }, rng: Rng): Sym {

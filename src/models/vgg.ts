@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { CMI_CIFAR_RECIPE } from "./cifar_recipes.ts";
 import * as tf from "@tensorflow/tfjs";
 import { type ArchitectureSpec, type BuildContext, LAYERS_SOURCE } from "./architecture.ts";
 import { batchNorm, conv2d, globalAvgPool, linear, maxPool2, relu, type Sym } from "./layers.ts";
@@ -50,7 +51,7 @@ function buildVgg(config: readonly (readonly number[])[], name: string, ctx: Bui
 export const vgg11: ArchitectureSpec = {
   name: "vgg11",
   description: "VGG-11 with BatchNorm, CIFAR form (CMI / DataFree vgg.py vgg11_bn)",
-  datasets: ["cifar10", "cifar100", "tiny-imagenet"],
+  teacherRecipe: CMI_CIFAR_RECIPE,
   sources: [new URL(import.meta.url), LAYERS_SOURCE],
   checkInput(shape) {
     const [h, w] = shape;

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { CMI_CIFAR_RECIPE } from "./cifar_recipes.ts";
 import * as tf from "@tensorflow/tfjs";
 import { type ArchitectureSpec, type BuildContext, LAYERS_SOURCE } from "./architecture.ts";
 import { add, batchNorm, conv2d, globalAvgPool, linear, relu, type Sym } from "./layers.ts";
@@ -95,7 +96,7 @@ function wrn(depth: number, widen: number): ArchitectureSpec {
     name,
     description:
       `WRN-${depth}-${widen}: pre-activation wide ResNet, 1x1 projection shortcuts (ZSKT / CMI wresnet.py)`,
-    datasets: ["cifar10", "cifar100"],
+    teacherRecipe: CMI_CIFAR_RECIPE,
     sources: [new URL(import.meta.url), LAYERS_SOURCE],
     checkInput: checkWrnInput,
     build: (ctx) => buildWideResNet(depth, widen, name, ctx),

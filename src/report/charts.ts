@@ -142,13 +142,14 @@ export function curveSpec(pair: PairSummary, note?: string): TopLevelSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderSvg } from "./charts.ts";
  * const svg = await renderSvg({
  *   data: { values: [{ x: 1, y: 2 }, { x: 2, y: 3 }] },
  *   mark: "line",
  *   encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
  * });
- * console.log(svg.startsWith("<svg")); // true
+ * assert.equal(svg.startsWith("<svg"), true);
  * ```
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {

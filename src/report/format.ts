@@ -12,8 +12,9 @@ import { formatSeconds } from "../util/logger.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatStat } from "./format.ts";
- * console.log(formatStat({ n: 1, mean: 0.5, std: 0, ciLow: 0.5, ciHigh: 0.5 }, 100)); // 50.00
+ * assert.equal(formatStat({ n: 1, mean: 0.5, std: 0, ciLow: 0.5, ciHigh: 0.5 }, 100), 50.00);
  * ```
  */
 export function formatStat(s: SeedStats | undefined, scale = 1, digits = 2): string {
@@ -28,8 +29,9 @@ export function formatStat(s: SeedStats | undefined, scale = 1, digits = 2): str
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./format.ts";
- * console.log(formatBytes(3 * 1024 * 1024)); // 3.0 MiB
+ * assert.equal(formatBytes(3 * 1024 * 1024), "3.0 MiB");
  * ```
  */
 export function formatBytes(bytes: number | undefined): string {
@@ -45,8 +47,9 @@ export function formatBytes(bytes: number | undefined): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatPercent } from "./format.ts";
- * console.log(formatPercent(0.98765)); // 98.77
+ * assert.equal(formatPercent(0.98765), 98.77);
  * ```
  */
 export function formatPercent(x: number | undefined, digits = 2): string {
@@ -58,8 +61,9 @@ export function formatPercent(x: number | undefined, digits = 2): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDuration } from "./format.ts";
- * console.log(formatDuration(65)); // 1m05s
+ * assert.equal(formatDuration(65), "1m05s");
  * ```
  */
 export function formatDuration(seconds: number | undefined): string {

@@ -12,8 +12,9 @@ import type { ReportModel, Table } from "./tables.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeHtml } from "./html.ts";
- * console.log(escapeHtml("a < b & c")); // a &lt; b &amp; c
+ * assert.equal(escapeHtml("a < b & c"), "a &lt; b &amp; c");
  * ```
  */
 export function escapeHtml(text: string): string {

@@ -65,9 +65,11 @@ const TABLES: Record<string, PublishedRow[]> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { publishedFor } from "./published.ts";
  * const table = publishedFor("cifar10", "resnet34", "resnet18");
- * console.log(table?.rows.length, table?.rows.find((r) => r.ours === "no-replay")); // 6 undefined
+ * assert.equal(table?.rows.length, 6);
+ * assert.equal(table?.rows.find((r) => r.ours === "no-replay"), undefined);
  * ```
  */
 export function publishedFor(
@@ -87,12 +89,19 @@ export function publishedFor(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { publishedFor, publishedRowsBeside } from "./published.ts";
  * const rows = publishedRowsBeside(publishedFor("cifar10", "resnet34", "resnet18")!.rows, [
  *   "pre-dfkd",
  *   "no-replay",
  * ]);
- * console.log(rows.at(-1)); // [ "–", "no-replay", "PRE-DFKD's loop without replay (no published row; not DFAD)", "", "" ]
+ * assert.deepEqual(rows.at(-1), [
+ *   "–",
+ *   "no-replay",
+ *   "PRE-DFKD's loop without replay (no published row; not DFAD)",
+ *   "",
+ *   "",
+ * ]);
  * ```
  */
 export function publishedRowsBeside(rows: PublishedRow[], methods: readonly string[]): string[][] {

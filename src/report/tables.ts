@@ -80,8 +80,64 @@ export function scaledNote(results: RunResults): string | undefined {
  */
 export function buildReportModel(results: RunResults): ReportModel {
   const { run, jobs } = results;
-  const pairs = summarisePairs(results);
   const config = jobs[0]?.config as Partial<JobConfig> | undefined;
+  const jobRows = jobs.map((j) => jobRow(j));
+  for (const id of results.missing) jobRows.push([id, "no record", "", "", "", "", "", "", "", ""]);
+  return {
+    title: `${run.benchmark}: run ${run.runId}`,
+    notices: reportNotices(results),
+    description: typeof (run.benchmarkSource as { description?: unknown })?.description === "string"
+      ? (run.benchmarkSource as { description: string }).description
+      : "",
+    facts: reportFacts(results, config),
+    pairs: summarisePairs(results).map((p) => pairSection(p, run, config)),
+    legend: LEGEND,
+    jobs: { header: JOB_HEADER, rows: jobRows },
+    errors: jobs.filter((j) => j.error !== undefined).map((j) => [j.id, j.error as string]),
+    environment: environmentFacts(results),
+  };
+}
+
+/** What the report's columns mean. */
+const LEGEND = "Accuracies in percent. mu: expected accuracy, the mean of the per-epoch test " +
+  "accuracy; sigma^2: its variance over epochs (percent squared, as the PRE-DFKD paper " +
+  "reports); best: the peak; drop: best - final; monotone: share of epochs not below the " +
+  "previous one. Each cell is the mean across completed seeds ± the half-width of its " +
+  "95% confidence interval (Student t). Replay memory: bytes held for replay at the end " +
+  "(VAE parameters for pre-dfkd, stored images for memory-bank).";
+
+/** Columns of the jobs table. */
+const JOB_HEADER = [
+  "job",
+  "status",
+  "epochs",
+  "mu (%)",
+  "sigma^2",
+  "best (%) @ epoch",
+  "final (%)",
+  "replay memory",
+  "wall",
+  "images/s",
+];
+
+/** Columns of a pair's results table. */
+const RESULTS_HEADER = [
+  "method",
+  "mu (%)",
+  "sigma^2",
+  "best (%)",
+  "final (%)",
+  "drop",
+  "monotone",
+  "replay memory",
+  "wall / job",
+  "images/s",
+  "seeds",
+];
+
+/** Warnings at the top: smoke or scaled, jobs that did not complete, an unfinished run. */
+function reportNotices(results: RunResults): string[] {
+  const { run, jobs } = results;
   const notices: string[] = [];
   const scaled = run.scaled ?? jobs.some((j) => j.scaled);
   if (run.smoke) {
@@ -97,8 +153,6 @@ export function buildReportModel(results: RunResults): ReportModel {
       }. Not comparable with the paper's numbers.`,
     );
   }
-  const counts = new Map<string, number>();
-  for (const j of jobs) counts.set(j.status, (counts.get(j.status) ?? 0) + 1);
   const unfinished = jobs.filter((j) => j.status !== "completed");
   if (unfinished.length > 0 || results.missing.length > 0) {
     notices.push(
@@ -126,6 +180,17 @@ export function buildReportModel(results: RunResults): ReportModel {
         } --resume ${run.runId}\`.`,
     );
   }
+  return notices;
+}
+
+/** Key facts: benchmark, run, dataset, budget, evaluation, seeds, jobs, times, teachers. */
+function reportFacts(
+  results: RunResults,
+  config: Partial<JobConfig> | undefined,
+): [string, string][] {
+  const { run, jobs } = results;
+  const counts = new Map<string, number>();
+  for (const j of jobs) counts.set(j.status, (counts.get(j.status) ?? 0) + 1);
   const facts: [string, string][] = [];
   facts.push(["Benchmark", `${run.benchmark} (${run.benchmarkFile})`]);
   facts.push(["Run", run.runId]);
@@ -166,69 +231,67 @@ export function buildReportModel(results: RunResults): ReportModel {
   for (const t of run.teachers ?? []) {
     facts.push([
       `Teacher (${t.pair})`,
-      `${t.arch}, ${formatPercent(t.testAccuracy)}% test accuracy, ${
-        t.source === "recipe" ? "trained by recipe" : "loaded from file"
-      }, hash ${t.hash.slice(0, 12)}`,
+      t.source === "pytorch"
+        ? `${t.file ?? "PyTorch checkpoint"} sha256 ${t.hash}, ${t.arch}, ${
+          formatPercent(t.testAccuracy)
+        }% test accuracy, imported from PyTorch`
+        : `${t.arch}, ${formatPercent(t.testAccuracy)}% test accuracy, ${
+          t.source === "recipe" ? "trained by recipe" : "loaded from file"
+        }, hash ${t.hash.slice(0, 12)}`,
     ]);
   }
 
-  const sections: PairSection[] = pairs.map((p) => {
-    const rows = p.methods.map((g) => [
-      g.method,
-      formatStat(g.stats?.mu, 100),
-      formatStat(g.stats?.sigma2, 1e4),
-      formatStat(g.stats?.peak, 100),
-      formatStat(g.stats?.final, 100),
-      formatStat(g.stats?.drop, 100),
-      formatStat(g.stats?.monotoneShare, 1, 2),
-      formatBytes(g.replayBytes?.mean),
-      formatDuration(g.wallSeconds?.mean),
-      g.imagesPerSecond === undefined ? "–" : g.imagesPerSecond.mean.toFixed(0),
-      `${g.completed.length}/${g.jobs.length}`,
-    ]);
-    const section: PairSection = {
-      summary: p,
-      heading: `${p.pair}: ${p.teacherArch} → ${p.studentArch} (teacher ${
-        formatPercent(p.teacherAccuracy)
-      }%)`,
-      results: {
-        header: [
-          "method",
-          "mu (%)",
-          "sigma^2",
-          "best (%)",
-          "final (%)",
-          "drop",
-          "monotone",
-          "replay memory",
-          "wall / job",
-          "images/s",
-          "seeds",
-        ],
-        rows,
+  return facts;
+}
+
+/** A pair's section: heading, results table, chart and published numbers. */
+function pairSection(
+  p: PairSummary,
+  run: RunResults["run"],
+  config: Partial<JobConfig> | undefined,
+): PairSection {
+  const rows = p.methods.map((g) => [
+    g.method,
+    formatStat(g.stats?.mu, 100),
+    formatStat(g.stats?.sigma2, 1e4),
+    formatStat(g.stats?.peak, 100),
+    formatStat(g.stats?.final, 100),
+    formatStat(g.stats?.drop, 100),
+    formatStat(g.stats?.monotoneShare, 1, 2),
+    formatBytes(g.replayBytes?.mean),
+    formatDuration(g.wallSeconds?.mean),
+    g.imagesPerSecond === undefined ? "–" : g.imagesPerSecond.mean.toFixed(0),
+    `${g.completed.length}/${g.jobs.length}`,
+  ]);
+  const section: PairSection = {
+    summary: p,
+    heading: `${p.pair}: ${p.teacherArch} → ${p.studentArch} (teacher ${
+      formatPercent(p.teacherAccuracy)
+    }%)`,
+    results: { header: RESULTS_HEADER, rows },
+  };
+  if (p.methods.some((g) => g.completed.length > 0)) section.chartFile = chartFileName(p.pair);
+  const published = config?.dataset
+    ? publishedFor(config.dataset, p.teacherArch, p.studentArch)
+    : undefined;
+  if (published && !run.smoke) {
+    section.published = {
+      source: published.source,
+      table: {
+        header: ["method (paper)", "here", "mu (%)", "sigma^2", "best (%)"],
+        rows: publishedRowsBeside(published.rows, p.methods.map((g) => g.method)),
       },
     };
-    if (p.methods.some((g) => g.completed.length > 0)) section.chartFile = chartFileName(p.pair);
-    const published = config?.dataset
-      ? publishedFor(config.dataset, p.teacherArch, p.studentArch)
-      : undefined;
-    if (published && !run.smoke) {
-      section.published = {
-        source: published.source,
-        table: {
-          header: ["method (paper)", "here", "mu (%)", "sigma^2", "best (%)"],
-          rows: publishedRowsBeside(published.rows, p.methods.map((g) => g.method)),
-        },
-      };
-    }
-    return section;
-  });
+  }
+  return section;
+}
 
-  const jobRows = jobs.map((j) => jobRow(j));
-  for (const id of results.missing) jobRows.push([id, "no record", "", "", "", "", "", "", "", ""]);
+/** The run's environment as label/value pairs. */
+function environmentFacts(results: RunResults): [string, string][] {
+  const { run, jobs } = results;
   const env = run.environment;
   const backends = [...new Set(jobs.map((j) => j.environment.backend))];
-  const environment: [string, string][] = [
+  return [
     ["Deno", env.deno],
     ["TensorFlow.js", `${env.tfjs} (wasm backend ${env.tfjsBackendWasm})`],
     [
@@ -243,38 +306,6 @@ export function buildReportModel(results: RunResults): ReportModel {
     ["Host", `${env.hostname}, ${env.os}`],
     ["Git", `${env.gitCommit}${env.gitDirty ? " (uncommitted changes)" : ""}`],
   ];
-  return {
-    title: `${run.benchmark}: run ${run.runId}`,
-    notices,
-    description: typeof (run.benchmarkSource as { description?: unknown })?.description === "string"
-      ? (run.benchmarkSource as { description: string }).description
-      : "",
-    facts,
-    pairs: sections,
-    legend: "Accuracies in percent. mu: expected accuracy, the mean of the per-epoch test " +
-      "accuracy; sigma^2: its variance over epochs (percent squared, as the PRE-DFKD paper " +
-      "reports); best: the peak; drop: best - final; monotone: share of epochs not below the " +
-      "previous one. Each cell is the mean across completed seeds ± the half-width of its " +
-      "95% confidence interval (Student t). Replay memory: bytes held for replay at the end " +
-      "(VAE parameters for pre-dfkd, stored images for memory-bank).",
-    jobs: {
-      header: [
-        "job",
-        "status",
-        "epochs",
-        "mu (%)",
-        "sigma^2",
-        "best (%) @ epoch",
-        "final (%)",
-        "replay memory",
-        "wall",
-        "images/s",
-      ],
-      rows: jobRows,
-    },
-    errors: jobs.filter((j) => j.error !== undefined).map((j) => [j.id, j.error as string]),
-    environment,
-  };
 }
 
 function jobRow(j: JobRecord): string[] {

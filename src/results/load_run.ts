@@ -36,14 +36,14 @@ async function readJson(path: string, what: string): Promise<unknown> {
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      throw new UserError(`${path}: missing; ${what}`, 2);
+      throw new UserError(`${path}: missing; ${what}`);
     }
-    throw new UserError(`${path}: cannot read (${(error as Error).message})`, 2);
+    throw new UserError(`${path}: cannot read (${(error as Error).message})`);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${path}: not valid JSON: ${(error as Error).message}`, 2);
+    throw new UserError(`${path}: not valid JSON: ${(error as Error).message}`);
   }
 }
 
@@ -53,7 +53,7 @@ function check<T>(schema: z.ZodType, value: unknown, path: string): T {
   const lines = describeIssues(result.error.issues).slice(0, 20).map((p) =>
     `${path}: ${p.path === "" ? "" : `${p.path}: `}${p.message}`
   );
-  throw new UserError(lines.join("\n"), 2);
+  throw new UserError(lines.join("\n"));
 }
 
 /**
@@ -72,9 +72,9 @@ export async function loadRunResults(dir: string): Promise<RunResults> {
   try {
     info = await Deno.stat(dir);
   } catch {
-    throw new UserError(`${dir}: no such results folder`, 2);
+    throw new UserError(`${dir}: no such results folder`);
   }
-  if (!info.isDirectory) throw new UserError(`${dir}: not a folder (expected a run folder)`, 2);
+  if (!info.isDirectory) throw new UserError(`${dir}: not a folder (expected a run folder)`);
   const runPath = join(dir, RUN_LAYOUT.run);
   const run = check<RunRecord>(
     runRecordSchema,
@@ -88,7 +88,7 @@ export async function loadRunResults(dir: string): Promise<RunResults> {
   const missing: string[] = [];
   for (const id of run.jobs) {
     if (/[\/\\]|^\.\.?$/.test(id)) {
-      throw new UserError(`${runPath}: jobs: invalid job id "${id}"`, 2);
+      throw new UserError(`${runPath}: jobs: invalid job id "${id}"`);
     }
     const path = join(dir, RUN_LAYOUT.jobsDir, `${id}.json`);
     let exists = true;
@@ -103,7 +103,7 @@ export async function loadRunResults(dir: string): Promise<RunResults> {
     }
     const job = check<JobRecord>(jobRecordSchema, await readJson(path, "job record"), path);
     if (job.id !== id) {
-      throw new UserError(`${path}: id: expected "${id}" (got ${JSON.stringify(job.id)})`, 2);
+      throw new UserError(`${path}: id: expected "${id}" (got ${JSON.stringify(job.id)})`);
     }
     await checkEpochsCsv(dir, job, path);
     jobs.push(job);
@@ -130,7 +130,6 @@ async function checkEpochsCsv(dir: string, job: JobRecord, recordPath: string): 
     throw new UserError(
       `${path} does not match its record ${recordPath} (truncated or edited?); delete the CSV ` +
         `and run "deno task dfkd report ${dir}" to rebuild it from the record`,
-      2,
     );
   }
 }

@@ -46,9 +46,12 @@ export interface CurveMetrics {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { curveMetrics } from "./metrics.ts";
  * const m = curveMetrics([0.5, 0.9, 0.7]);
- * console.log(m.mu, m.peak, m.drop); // 0.7 0.9 0.2 (approximately)
+ * assert.ok(Math.abs(m.mu - 0.7) < 1e-12);
+ * assert.equal(m.peak, 0.9);
+ * assert.ok(Math.abs(m.drop - 0.2) < 1e-12);
  * ```
  */
 export function curveMetrics(accuracies: readonly number[]): CurveMetrics {
@@ -104,9 +107,11 @@ export interface SeedStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seedStats } from "./metrics.ts";
  * const s = seedStats([0.8, 0.82, 0.84]);
- * console.log(s.mean.toFixed(2), s.ciLow < s.mean && s.mean < s.ciHigh); // 0.82 true
+ * assert.equal(s.mean.toFixed(2), "0.82");
+ * assert.ok(s.ciLow < s.mean && s.mean < s.ciHigh);
  * ```
  */
 export function seedStats(values: readonly number[]): SeedStats {
@@ -135,9 +140,10 @@ export const SUMMARISED_METRICS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { curveMetrics, summariseSeeds } from "./metrics.ts";
  * const s = summariseSeeds([curveMetrics([0.5, 0.7]), curveMetrics([0.6, 0.8])]);
- * console.log(s.mu.mean); // 0.65 (approximately)
+ * assert.ok(Math.abs(s.mu.mean - 0.65) < 1e-9);
  * ```
  */
 export function summariseSeeds(

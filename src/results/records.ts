@@ -119,6 +119,8 @@ export const jobRecordSchema = z.object({
   scaled: z.boolean(),
   /** Teacher test accuracy in [0, 1]. */
   teacherAccuracy: accuracy,
+  /** The teacher's PyTorch checkpoint, when it was one: file name and SHA-256 of its bytes. */
+  teacherFile: z.object({ name: z.string(), sha256: z.string() }).optional(),
   /** Status. */
   status: jobStatusSchema,
   /** Error message when `failed`, or the loss that went non-finite when `diverged`. */
@@ -153,10 +155,15 @@ export const teacherRecordSchema = z.object({
   pair: z.string(),
   /** Architecture. */
   arch: z.string(),
-  /** `recipe` (trained or taken from the cache) or `path` (loaded from a file). */
-  source: z.enum(["recipe", "path"]),
-  /** Identity hash of the teacher (recipe hash, or the file's content hash). */
+  /**
+   * `recipe` (trained or taken from the cache), `path` (loaded from a file) or
+   * `pytorch` (a PyTorch checkpoint, converted once into the teacher cache).
+   */
+  source: z.enum(["recipe", "path", "pytorch"]),
+  /** Identity hash of the teacher (recipe hash, or the file's content hash: SHA-256 for `pytorch`). */
   hash: z.string(),
+  /** The PyTorch checkpoint's file name (`pytorch` teachers). */
+  file: z.string().optional(),
   /** Where the weights are. */
   path: z.string(),
   /** Test accuracy in [0, 1]. */
@@ -236,17 +243,19 @@ export interface EvaluationSpec {
   /** Batch size of the test-set evaluation after each epoch. */
   batchSize: number;
   /** Evaluate on this many test images (a fixed, seed-independent subset) instead of all. */
-  subset?: number;
+  subset?: number | undefined;
 }
 
 /** The teacher as a job's configuration records it. */
 export interface JobTeacher {
   /** Architecture. */
   arch: string;
-  /** `recipe` or `path`. */
-  source: "recipe" | "path";
-  /** Identity hash (recipe hash or file content hash). */
+  /** `recipe`, `path` or `pytorch`. */
+  source: "recipe" | "path" | "pytorch";
+  /** Identity hash (recipe hash or file content hash; SHA-256 of the checkpoint for `pytorch`). */
   hash: string;
+  /** The PyTorch checkpoint's file name (`pytorch` teachers). */
+  file?: string;
   /** Where the weights are on this machine (not part of the configuration hash). */
   path: string;
   /** Recipe overrides of the benchmark file (recipe teachers). */

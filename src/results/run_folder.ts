@@ -23,8 +23,9 @@ import { type JobRecord, RUN_LAYOUT, type RunRecord } from "./records.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeRunId } from "./run_folder.ts";
- * console.log(makeRunId(new Date("2026-01-01T12:00:00Z"), "9bfd833abc")); // 20260101T120000Z-9bfd833
+ * assert.equal(makeRunId(new Date("2026-01-01T12:00:00Z"), "9bfd833abc"), "20260101T120000Z-9bfd833");
  * ```
  */
 export function makeRunId(time: Date, commit: string): string {
@@ -135,7 +136,7 @@ export async function findRunFolder(
   if (runId === "latest") {
     const last = runs[runs.length - 1];
     if (last === undefined) {
-      throw new UserError(`--resume latest: ${parent} holds no run of ${benchmark} to resume`, 2);
+      throw new UserError(`--resume latest: ${parent} holds no run of ${benchmark} to resume`);
     }
     return { dir: join(parent, last), runId: last };
   }
@@ -143,7 +144,7 @@ export async function findRunFolder(
     const known = runs.length === 0
       ? "there is none"
       : `runs there: ${runs.slice(-5).join(", ")}${runs.length > 5 ? ", ..." : ""}`;
-    throw new UserError(`--resume: no run "${runId}" of ${benchmark} in ${parent} (${known})`, 2);
+    throw new UserError(`--resume: no run "${runId}" of ${benchmark} in ${parent} (${known})`);
   }
   return { dir: join(parent, runId), runId };
 }
@@ -164,8 +165,9 @@ function compareRunIds(a: string, b: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointDir } from "./run_folder.ts";
- * console.log(checkpointDir("results/smoke/r1", "p__m__s0")); // results/smoke/r1/checkpoints/p__m__s0
+ * assert.equal(checkpointDir("results/smoke/r1", "p__m__s0"), "results/smoke/r1/checkpoints/p__m__s0");
  * ```
  */
 export function checkpointDir(runDir: string, id: string): string {

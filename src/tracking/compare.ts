@@ -221,7 +221,6 @@ export function compareRuns(
     throw new UserError(
       `Mismatched benchmarks: the baseline (${baseLabel}) is "${baseline.benchmark}" but the ` +
         `candidate (${candLabel}) is "${candidate.benchmark}"; compare two runs of one benchmark`,
-      2,
     );
   }
   if (baseline.smoke !== candidate.smoke) {
@@ -229,7 +228,6 @@ export function compareRuns(
     throw new UserError(
       `Mismatched budgets: ${smoky} is a --smoke run and the other is not; ` +
         `compare two smoke runs or two full runs`,
-      2,
     );
   }
   const { settings, sources } = resolveSettings(baseline, candidate, overrides);
@@ -237,6 +235,31 @@ export function compareRuns(
   const notes: string[] = [];
   environmentChecks(baseline, candidate, [baseLabel, candLabel], settings, warnings, notes);
 
+  const { rows, onlyInBaseline, onlyInCandidate } = matchEntries(baseline, candidate, settings);
+  warnings.push(...unfinishedWarnings(baseline, candidate));
+  const regressions = collectRegressions(rows);
+  return {
+    benchmark: baseline.benchmark,
+    baseline: sideInfo(baseline, baseLabel),
+    candidate: sideInfo(candidate, candLabel),
+    settings,
+    settingSources: sources,
+    warnings,
+    notes,
+    rows,
+    onlyInBaseline,
+    onlyInCandidate,
+    regressions,
+    regression: regressions.length > 0,
+  };
+}
+
+/** Pairs the two runs' pair x method entries and compares each pair (sorted by pair, method). */
+function matchEntries(baseline: RunSummary, candidate: RunSummary, settings: CompareSettings): {
+  rows: PairMethodComparison[];
+  onlyInBaseline: { pair: string; method: string }[];
+  onlyInCandidate: { pair: string; method: string }[];
+} {
   const byKey = (s: RunSummary) =>
     new Map(s.entries.map((e) => [`${e.pair}\u0000${e.method}`, e] as const));
   const baseMap = byKey(baseline);
@@ -253,6 +276,12 @@ export function compareRuns(
     if (!baseMap.has(key)) onlyInCandidate.push({ pair: c.pair, method: c.method });
   }
   rows.sort((a, b) => a.pair.localeCompare(b.pair) || a.method.localeCompare(b.method));
+  return { rows, onlyInBaseline, onlyInCandidate };
+}
+
+/** Warnings for a side that has not finished or lists jobs without a record. */
+function unfinishedWarnings(baseline: RunSummary, candidate: RunSummary): string[] {
+  const warnings: string[] = [];
   for (const [side, s] of [["baseline", baseline], ["candidate", candidate]] as const) {
     if (s.finished === false) {
       warnings.push(
@@ -266,7 +295,11 @@ export function compareRuns(
       );
     }
   }
+  return warnings;
+}
 
+/** The status regressions and the gated metric regressions of every row. */
+function collectRegressions(rows: readonly PairMethodComparison[]): RegressionItem[] {
   const regressions: RegressionItem[] = [];
   for (const row of rows) {
     for (const detail of row.statusRegressions) {
@@ -283,20 +316,7 @@ export function compareRuns(
       }
     }
   }
-  return {
-    benchmark: baseline.benchmark,
-    baseline: sideInfo(baseline, baseLabel),
-    candidate: sideInfo(candidate, candLabel),
-    settings,
-    settingSources: sources,
-    warnings,
-    notes,
-    rows,
-    onlyInBaseline,
-    onlyInCandidate,
-    regressions,
-    regression: regressions.length > 0,
-  };
+  return regressions;
 }
 
 function sideInfo(s: RunSummary, label: string): SideInfo {
@@ -362,7 +382,6 @@ function environmentChecks(
         `Runs of different ${what} are not comparable: the baseline (${bl}) ran on ${bk} and ` +
           `the candidate (${cl}) on ${ck} (machine/backend). Compare runs of one machine and ` +
           `backend, or pass --allow-different-env to compare anyway`,
-        2,
       );
     }
     warnings.push(
@@ -551,8 +570,9 @@ function describeRegression(m: MetricComparison): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatP } from "./compare.ts";
- * console.log(formatP(0.035242)); // "0.0352"
+ * assert.equal(formatP(0.035242), "0.0352");
  * ```
  */
 export function formatP(p: number | null): string {

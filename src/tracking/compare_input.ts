@@ -27,15 +27,16 @@ import { comparabilityKey, type RunSummary, summariseResults } from "./run_summa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { machineLabel } from "./compare_input.ts";
  * import type { Environment } from "../util/environment.ts";
  * declare const env: Environment;
- * console.log(machineLabel(env, "ci-pool")); // "ci-pool"
+ * assert.equal(machineLabel(env, "ci-pool"), "ci-pool");
  * ```
  */
 export function machineLabel(env: Pick<Environment, "hostname">, explicit?: string): string {
   if (explicit !== undefined) {
-    if (explicit.trim() === "") throw new UserError("--machine must not be empty", 2);
+    if (explicit.trim() === "") throw new UserError("--machine must not be empty");
     return explicit;
   }
   const label = Deno.env.get("DFKD_MACHINE");
@@ -103,7 +104,6 @@ export async function loadComparisonInputs(
       throw new UserError(
         `${args[i]}: no history for benchmark "${ref.benchmark}" (${path} is missing or empty; ` +
           `add runs with "deno task dfkd history add <results-dir>")`,
-        2,
       );
     }
     loaded[i] = resolveHistoryRef(entries, ref, filter, path);

@@ -64,7 +64,6 @@ export function historyPath(dir: string, benchmark: string): string {
     throw new UserError(
       `Benchmark name ${JSON.stringify(benchmark)} cannot name a history file ` +
         `(use letters, digits, ".", "_" and "-")`,
-      2,
     );
   }
   return join(dir, `${benchmark}.jsonl`);
@@ -75,8 +74,9 @@ export function historyPath(dir: string, benchmark: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { entryIdentity } from "./history.ts";
- * console.log(entryIdentity({ runId: "r1", machine: "m", backend: "wasm" })); // "r1@m/wasm"
+ * assert.equal(entryIdentity({ runId: "r1", machine: "m", backend: "wasm" }), "r1@m/wasm");
  * ```
  */
 export function entryIdentity(e: { runId: string; machine: string; backend: string }): string {
@@ -120,7 +120,6 @@ export async function readHistory(path: string): Promise<HistoryEntry[]> {
       throw new UserError(
         `${path}:${i + 1}: not a JSON line (a history file holds one JSON object per line; ` +
           `fix or remove that line)`,
-        2,
       );
     }
     const e = value as Partial<HistoryEntry> | null;
@@ -129,11 +128,10 @@ export async function readHistory(path: string): Promise<HistoryEntry[]> {
         `${path}:${i + 1}: schema: expected "${RUN_SUMMARY_SCHEMA}" (got ${
           JSON.stringify(e?.schema)
         })`,
-        2,
       );
     }
     for (const field of ["benchmark", "runId", "date", "machine", "backend", "entries"] as const) {
-      if (e[field] === undefined) throw new UserError(`${path}:${i + 1}: ${field}: missing`, 2);
+      if (e[field] === undefined) throw new UserError(`${path}:${i + 1}: ${field}: missing`);
     }
     entries.push(e as HistoryEntry);
   }
@@ -236,9 +234,10 @@ export function filterEntries(entries: readonly HistoryEntry[], filter: HistoryF
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { historyKeys, readHistory } from "./history.ts";
  * const keys = historyKeys(await readHistory("results/history/mnist-lenet5-quick.jsonl"));
- * console.log(keys); // [{ key: "lab-1/wasm", machine: "lab-1", backend: "wasm", count: 12 }]
+ * assert.deepEqual(keys, [{ key: "lab-1/wasm", machine: "lab-1", backend: "wasm", count: 12 }]);
  * ```
  */
 export function historyKeys(
@@ -309,7 +308,6 @@ export function parseHistoryRef(text: string): HistoryRef | undefined {
     throw new UserError(
       `Bad history reference ${JSON.stringify(text)}: expected history:<benchmark>@<ref> ` +
         `with <ref> an index (0 oldest, -1 newest), "latest", a run id or a commit`,
-      2,
     );
   }
   return { benchmark, ref };
@@ -343,7 +341,6 @@ export function resolveHistoryRef(
     throw new UserError(
       `${text}: the history ${path} has no entries (add runs with "deno task dfkd history add ` +
         `<results-dir>")`,
-      2,
     );
   }
   const pool = filterEntries(entries, filter);
@@ -355,31 +352,13 @@ export function resolveHistoryRef(
     throw new UserError(
       `${text}: no entry${where} in ${path}; it holds entries of: ${available()} ` +
         `(choose with --machine and --backend)`,
-      2,
     );
   }
   const r = ref.ref === "latest" ? "-1" : ref.ref.startsWith("#") ? ref.ref.slice(1) : ref.ref;
+  const context = { text, path, where, available };
   // An index: negative, written #N, or at most 3 digits (longer digit strings are commits).
   if (/^-\d+$/.test(r) || /^\d{1,3}$/.test(r) || /^#\d+$/.test(ref.ref)) {
-    if (historyKeys(pool).length > 1) {
-      throw new UserError(
-        `${text}: an index is ambiguous when the history holds several machines/backends ` +
-          `(${available()}); choose one with --machine and --backend`,
-        2,
-      );
-    }
-    const n = Number(r);
-    const i = n < 0 ? pool.length + n : n;
-    const e = pool[i];
-    if (e === undefined) {
-      throw new UserError(
-        `${text}: index ${n} is out of range: ${path} has ${pool.length} entr${
-          pool.length === 1 ? "y" : "ies"
-        }${where} (0 to ${pool.length - 1}, or -1 to -${pool.length})`,
-        2,
-      );
-    }
-    return e;
+    return entryAtIndex(pool, Number(r), context);
   }
   const byRun = pool.filter((e) => e.runId === r);
   if (byRun.length === 1) return byRun[0] as HistoryEntry;
@@ -387,33 +366,65 @@ export function resolveHistoryRef(
     throw new UserError(
       `${text}: run ${r} is in the history for several machines/backends ` +
         `(${byRun.map(comparabilityKey).join(", ")}); choose with --machine and --backend`,
-      2,
     );
   }
-  if (/^[0-9a-f]{4,40}$/i.test(r)) {
-    const byCommit = pool.filter((e) => e.commit.toLowerCase().startsWith(r.toLowerCase()));
-    const keys = new Set(byCommit.map(comparabilityKey));
-    if (keys.size > 1) {
-      throw new UserError(
-        `${text}: commit ${r} has entries on several machines/backends (${
-          [...keys].join(", ")
-        }); choose with --machine and --backend`,
-        2,
-      );
-    }
-    const commits = new Set(byCommit.map((e) => e.commit));
-    if (commits.size > 1) {
-      throw new UserError(
-        `${text}: commit prefix ${r} is ambiguous (${[...commits].join(", ")}); give more digits`,
-        2,
-      );
-    }
-    const last = byCommit[byCommit.length - 1];
-    if (last !== undefined) return last;
-  }
+  const byCommit = /^[0-9a-f]{4,40}$/i.test(r) ? entryOfCommit(pool, r, text) : undefined;
+  if (byCommit !== undefined) return byCommit;
   throw new UserError(
     `${text}: no entry${where} with run id or commit "${r}" in ${path} ` +
       `(run "deno task dfkd history show ${ref.benchmark}" to list entries)`,
-    2,
   );
+}
+
+/** What the messages of {@linkcode resolveHistoryRef}'s steps name. */
+interface RefContext {
+  text: string;
+  path: string;
+  where: string;
+  available: () => string;
+}
+
+/** The entry at index `n` of `pool` (negative from the end); one machine/backend only. */
+function entryAtIndex(pool: readonly HistoryEntry[], n: number, c: RefContext): HistoryEntry {
+  const { text, path, where, available } = c;
+  if (historyKeys(pool).length > 1) {
+    throw new UserError(
+      `${text}: an index is ambiguous when the history holds several machines/backends ` +
+        `(${available()}); choose one with --machine and --backend`,
+    );
+  }
+  const i = n < 0 ? pool.length + n : n;
+  const e = pool[i];
+  if (e === undefined) {
+    throw new UserError(
+      `${text}: index ${n} is out of range: ${path} has ${pool.length} entr${
+        pool.length === 1 ? "y" : "ies"
+      }${where} (0 to ${pool.length - 1}, or -1 to -${pool.length})`,
+    );
+  }
+  return e;
+}
+
+/** The latest entry of the commit with prefix `r` (undefined when none); must be unambiguous. */
+function entryOfCommit(
+  pool: readonly HistoryEntry[],
+  r: string,
+  text: string,
+): HistoryEntry | undefined {
+  const byCommit = pool.filter((e) => e.commit.toLowerCase().startsWith(r.toLowerCase()));
+  const keys = new Set(byCommit.map(comparabilityKey));
+  if (keys.size > 1) {
+    throw new UserError(
+      `${text}: commit ${r} has entries on several machines/backends (${
+        [...keys].join(", ")
+      }); choose with --machine and --backend`,
+    );
+  }
+  const commits = new Set(byCommit.map((e) => e.commit));
+  if (commits.size > 1) {
+    throw new UserError(
+      `${text}: commit prefix ${r} is ambiguous (${[...commits].join(", ")}); give more digits`,
+    );
+  }
+  return byCommit[byCommit.length - 1];
 }

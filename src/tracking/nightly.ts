@@ -51,7 +51,7 @@ export async function findNightlyBenchmarks(dir = "benchmarks"): Promise<Nightly
       if (e.isFile && e.name.endsWith(".json") && e.name !== "schema.json") names.push(e.name);
     }
   } catch {
-    throw new UserError(`Benchmark folder not found: ${dir}`, 2);
+    throw new UserError(`Benchmark folder not found: ${dir}`);
   }
   names.sort();
   const out: NightlyBenchmark[] = [];
@@ -163,91 +163,139 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyResult
   const results: NightlyBenchmarkResult[] = [];
   for (const b of options.benchmarks) {
     options.log.info(`nightly: running ${b.name} (${b.file})`);
-    const r: NightlyBenchmarkResult = {
-      benchmark: b.name,
-      file: b.file,
-      runExitCode: 0,
-      charts: [],
-      problems: [],
-      regression: false,
-      failed: false,
-    };
-    results.push(r);
-    let step: RunStepResult;
-    try {
-      step = await options.runStep(b);
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      step = { exitCode: error.exitCode };
-      r.problems.push(error.message);
-    }
-    r.runExitCode = step.exitCode;
-    if (step.exitCode !== 0) {
-      r.failed = true;
-      r.problems.push(`the runner exited with code ${step.exitCode}`);
-    }
-    if (step.resultsDir === undefined) {
-      r.failed = true;
-      r.problems.push("the run wrote no results folder; nothing was added or compared");
-      continue;
-    }
-    r.resultsDir = step.resultsDir;
-    const raw = await summariseResults(step.resultsDir);
-    const summary: RunSummary = { ...raw, machine: machineLabel(raw.environment, options.machine) };
-    r.summary = summary;
-    if (summary.benchmark !== b.name) {
-      r.problems.push(
-        `the results folder is of benchmark "${summary.benchmark}", not "${b.name}" (${b.file})`,
-      );
-    }
-    const incomplete = summary.entries.filter((e) => e.status !== "completed");
-    if (incomplete.length > 0 || !summary.finished) {
-      r.failed = true;
-      r.problems.push(
-        summary.finished
-          ? `jobs did not all complete: ${
-            incomplete.map((e) => `${e.pair} / ${e.method} (${e.status})`).join(", ")
-          }`
-          : "the run has not finished (no end time in run.json)",
-      );
-    }
-    const added = await addToHistory(options.historyDir, summary);
-    r.history = added.status;
-    options.log.info(
-      `nightly: ${summary.benchmark} run ${summary.runId} ${added.status} in ${added.path}`,
-    );
-    const previous = previousComparable(added.entries, summary);
-    if (previous === undefined) {
-      r.problems.push(
-        `first ${summary.smoke ? "smoke " : ""}entry for ${
-          comparabilityKey(summary)
-        } in the history: nothing to compare with yet`,
-      );
-    } else {
-      r.previous = previous;
-      r.comparison = compareRuns(previous, summary, {
-        overrides: options.overrides ?? {},
-        labels: [`history:${previous.benchmark}@${previous.runId}`, step.resultsDir],
-      });
-      r.regression = r.comparison.regression;
-    }
-    const sameKey = added.entries.filter((e) =>
-      comparabilityKey(e) === comparabilityKey(summary) && e.smoke === summary.smoke
-    );
-    const trend = await renderTrend(
-      sameKey,
-      "mu",
-      `${summary.benchmark}: mu on ${comparabilityKey(summary)}${
-        summary.smoke ? " (smoke runs)" : ""
-      }`,
-    );
-    const svg = join(reportDir, `${summary.benchmark}-trend.svg`);
-    const html = join(reportDir, `${summary.benchmark}-trend.html`);
-    await Deno.mkdir(reportDir, { recursive: true });
-    await writeTextFileAtomic(svg, trend.svg);
-    await writeTextFileAtomic(html, trend.html);
-    r.charts.push(svg, html);
+    results.push(await nightlyBenchmark(b, options, reportDir));
   }
+  const reportPath = await writeNightlyReport(results, now, reportDir, options.outDir);
+  const exitCode = results.some((r) => r.regression || r.failed) ? 1 : 0;
+  return { results, reportDir, reportPath, exitCode };
+}
+
+/**
+ * One benchmark of the nightly: run it, summarise its folder, add it to the
+ * history, compare with the previous comparable entry, write its trend chart.
+ */
+async function nightlyBenchmark(
+  b: NightlyBenchmark,
+  options: NightlyOptions,
+  reportDir: string,
+): Promise<NightlyBenchmarkResult> {
+  const r: NightlyBenchmarkResult = {
+    benchmark: b.name,
+    file: b.file,
+    runExitCode: 0,
+    charts: [],
+    problems: [],
+    regression: false,
+    failed: false,
+  };
+  const step = await runStepOf(b, options, r);
+  if (step.resultsDir === undefined) {
+    r.failed = true;
+    r.problems.push("the run wrote no results folder; nothing was added or compared");
+    return r;
+  }
+  r.resultsDir = step.resultsDir;
+  const raw = await summariseResults(step.resultsDir);
+  const summary: RunSummary = { ...raw, machine: machineLabel(raw.environment, options.machine) };
+  r.summary = summary;
+  checkSummary(summary, b, r);
+  const added = await addToHistory(options.historyDir, summary);
+  r.history = added.status;
+  options.log.info(
+    `nightly: ${summary.benchmark} run ${summary.runId} ${added.status} in ${added.path}`,
+  );
+  const previous = previousComparable(added.entries, summary);
+  if (previous === undefined) {
+    r.problems.push(
+      `first ${summary.smoke ? "smoke " : ""}entry for ${
+        comparabilityKey(summary)
+      } in the history: nothing to compare with yet`,
+    );
+  } else {
+    r.previous = previous;
+    r.comparison = compareRuns(previous, summary, {
+      overrides: options.overrides ?? {},
+      labels: [`history:${previous.benchmark}@${previous.runId}`, step.resultsDir],
+    });
+    r.regression = r.comparison.regression;
+  }
+  r.charts.push(...await writeTrend(added.entries, summary, reportDir));
+  return r;
+}
+
+/** Runs the benchmark's step; its user errors and a non-zero exit are problems of `r`. */
+async function runStepOf(
+  b: NightlyBenchmark,
+  options: NightlyOptions,
+  r: NightlyBenchmarkResult,
+): Promise<RunStepResult> {
+  let step: RunStepResult;
+  try {
+    step = await options.runStep(b);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    step = { exitCode: error.exitCode };
+    r.problems.push(error.message);
+  }
+  r.runExitCode = step.exitCode;
+  if (step.exitCode !== 0) {
+    r.failed = true;
+    r.problems.push(`the runner exited with code ${step.exitCode}`);
+  }
+  return step;
+}
+
+/** A run of another benchmark, or one that did not complete, is a problem of `r`. */
+function checkSummary(summary: RunSummary, b: NightlyBenchmark, r: NightlyBenchmarkResult): void {
+  if (summary.benchmark !== b.name) {
+    r.problems.push(
+      `the results folder is of benchmark "${summary.benchmark}", not "${b.name}" (${b.file})`,
+    );
+  }
+  const incomplete = summary.entries.filter((e) => e.status !== "completed");
+  if (incomplete.length > 0 || !summary.finished) {
+    r.failed = true;
+    r.problems.push(
+      summary.finished
+        ? `jobs did not all complete: ${
+          incomplete.map((e) => `${e.pair} / ${e.method} (${e.status})`).join(", ")
+        }`
+        : "the run has not finished (no end time in run.json)",
+    );
+  }
+}
+
+/** Writes the mu trend of the summary's comparable history entries (SVG and HTML). */
+async function writeTrend(
+  entries: readonly HistoryEntry[],
+  summary: RunSummary,
+  reportDir: string,
+): Promise<string[]> {
+  const sameKey = entries.filter((e) =>
+    comparabilityKey(e) === comparabilityKey(summary) && e.smoke === summary.smoke
+  );
+  const trend = await renderTrend(
+    sameKey,
+    "mu",
+    `${summary.benchmark}: mu on ${comparabilityKey(summary)}${
+      summary.smoke ? " (smoke runs)" : ""
+    }`,
+  );
+  const svg = join(reportDir, `${summary.benchmark}-trend.svg`);
+  const html = join(reportDir, `${summary.benchmark}-trend.html`);
+  await Deno.mkdir(reportDir, { recursive: true });
+  await writeTextFileAtomic(svg, trend.svg);
+  await writeTextFileAtomic(html, trend.html);
+  return [svg, html];
+}
+
+/** Writes `report.md`, `report.json` and `<outDir>/latest.md`; returns the report's path. */
+async function writeNightlyReport(
+  results: NightlyBenchmarkResult[],
+  now: Date,
+  reportDir: string,
+  outDir: string,
+): Promise<string> {
   const markdown = nightlyMarkdown(results, now);
   const reportPath = join(reportDir, "report.md");
   await Deno.mkdir(reportDir, { recursive: true });
@@ -267,14 +315,13 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyResult
     ) + "\n",
   );
   await writeTextFileAtomic(
-    join(options.outDir, "latest.md"),
+    join(outDir, "latest.md"),
     markdown.replaceAll(
       /\]\(([^)/]+-trend\.(svg|html))\)/g,
       (_m, file) => `](${basename(reportDir)}/${file})`,
     ),
   );
-  const exitCode = results.some((r) => r.regression || r.failed) ? 1 : 0;
-  return { results, reportDir, reportPath, exitCode };
+  return reportPath;
 }
 
 /**

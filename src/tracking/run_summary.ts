@@ -121,8 +121,9 @@ export interface SummariseOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { comparabilityKey } from "./run_summary.ts";
- * console.log(comparabilityKey({ machine: "lab-1", backend: "wasm" })); // "lab-1/wasm"
+ * assert.equal(comparabilityKey({ machine: "lab-1", backend: "wasm" }), "lab-1/wasm");
  * ```
  */
 export function comparabilityKey(s: { machine: string; backend: string }): string {
@@ -153,11 +154,10 @@ export async function summariseResults(
     throw new UserError(
       `Results folder not found: ${dir} (give a folder written by "deno task dfkd run", ` +
         `e.g. results/<benchmark>/<run-id>, or a history entry history:<benchmark>@<ref>)`,
-      2,
     );
   }
   if (!info.isDirectory) {
-    throw new UserError(`Not a results folder: ${dir} is a file, not a folder`, 2);
+    throw new UserError(`Not a results folder: ${dir} is a file, not a folder`);
   }
   const runPath = join(dir, RUN_LAYOUT.run);
   try {
@@ -166,7 +166,6 @@ export async function summariseResults(
     throw new UserError(
       `Not a results folder: ${dir} has no run.json (expected the folder of one run, ` +
         `results/<benchmark>/<run-id>)`,
-      2,
     );
   }
   // The runner's reader checks every record's shape (exit 2 naming the file and field).
@@ -198,7 +197,6 @@ export function buildRunSummary(
     if (job.benchmark !== run.benchmark) {
       throw new UserError(
         `Job ${job.id} belongs to benchmark "${job.benchmark}", not "${run.benchmark}" (${where})`,
-        2,
       );
     }
     const key = `${job.pair}\u0000${job.method}`;
@@ -277,8 +275,9 @@ function seedSummary(job: JobRecord): SeedSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { regressionSettings } from "./run_summary.ts";
- * console.log(regressionSettings({ regression: { minEffect: 2 } }, "b.json")); // { minEffect: 2 }
+ * assert.deepEqual(regressionSettings({ regression: { minEffect: 2 } }, "b.json"), { minEffect: 2 });
  * ```
  */
 export function regressionSettings(
@@ -289,7 +288,7 @@ export function regressionSettings(
   const r = (source as Record<string, unknown>).regression;
   if (r === undefined) return undefined;
   if (typeof r !== "object" || r === null || Array.isArray(r)) {
-    throw new UserError(`${file}: regression: must be an object (got ${JSON.stringify(r)})`, 2);
+    throw new UserError(`${file}: regression: must be an object (got ${JSON.stringify(r)})`);
   }
   const out: RegressionSettings = {};
   const fields = r as Record<string, unknown>;
@@ -297,7 +296,7 @@ export function regressionSettings(
     const v = fields[name];
     if (v === undefined) return;
     if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) {
-      throw new UserError(`${file}: regression.${name}: ${what} (got ${JSON.stringify(v)})`, 2);
+      throw new UserError(`${file}: regression.${name}: ${what} (got ${JSON.stringify(v)})`);
     }
     out[name] = v;
   };

@@ -37,10 +37,11 @@ export interface WelchResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { welchTest } from "./welch.ts";
  * // Baseline accuracies vs a candidate that lost about 2 points:
  * const r = welchTest([0.91, 0.92, 0.9], [0.89, 0.9, 0.88], "greater");
- * console.log(r.p < 0.05); // true
+ * assert.equal(r.p < 0.05, true);
  * ```
  */
 export function welchTest(

@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * import { UserError } from "./errors.ts";
- * throw new UserError("benchmarks/x.json: budget.epochs: must be positive (got 0)", 2);
+ * throw new UserError("benchmarks/x.json: budget.epochs: must be positive (got 0)");
  * ```
  */
 export class UserError extends Error {

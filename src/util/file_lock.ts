@@ -73,8 +73,9 @@ const UNREADABLE_STALE_MS = 10_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { processAlive } from "./file_lock.ts";
- * console.log(processAlive(Deno.pid)); // true
+ * assert.equal(processAlive(Deno.pid), true);
  * ```
  */
 export function processAlive(pid: number): boolean {
@@ -97,8 +98,9 @@ export function processAlive(pid: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLockHolder } from "./file_lock.ts";
- * console.log(await readLockHolder("/tmp/nothing.lock")); // undefined
+ * assert.equal(await readLockHolder("/tmp/nothing.lock"), undefined);
  * ```
  */
 export async function readLockHolder(path: string): Promise<LockHolder | undefined> {
@@ -123,8 +125,9 @@ export async function readLockHolder(path: string): Promise<LockHolder | undefin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeHolder } from "./file_lock.ts";
- * console.log(describeHolder({ pid: 7, hostname: "a", since: "then" })); // process 7 on a since then
+ * assert.equal(describeHolder({ pid: 7, hostname: "a", since: "then" }), "process 7 on a since then");
  * ```
  */
 export function describeHolder(holder: LockHolder | undefined): string {

@@ -18,11 +18,12 @@ export type InterruptSignal = "SIGINT" | "SIGTERM";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Interrupter } from "./interrupt.ts";
  * const interrupts = new Interrupter();
  * const off = interrupts.onStop(() => console.log("finishing the step, then saving"));
  * interrupts.interrupt(); // finishing the step, then saving
- * console.log(interrupts.stopping); // true
+ * assert.equal(interrupts.stopping, true);
  * off();
  * ```
  */

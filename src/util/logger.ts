@@ -94,8 +94,9 @@ export function lineLogger(intervalMs = 10_000): Logger {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatSeconds } from "./logger.ts";
- * console.log(formatSeconds(185)); // 3m05s
+ * assert.equal(formatSeconds(185), "3m05s");
  * ```
  */
 export function formatSeconds(s: number): string {

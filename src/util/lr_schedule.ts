@@ -18,9 +18,10 @@ export type LrSchedule =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { learningRateAt } from "./lr_schedule.ts";
- * console.log(learningRateAt({ type: "step", milestones: [120, 150], gamma: 0.1 }, 0.1, 130)); // 0.01 (approximately)
- * console.log(learningRateAt({ type: "cosine", tMax: 400 }, 0.1, 200)); // 0.05
+ * assert.ok(Math.abs(learningRateAt({ type: "step", milestones: [120, 150], gamma: 0.1 }, 0.1, 130) - 0.01) < 1e-9);
+ * assert.equal(learningRateAt({ type: "cosine", tMax: 400 }, 0.1, 200), 0.05);
  * ```
  */
 export function learningRateAt(schedule: LrSchedule, baseLr: number, epoch: number): number {

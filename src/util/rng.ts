@@ -36,12 +36,13 @@ const makePrng = seedrandom as unknown as SeedrandomFn;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "./rng.ts";
  * const rng = new Rng(42);
  * const order = rng.permutation(5);
  * const saved = rng.state();
  * const a = rng.next();
- * console.log(Rng.fromState(saved).next() === a); // true
+ * assert.equal(Rng.fromState(saved).next() === a, true);
  * ```
  */
 export class Rng {
@@ -65,12 +66,13 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
    * const rng = new Rng(3);
    * const saved = rng.state();
    * const a = rng.next();
    * rng.restore(saved);
-   * console.log(rng.next() === a); // true
+   * assert.equal(rng.next() === a, true);
    * ```
    */
   restore(state: RngState): void {

@@ -49,10 +49,12 @@ function got(issue: z.core.$ZodIssue): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { z } from "zod";
  * import { describeIssues } from "./zod_issues.ts";
  * const r = z.object({ n: z.number() }).safeParse({ n: "x" }, { reportInput: true });
- * if (!r.success) console.log(describeIssues(r.error.issues)); // [{ path: "n", message: 'expected a number (got "x")' }]
+ * assert.ok(!r.success);
+ * assert.deepEqual(describeIssues(r.error.issues), [{ path: "n", message: 'expected a number (got "x")' }]);
  * ```
  */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {

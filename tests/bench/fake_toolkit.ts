@@ -48,6 +48,7 @@ function toyMethod(name: string, behaviour: (epoch: number) => void): MethodPlug
             losses: { student: loss },
             replayBytes: 1000 * (epoch + 1),
             counters: { novelImages: 64 },
+            studentImages: 64,
           });
         },
         replayBytes: () => 0,
@@ -92,12 +93,18 @@ const walk: MethodPlugin = {
               losses: { walk: loss },
               replayBytes: 0,
               counters: {},
+              studentImages: 0,
               stoppedAfterIteration: i + 1,
             };
           }
         }
         student.score = Math.min(1, Math.max(0, 0.5 + sum));
-        return { losses: { walk: loss }, replayBytes: 0, counters: { novelImages: 4 } };
+        return {
+          losses: { walk: loss },
+          replayBytes: 0,
+          counters: { novelImages: 4 },
+          studentImages: 4,
+        };
       },
       replayBytes: () => 0,
       saveState: () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { digests, serveArchives, tarGz } from "../data/archive_server.ts";
-import { cifarFile, writeCifar10, writeTinyImageNet } from "../data/fixtures.ts";
+import { cifarFile, writeCifar10, writeTinyImageNet } from "../data/dataset_files.ts";
 import { runCli } from "./run_cli.ts";
 
 const dfkd = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });

@@ -13,7 +13,7 @@ import {
   cifarPixel,
   writeCifar10,
   writeCifar100,
-} from "./fixtures.ts";
+} from "./dataset_files.ts";
 
 /** Asserts image `i` of `split` holds fixture record `record`'s pixels in NHWC order. */
 function assertRecordPixels(split: ImageSplit, i: number, record: number) {

@@ -13,7 +13,7 @@ import {
   CIFAR10_TRAIN_LABELS,
   writeCifar10,
   writeTinyImageNet,
-} from "./fixtures.ts";
+} from "./dataset_files.ts";
 
 // One CIFAR-10 archive and one Tiny-ImageNet archive in the publishers' formats.
 const workDir = await Deno.makeTempDir();

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import jpeg from "jpeg-js";
 import { tinyImageNet, tinyImageNetCachePath } from "../../src/data/tiny_imagenet.ts";
 import { UserError } from "../../src/util/errors.ts";
-import { encodeJpeg, greyJpeg, TINY_WNIDS, tinyImage, writeTinyImageNet } from "./fixtures.ts";
+import { encodeJpeg, greyJpeg, TINY_WNIDS, tinyImage, writeTinyImageNet } from "./dataset_files.ts";
 
 const PIXELS = 64 * 64 * 3;
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadBenchmark } from "../../src/bench/spec.ts";
-import { HyperReader, resolveHyperparameters } from "../../src/methods/hyper.ts";
+import { HyperReader, type HyperTable, resolveHyperparameters } from "../../src/methods/hyper.ts";
 import { PRE_DFKD_HYPERPARAMETERS, preDfkd } from "../../src/methods/pre_dfkd.ts";
 import { minimalFile, TEST_CATALOGUE } from "../bench/test_catalogue.ts";
 import { withTempDir } from "../temp_dir.ts";
@@ -11,7 +11,7 @@ import { withTempDir } from "../temp_dir.ts";
 const LINKED = ["vaeLr", "latentLr", "latentEntropyWeight", "latentOneHotWeight"];
 
 Deno.test("linked pre-dfkd hyperparameters follow generatorLr, entropyWeight and oneHotWeight unless set", () => {
-  const table = PRE_DFKD_HYPERPARAMETERS;
+  const table: HyperTable = PRE_DFKD_HYPERPARAMETERS;
   const defaults = resolveHyperparameters(table, {});
   assert.deepStrictEqual(LINKED.map((n) => defaults[n]), [0.0005, 0.02, 5, 1]);
   const moved = resolveHyperparameters(table, {

@@ -17,7 +17,7 @@ import { trainStep, trainTeacher } from "../../src/models/teacher/train.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { silentLogger } from "../../src/util/logger.ts";
 import { Optimizer } from "../../src/util/optim.ts";
-import { squaresDataset } from "./fixtures.ts";
+import { squaresDataset } from "./squares_dataset.ts";
 
 await initBackend("wasm");
 

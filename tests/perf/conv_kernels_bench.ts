@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backends/init_backend.ts";
 import { type ConvPass, convPassRunner } from "../../src/backends/conv_throughput.ts";
-import { CIFAR_SHAPES, shapeLabel } from "./conv_shapes.ts";
+import { CIFAR_SHAPES, shapeLabel } from "../../tools/conv_shapes.ts";
 
 const PASSES: ConvPass[] = ["forward", "backprop-input", "backprop-filter"];
 

@@ -5,7 +5,7 @@ import { curveMetrics, seedStats } from "../../src/results/metrics.ts";
 import { loadRunResults } from "../../src/results/load_run.ts";
 import { rebuildReports } from "../../src/report/report.ts";
 import { UserError } from "../../src/util/errors.ts";
-import { writeFakeRun } from "./fixtures.ts";
+import { writeFakeRun } from "./fake_run.ts";
 
 const PRE = [[0.5, 0.7, 0.8, 0.82], [0.45, 0.72, 0.79, 0.85]];
 const NR = [[0.5, 0.75, 0.6, 0.7], [0.4, 0.7, 0.65, 0.6]];

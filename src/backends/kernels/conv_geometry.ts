@@ -52,9 +52,11 @@ export const TEMP_BUDGET_FLOATS = 16 * 1024 * 1024;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convGeometry } from "./conv_geometry.ts";
  * const g = convGeometry([2, 8, 8, 3], [3, 3, 3, 4], [1, 1], 1, "same", undefined, false, "NHWC");
- * console.log(g.outH, g.padTop); // 8 1
+ * assert.equal(g.outH, 8);
+ * assert.equal(g.padTop, 1);
  * ```
  */
 export function convGeometry(
@@ -129,8 +131,9 @@ export function kernelInput(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { batchChunk } from "./conv_geometry.ts";
- * console.log(batchChunk(64, 1024)); // 64
+ * assert.equal(batchChunk(64, 1024), 64);
  * ```
  */
 export function batchChunk(batch: number, floatsPerItem: number): number {
@@ -143,8 +146,9 @@ export function batchChunk(batch: number, floatsPerItem: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validRange } from "./conv_geometry.ts";
- * console.log(validRange(8, 1, -1, 8)); // [1, 8]
+ * assert.deepEqual(validRange(8, 1, -1, 8), [1, 8]);
  * ```
  */
 export function validRange(

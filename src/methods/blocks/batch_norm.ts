@@ -28,13 +28,14 @@ export interface BatchNormOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { BatchNorm } from "./batch_norm.ts";
  * import { ParamSet } from "./params.ts";
  * const params = new ParamSet();
  * const bn = new BatchNorm(params, "bn", 4, { eps: 0.8 });
  * const y = bn.apply(tf.randomNormal([2, 3, 3, 4]), true);
- * console.log(y.shape); // [2, 3, 3, 4]
+ * assert.deepEqual(y.shape, [2, 3, 3, 4]);
  * ```
  */
 export class BatchNorm {

@@ -39,12 +39,14 @@ export function encoderChannels(width: number): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { Encoder } from "./encoder.ts";
  * const e = new Encoder({ latentDim: 16, imageShape: [8, 8, 1], width: 0.125, rng: new Rng(1) });
  * const { mu, logVar } = e.forward(tf.randomNormal([4, 8, 8, 1]), true);
- * console.log(mu.shape, logVar.shape); // [4, 16] [4, 16]
+ * assert.deepEqual(mu.shape, [4, 16]);
+ * assert.deepEqual(logVar.shape, [4, 16]);
  * ```
  */
 export class Encoder {

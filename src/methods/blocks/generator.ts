@@ -44,11 +44,12 @@ export function generatorChannels(width: number): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { Generator } from "./generator.ts";
  * const g = new Generator({ latentDim: 16, imageShape: [8, 8, 1], width: 0.125, spectralNorm: true, rng: new Rng(1) });
- * console.log(g.forward(tf.randomNormal([4, 16]), true).shape); // [4, 8, 8, 1]
+ * assert.deepEqual(g.forward(tf.randomNormal([4, 16]), true).shape, [4, 8, 8, 1]);
  * ```
  */
 export class Generator {

@@ -17,12 +17,13 @@ import { SpectralNorm } from "./spectral_norm.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { Dense } from "./layers.ts";
  * import { ParamSet } from "./params.ts";
  * const layer = new Dense(new ParamSet(), "fc", 4, 2, new Rng(1));
- * console.log(layer.apply(tf.ones([3, 4])).shape); // [3, 2]
+ * assert.deepEqual(layer.apply(tf.ones([3, 4])).shape, [3, 2]);
  * ```
  */
 export class Dense {
@@ -60,12 +61,13 @@ export interface Conv3x3Options {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { Conv3x3 } from "./layers.ts";
  * import { ParamSet } from "./params.ts";
  * const conv = new Conv3x3(new ParamSet(), "conv", 1, 8, new Rng(1), { spectralNorm: true });
- * console.log(conv.apply(tf.ones([2, 8, 8, 1]), true).shape); // [2, 8, 8, 8]
+ * assert.deepEqual(conv.apply(tf.ones([2, 8, 8, 1]), true).shape, [2, 8, 8, 8]);
  * ```
  */
 export class Conv3x3 {
@@ -117,12 +119,13 @@ export class Conv3x3 {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { UpConv3x3 } from "./layers.ts";
  * import { ParamSet } from "./params.ts";
  * const conv = new UpConv3x3(new ParamSet(), "conv", 4, 8, new Rng(1), { spectralNorm: true });
- * console.log(conv.apply(tf.ones([2, 4, 4, 4]), true).shape); // [2, 8, 8, 8]
+ * assert.deepEqual(conv.apply(tf.ones([2, 4, 4, 4]), true).shape, [2, 8, 8, 8]);
  * ```
  */
 export class UpConv3x3 extends Conv3x3 {
@@ -160,9 +163,10 @@ export class UpConv3x3 extends Conv3x3 {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { resizeNearest } from "./layers.ts";
- * console.log(resizeNearest(tf.ones([1, 4, 4, 2]), 2).shape); // [1, 8, 8, 2]
+ * assert.deepEqual(resizeNearest(tf.ones([1, 4, 4, 2]), 2).shape, [1, 8, 8, 2]);
  * ```
  */
 export function resizeNearest(x: tf.Tensor4D, scale: 2 | 0.5): tf.Tensor4D {

@@ -21,9 +21,10 @@ import * as tf from "@tensorflow/tfjs";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { channelSum } from "./ops.ts";
- * console.log(channelSum(tf.ones([2, 3, 3, 4])).dataSync()); // 18, 18, 18, 18
+ * assert.deepEqual([...channelSum(tf.ones([2, 3, 3, 4])).dataSync()], [18, 18, 18, 18]);
  * ```
  */
 export function channelSum(x: tf.Tensor): tf.Tensor1D {
@@ -41,9 +42,10 @@ export function channelSum(x: tf.Tensor): tf.Tensor1D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { addBias } from "./ops.ts";
- * console.log(addBias(tf.zeros([1, 2, 2, 3]), tf.tensor1d([1, 2, 3])).shape); // [1, 2, 2, 3]
+ * assert.deepEqual(addBias(tf.zeros([1, 2, 2, 3]), tf.tensor1d([1, 2, 3])).shape, [1, 2, 2, 3]);
  * ```
  */
 export function addBias<T extends tf.Tensor>(x: T, b: tf.Tensor): T {
@@ -84,9 +86,12 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { leakyRelu } from "./ops.ts";
- * console.log(leakyRelu(tf.tensor1d([-1, 2]), 0.2).dataSync()); // -0.2, 2
+ * const [a, b] = leakyRelu(tf.tensor1d([-1, 2]), 0.2).dataSync();
+ * assert.ok(Math.abs(a! + 0.2) < 1e-6);
+ * assert.equal(b, 2);
  * ```
  */
 export function leakyRelu<T extends tf.Tensor>(x: T, slope: number): T {
@@ -122,10 +127,11 @@ export interface GradientNeeds {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { linear } from "./ops.ts";
  * const y = linear(tf.ones([2, 3]), tf.ones([3, 4]), tf.zeros([4]), { input: false });
- * console.log(y.shape); // [2, 4]
+ * assert.deepEqual(y.shape, [2, 4]);
  * ```
  */
 export function linear(
@@ -285,10 +291,11 @@ function upconvForward(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { upsampleConv3x3 } from "./ops.ts";
  * const y = upsampleConv3x3(tf.ones([1, 4, 4, 2]), tf.ones([3, 3, 2, 5]));
- * console.log(y.shape); // [1, 8, 8, 5]
+ * assert.deepEqual(y.shape, [1, 8, 8, 5]);
  * ```
  */
 export function upsampleConv3x3(
@@ -356,9 +363,10 @@ export function upsampleConv3x3(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { downsample2 } from "./ops.ts";
- * console.log(downsample2(tf.ones([1, 8, 8, 3])).shape); // [1, 4, 4, 3]
+ * assert.deepEqual(downsample2(tf.ones([1, 8, 8, 3])).shape, [1, 4, 4, 3]);
  * ```
  */
 export function downsample2(x: tf.Tensor4D): tf.Tensor4D {

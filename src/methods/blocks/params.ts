@@ -17,12 +17,13 @@ import type { Rng } from "../../util/rng.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { ParamSet } from "./params.ts";
  * const p = new ParamSet();
  * p.add("w", tf.zeros([3, 2]), true);
  * p.add("runningMean", tf.zeros([2]), false);
- * console.log(p.parameterCount()); // 6
+ * assert.equal(p.parameterCount(), 6);
  * ```
  */
 export class ParamSet {
@@ -91,10 +92,11 @@ export class ParamSet {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../../util/rng.ts";
  * import { uniformInit } from "./params.ts";
  * const w = uniformInit([3, 3, 1, 8], new Rng(1));
- * console.log(w.shape); // [3, 3, 1, 8]
+ * assert.deepEqual(w.shape, [3, 3, 1, 8]);
  * ```
  */
 export function uniformInit(shape: number[], rng: Rng, limit = 0.08): tf.Tensor {
@@ -106,9 +108,10 @@ export function uniformInit(shape: number[], rng: Rng, limit = 0.08): tf.Tensor 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { tensorData } from "./params.ts";
- * console.log(tensorData(tf.ones([2])).shape); // [2]
+ * assert.deepEqual(tensorData(tf.ones([2])).shape, [2]);
  * ```
  */
 export function tensorData(t: tf.Tensor): TensorData {
@@ -126,9 +129,10 @@ export function tensorData(t: tf.Tensor): TensorData {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromTensorData } from "./params.ts";
  * const t = fromTensorData({ shape: [2], dtype: "float32", data: new Float32Array([1, 2]) });
- * console.log(t.shape); // [2]
+ * assert.deepEqual(t.shape, [2]);
  * ```
  */
 export function fromTensorData(t: TensorData): tf.Tensor {

@@ -27,6 +27,7 @@ function normalize(x: tf.Tensor1D): tf.Tensor1D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { Rng } from "../../util/rng.ts";
  * import { ParamSet } from "./params.ts";
@@ -36,7 +37,7 @@ function normalize(x: tf.Tensor1D): tf.Tensor1D {
  * const sn = new SpectralNorm(params, "w", w, new Rng(1));
  * sn.powerIteration();
  * const normalised = sn.weight();
- * console.log(normalised.shape); // [3, 3, 4, 8]
+ * assert.deepEqual(normalised.shape, [3, 3, 4, 8]);
  * ```
  */
 export class SpectralNorm {

@@ -47,8 +47,9 @@ const TRAINING_SOURCES = [new URL("./train.ts", import.meta.url)];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveTeacherCacheDir } from "./cache.ts";
- * console.log(resolveTeacherCacheDir("/srv/teachers")); // /srv/teachers
+ * assert.equal(resolveTeacherCacheDir("/srv/teachers"), "/srv/teachers");
  * ```
  */
 export function resolveTeacherCacheDir(flag?: string): string {
@@ -315,7 +316,6 @@ async function trainAndStore(
   if (options.dataset !== undefined && options.dataset.name !== declaration.dataset) {
     throw new UserError(
       `teacher ${declaration.arch}: declared on ${declaration.dataset} but given the ${options.dataset.name} dataset`,
-      2,
     );
   }
   const data = options.dataset ??
@@ -417,7 +417,9 @@ export async function listCachedTeachers(cacheDir: string): Promise<CachedTeache
       if (!entry.isDirectory || entry.name.includes(".tmp-")) continue;
       const path = join(cacheDir, entry.name);
       try {
-        out.push({ path, meta: JSON.parse(await Deno.readTextFile(join(path, "meta.json"))) });
+        const meta = JSON.parse(await Deno.readTextFile(join(path, "meta.json")));
+        // Other folders with a meta.json (an imported teacher's --out copy) are not trained teachers.
+        if (meta.format === "dfkd-bench-teacher/1") out.push({ path, meta });
       } catch {
         // Not a teacher folder.
       }

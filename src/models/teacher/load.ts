@@ -55,7 +55,7 @@ export async function loadTeacherFromPath(
   }
   if (problems.length > 0) {
     classifier.model.dispose();
-    throw new UserError(`${file}: the teacher does not fit: ${problems.join("; ")}`, 2);
+    throw new UserError(`${file}: the teacher does not fit: ${problems.join("; ")}`);
   }
   return classifier;
 }
@@ -77,14 +77,14 @@ export async function teacherFileHash(path: string): Promise<string> {
   try {
     text = await Deno.readTextFile(file);
   } catch (error) {
-    throw new UserError(`${file}: cannot read (${(error as Error).message})`, 2);
+    throw new UserError(`${file}: cannot read (${(error as Error).message})`);
   }
   hash.update(text);
   let manifest: { paths?: string[] }[] = [];
   try {
     manifest = JSON.parse(text).weightsManifest ?? [];
   } catch {
-    throw new UserError(`${file}: not valid JSON`, 2);
+    throw new UserError(`${file}: not valid JSON`);
   }
   for (const group of manifest) {
     for (const p of group.paths ?? []) {
@@ -92,7 +92,7 @@ export async function teacherFileHash(path: string): Promise<string> {
       try {
         hash.update(await Deno.readFile(weights));
       } catch (error) {
-        throw new UserError(`${weights}: cannot read (${(error as Error).message})`, 2);
+        throw new UserError(`${weights}: cannot read (${(error as Error).message})`);
       }
     }
   }

@@ -15,6 +15,7 @@
 export {
   declareTeacher,
   defaultRecipe,
+  recipeProblem,
   type RecipeSource,
   type TeacherDeclaration,
   type TeacherRecipe,

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { batchCount, iterateBatches } from "../../data/batches.ts";
 import type { Dataset } from "../../data/dataset.ts";
 import { UserError } from "../../util/errors.ts";
-import type { Logger } from "../../util/logger.ts";
+import type { Logger, Progress } from "../../util/logger.ts";
 import { learningRateAt } from "../../util/lr_schedule.ts";
 import { Optimizer } from "../../util/optim.ts";
 import { Rng } from "../../util/rng.ts";
@@ -101,6 +101,80 @@ export function trainStep(
   });
 }
 
+/** What one training epoch of {@linkcode trainTeacher} works with. */
+interface EpochPass {
+  classifier: Classifier;
+  optimizer: Optimizer;
+  vars: tf.Variable[];
+  data: Dataset;
+  recipe: TeacherDeclaration["recipe"];
+  dataRng: Rng;
+  progress: Progress;
+  steps: number;
+}
+
+/**
+ * One pass over the shuffled, augmented training split at learning rate
+ * `lr`: its mean loss and training accuracy. Loss and correct count stay on
+ * the device and are read about once a second for the progress display; a
+ * non-finite loss is a `UserError` (lower the learning rate).
+ */
+function trainEpoch(
+  p: EpochPass,
+  epoch: number,
+  lr: number,
+): { loss: number; trainAccuracy: number } {
+  const { classifier, data, recipe } = p;
+  const arch = classifier.arch;
+  // Sums over the epoch's images, kept on the device.
+  let lossSum: tf.Scalar = tf.scalar(0);
+  let correct: tf.Scalar = tf.scalar(0, "int32");
+  let seen = 0;
+  let lastRead = performance.now();
+  let step = 0;
+  let shownLoss = NaN; // the running mean loss on display, refreshed about once a second
+  const diverged = (value: number) =>
+    new UserError(
+      `teacher ${arch} on ${data.name}: the training loss is ${value} at epoch ${
+        epoch + 1
+      }; lower the learning rate (${lr})`,
+      1,
+    );
+  for (
+    const { x, y } of iterateBatches(data.train, {
+      imageShape: data.imageShape,
+      normalisation: data.normalisation,
+      batchSize: recipe.batchSize,
+      rng: p.dataRng,
+      shuffle: true,
+      augment: recipe.augment,
+    })
+  ) {
+    const n = y.shape[0];
+    const next = trainStep(classifier, p.optimizer, p.vars, x, y, { lossSum, correct });
+    tf.dispose([lossSum, correct, x, y]);
+    lossSum = next.lossSum;
+    correct = next.correct;
+    seen += n;
+    step++;
+    const now = performance.now();
+    if (now - lastRead > 1000) {
+      lastRead = now;
+      shownLoss = (lossSum.dataSync()[0] as number) / seen;
+      if (!Number.isFinite(shownLoss)) throw diverged(shownLoss);
+    }
+    p.progress.update(epoch * p.steps + step, {
+      epoch: `${epoch + 1}/${recipe.epochs}`,
+      loss: Number.isFinite(shownLoss) ? shownLoss.toFixed(4) : "-",
+    });
+  }
+  const loss = (lossSum.dataSync()[0] as number) / seen;
+  const trainAccuracy = (correct.dataSync()[0] as number) / seen;
+  tf.dispose([lossSum, correct]);
+  if (!Number.isFinite(loss)) throw diverged(loss);
+  return { loss, trainAccuracy };
+}
+
 /** Options of {@linkcode trainTeacher}. */
 export interface TrainTeacherOptions {
   /** Where progress goes. */
@@ -163,64 +237,13 @@ export function trainTeacher(
   const progress = log.progress(`teacher ${arch} on ${data.name}`, recipe.epochs * steps);
   const history: TeacherEpoch[] = [];
   let testAccuracy = NaN;
-  let shownLoss = NaN; // the running mean loss on display, refreshed about once a second
+  const pass = { classifier, optimizer, vars, data, recipe, dataRng, progress, steps };
   try {
     for (let epoch = 0; epoch < recipe.epochs; epoch++) {
       const epochStart = performance.now();
       const lr = learningRateAt(recipe.schedule, baseLr, epoch);
       optimizer.setLearningRate(lr);
-      // Sums over the epoch's images, kept on the device.
-      let lossSum: tf.Scalar = tf.scalar(0);
-      let correct: tf.Scalar = tf.scalar(0, "int32");
-      let seen = 0;
-      let lastRead = performance.now();
-      let step = 0;
-      for (
-        const { x, y } of iterateBatches(data.train, {
-          imageShape: data.imageShape,
-          normalisation: data.normalisation,
-          batchSize: recipe.batchSize,
-          rng: dataRng,
-          shuffle: true,
-          augment: recipe.augment,
-        })
-      ) {
-        const n = y.shape[0];
-        const next = trainStep(classifier, optimizer, vars, x, y, { lossSum, correct });
-        tf.dispose([lossSum, correct, x, y]);
-        lossSum = next.lossSum;
-        correct = next.correct;
-        seen += n;
-        step++;
-        const now = performance.now();
-        if (now - lastRead > 1000) {
-          lastRead = now;
-          shownLoss = (lossSum.dataSync()[0] as number) / seen;
-          if (!Number.isFinite(shownLoss)) {
-            throw new UserError(
-              `teacher ${arch} on ${data.name}: the training loss is ${shownLoss} at epoch ${
-                epoch + 1
-              }; lower the learning rate (${lr})`,
-              1,
-            );
-          }
-        }
-        progress.update(epoch * steps + step, {
-          epoch: `${epoch + 1}/${recipe.epochs}`,
-          loss: Number.isFinite(shownLoss) ? shownLoss.toFixed(4) : "-",
-        });
-      }
-      const loss = (lossSum.dataSync()[0] as number) / seen;
-      const trainAccuracy = (correct.dataSync()[0] as number) / seen;
-      tf.dispose([lossSum, correct]);
-      if (!Number.isFinite(loss)) {
-        throw new UserError(
-          `teacher ${arch} on ${data.name}: the training loss is ${loss} at epoch ${
-            epoch + 1
-          }; lower the learning rate (${lr})`,
-          1,
-        );
-      }
+      const { loss, trainAccuracy } = trainEpoch(pass, epoch, lr);
       const last = epoch === recipe.epochs - 1;
       const record: TeacherEpoch = {
         epoch: epoch + 1,

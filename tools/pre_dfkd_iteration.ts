@@ -14,15 +14,15 @@
  * Usage: deno task iteration [--repeats N] [--backend wasm] [--profile]
  *
  * The PyTorch reference of the same iteration is
- * `tests/perf/pre_dfkd_iteration_reference.py` (run it with one thread, side
+ * `tools/pre_dfkd_iteration_reference.py` (run it with one thread, side
  * by side, for the ratio).
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { type BackendName, initBackend } from "../../src/backends/init_backend.ts";
-import { preDfkd } from "../../src/methods/pre_dfkd.ts";
-import { silentLogger } from "../../src/util/logger.ts";
-import { Rng } from "../../src/util/rng.ts";
+import { type BackendName, initBackend } from "../src/backends/init_backend.ts";
+import { preDfkd } from "../src/methods/pre_dfkd.ts";
+import { silentLogger } from "../src/util/logger.ts";
+import { Rng } from "../src/util/rng.ts";
 import { lenetBuilder } from "./lenet_local.ts";
 
 const { values } = parseArgs({

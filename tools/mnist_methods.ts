@@ -15,16 +15,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { initBackend } from "../../src/backends/init_backend.ts";
-import { iterateBatches } from "../../src/data/batches.ts";
-import type { Dataset, ImageSplit } from "../../src/data/dataset.ts";
-import { mnist } from "../../src/data/mnist.ts";
-import { type Classifier, forward } from "../../src/models/classifier.ts";
-import type { Hyperparameters } from "../../src/methods/method.ts";
-import { getMethod, METHODS } from "../../src/methods/registry.ts";
-import { Optimizer } from "../../src/util/optim.ts";
-import { silentLogger } from "../../src/util/logger.ts";
-import { Rng } from "../../src/util/rng.ts";
+import { initBackend } from "../src/backends/init_backend.ts";
+import { iterateBatches } from "../src/data/batches.ts";
+import type { Dataset, ImageSplit } from "../src/data/dataset.ts";
+import { mnist } from "../src/data/mnist.ts";
+import { type Classifier, forward } from "../src/models/classifier.ts";
+import type { Hyperparameters } from "../src/methods/method.ts";
+import { getMethod, METHODS } from "../src/methods/registry.ts";
+import { Optimizer } from "../src/util/optim.ts";
+import { silentLogger } from "../src/util/logger.ts";
+import { Rng } from "../src/util/rng.ts";
 import { lenetBuilder } from "./lenet_local.ts";
 
 const { values } = parseArgs({

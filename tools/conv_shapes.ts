@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ConvShape } from "../../src/backends/conv_throughput.ts";
+import type { ConvShape } from "../src/backends/conv_throughput.ts";
 
 /** 32x32x16->32, 16x16x32->64 and 8x8x64->128 at stride 1 and 2, batch 64. */
 export const CIFAR_SHAPES: ConvShape[] = [

@@ -10,7 +10,7 @@ novel generator as the release does (`--no-waste` skips that, the same work
 dfkd-bench does).
 
 Run (Debian's python3-torch; not a dfkd-bench dependency):
-  /usr/bin/python3 tests/perf/pre_dfkd_iteration_reference.py [--repeats 3] [--no-waste]
+  /usr/bin/python3 tools/pre_dfkd_iteration_reference.py [--repeats 3] [--no-waste]
 """
 import argparse
 import time

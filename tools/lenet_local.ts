@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Classifier } from "../../src/models/classifier.ts";
+import type { Classifier } from "../src/models/classifier.ts";
 
 type BuildClassifier = (
   arch: string,
@@ -48,7 +48,7 @@ export function localLeNet(half: boolean, seed: number): Classifier {
 export async function lenetBuilder(): Promise<
   { build: (half: boolean, seed: number) => Classifier; source: string }
 > {
-  const url = new URL("../../src/models/registry.ts", import.meta.url);
+  const url = new URL("../src/models/registry.ts", import.meta.url);
   let zoo: BuildClassifier | undefined;
   try {
     await Deno.stat(url);

@@ -3,7 +3,7 @@
  * `benchmarks/mnist-forgetting.json` (or any run with pre-dfkd, no-replay and
  * memory-bank), printed as Markdown:
  *
- *     npx -y deno@2.9.6 run -A tests/perf/claim_stats.ts <run-folder> [--epochs N]
+ *     npx -y deno@2.9.6 run -A tools/claim_stats.ts <run-folder> [--epochs N]
  *
  * - per method: mu, sigma^2, best (peak), final and drop (peak - final) in
  *   percent, mean across seeds with the Student-t 95% confidence interval,
@@ -25,12 +25,12 @@
  * completed jobs only).
  */
 import { parseArgs } from "node:util";
-import { curveSpec, renderSvg } from "../../src/report/charts.ts";
-import { summarisePairs } from "../../src/report/summary.ts";
-import { loadRunResults } from "../../src/results/load_run.ts";
-import { curveMetrics, type SeedStats, seedStats } from "../../src/results/metrics.ts";
-import type { JobRecord } from "../../src/results/records.ts";
-import { welchTest } from "../../src/tracking/welch.ts";
+import { curveSpec, renderSvg } from "../src/report/charts.ts";
+import { summarisePairs } from "../src/report/summary.ts";
+import { loadRunResults } from "../src/results/load_run.ts";
+import { curveMetrics, type SeedStats, seedStats } from "../src/results/metrics.ts";
+import type { JobRecord } from "../src/results/records.ts";
+import { welchTest } from "../src/tracking/welch.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -39,7 +39,7 @@ const { values, positionals } = parseArgs({
 });
 if (positionals.length !== 1) {
   console.error(
-    "Usage: deno run -A tests/perf/claim_stats.ts <run-folder> [--epochs N] [--svg FILE]",
+    "Usage: deno run -A tools/claim_stats.ts <run-folder> [--epochs N] [--svg FILE]",
   );
   Deno.exit(2);
 }
