@@ -182,6 +182,13 @@ export { getMethod, METHODS } from "./src/methods/registry.ts";
 export { PRE_DFKD_HYPERPARAMETERS, preDfkd, VaeReplay } from "./src/methods/pre_dfkd.ts";
 export { noReplay } from "./src/methods/no_replay.ts";
 export { BatchBank, MEMORY_BANK_HYPERPARAMETERS, memoryBank } from "./src/methods/memory_bank.ts";
+export { deepInversion, DEEPINVERSION_HYPERPARAMETERS } from "./src/methods/deepinversion.ts";
+export { cmi, CMI_HYPERPARAMETERS } from "./src/methods/cmi.ts";
+export {
+  INVERSION_STUDENT_HYPERPARAMETERS,
+  InversionLoop,
+  type Synthesizer,
+} from "./src/methods/inversion_loop.ts";
 export {
   ADVERSARIAL_HYPERPARAMETERS,
   AdversarialLoop,

@@ -85,7 +85,7 @@ for (let e = 0; e < Number(values["teacher-epochs"]); e++) {
       rng: teacherRng,
     })
   ) {
-    teacherOpt.minimize(
+    await teacherOpt.minimize(
       () =>
         tf.losses.softmaxCrossEntropy(
           tf.oneHot(y, 10),

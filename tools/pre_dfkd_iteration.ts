@@ -11,11 +11,17 @@
  * when it is present, else from equivalent local definitions (the release's
  * `networks/lenet.py` layer for layer); the script says which.
  *
- * Usage: deno task iteration [--repeats N] [--backend wasm] [--profile]
+ * Usage: deno task iteration [--repeats N] [--backend wasm|webgpu|...]
+ *   [--threads N] [--profile] [--batch B] [--pair mnist|cifar]
+ *
+ * `--threads` defaults to every core; `DFKD_ONEDNN=off` runs without oneDNN.
+ * `--pair cifar` times the CIFAR-10 pair instead (ResNet-34 -> ResNet-18,
+ * 32x32x3, batch 256 unless `--batch`), as `deno task gpu-check` does. The
+ * last line, `ITERATION_SECONDS <median>`, is for scripts.
  *
  * The PyTorch reference of the same iteration is
- * `tools/pre_dfkd_iteration_reference.py` (run it with one thread, side
- * by side, for the ratio).
+ * `tools/pre_dfkd_iteration_reference.py` (run it with the same thread
+ * count, side by side, for the ratio).
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
@@ -24,6 +30,7 @@ import { preDfkd } from "../src/methods/pre_dfkd.ts";
 import { silentLogger } from "../src/util/logger.ts";
 import { Rng } from "../src/util/rng.ts";
 import { lenetBuilder } from "./lenet_local.ts";
+import { buildClassifier } from "../src/models/registry.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -31,21 +38,40 @@ const { values } = parseArgs({
     repeats: { type: "string", default: "3" },
     backend: { type: "string", default: "wasm" },
     profile: { type: "boolean", default: false },
-    batch: { type: "string", default: "64" },
+    batch: { type: "string" },
+    threads: { type: "string" },
+    pair: { type: "string", default: "mnist" },
   },
 });
 const repeats = Number(values.repeats);
-const batchSize = Number(values.batch);
+const cifar = values.pair === "cifar";
+if (!cifar && values.pair !== "mnist") {
+  throw new Error(`--pair must be mnist or cifar (got ${values.pair})`);
+}
+const batchSize = Number(values.batch ?? (cifar ? "256" : "64"));
 
-const info = await initBackend(values.backend as BackendName);
-const { build, source } = await lenetBuilder();
+const info = await initBackend(values.backend as BackendName, {
+  ...(values.threads !== undefined ? { threads: Number(values.threads) } : {}),
+});
+const imageShape: [number, number, number] = cifar ? [32, 32, 3] : [32, 32, 1];
+const { build, source } = cifar
+  ? {
+    build: (student: boolean, seed: number) =>
+      buildClassifier(student ? "resnet18" : "resnet34", {
+        inputShape: imageShape,
+        classes: 10,
+        seed,
+      }),
+    source: "the model zoo (ResNet-34 -> ResNet-18)",
+  }
+  : await lenetBuilder();
 const teacher = build(false, 1);
 const student = build(true, 2);
 
 const method = preDfkd.create({
   teacher,
   student,
-  imageShape: [32, 32, 1],
+  imageShape,
   classes: 10,
   budget: { epochs: 1 + repeats, iterationsPerEpoch: 1, batchSize, studentStepsPerIteration: 10 },
   hyper: { studentOptimizer: "adam", studentWeightDecay: 0 },
@@ -54,12 +80,16 @@ const method = preDfkd.create({
 });
 
 console.log(
-  `PRE-DFKD iteration, MNIST full width: LeNet-5 -> LeNet-5-half, batch ${batchSize}, ` +
-    `latent 1000; networks from ${source}`,
+  cifar
+    ? `PRE-DFKD iteration, CIFAR-10: ResNet-34 -> ResNet-18, batch ${batchSize}, latent 1000; ` +
+      `networks from ${source}`
+    : `PRE-DFKD iteration, MNIST full width: LeNet-5 -> LeNet-5-half, batch ${batchSize}, ` +
+      `latent 1000; networks from ${source}`,
 );
 console.log(
-  `backend ${info.name} (${info.threads} thread${info.threads === 1 ? "" : "s"}), ` +
-    `tfjs ${info.tfjsVersion}, kernels: ${info.customKernels.join(", ")}`,
+  `backend ${info.name} (${info.threads} thread${info.threads === 1 ? "" : "s"}${
+    info.native ? `, ${info.native.available ? info.native.detail : "no oneDNN"}` : ""
+  }), tfjs ${info.tfjsVersion}, kernels: ${info.customKernels.join(", ") || "none"}`,
 );
 let t0 = performance.now();
 await method.runEpoch(0); // the VAE's warm-up iteration
@@ -107,6 +137,7 @@ if (values.profile) {
   }
 }
 method.dispose();
+console.log(`ITERATION_SECONDS ${secs(sorted[Math.floor(sorted.length / 2)]!)}`);
 
 function secs(ms: number): string {
   return (ms / 1000).toFixed(2);

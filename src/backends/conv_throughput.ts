@@ -49,14 +49,14 @@ export function convMacs(shape: ConvShape): number {
  * ```ts
  * import { convPassRunner } from "./conv_throughput.ts";
  * const { run, dispose } = convPassRunner({ batch: 2, size: 8, inC: 3, outC: 4, kernel: 3, stride: 1 }, "forward");
- * run();
+ * await run();
  * dispose();
  * ```
  */
 export function convPassRunner(
   shape: ConvShape,
   pass: ConvPass,
-): { run: () => void; dispose: () => void } {
+): { run: () => Promise<void>; dispose: () => void } {
   const { batch, size, inC, outC, kernel, stride } = shape;
   const out = Math.ceil(size / stride);
   const x = tf.randomNormal([batch, size, size, inC], 0, 1, "float32", 1) as tf.Tensor4D;
@@ -83,9 +83,9 @@ export function convPassRunner(
     }
   };
   return {
-    run: () => {
+    run: async () => {
       const r = op();
-      r.dataSync();
+      await r.data();
       r.dispose();
     },
     dispose: () => tf.dispose([x, w, dy]),
@@ -98,18 +98,22 @@ export function convPassRunner(
  * @example
  * ```ts
  * import { measureConvThroughput } from "./conv_throughput.ts";
- * const gmacs = measureConvThroughput({ batch: 2, size: 8, inC: 3, outC: 4, kernel: 3, stride: 1 }, "forward", 0.1);
+ * const gmacs = await measureConvThroughput({ batch: 2, size: 8, inC: 3, outC: 4, kernel: 3, stride: 1 }, "forward", 0.1);
  * console.log(gmacs > 0);
  * ```
  */
-export function measureConvThroughput(shape: ConvShape, pass: ConvPass, seconds: number): number {
+export async function measureConvThroughput(
+  shape: ConvShape,
+  pass: ConvPass,
+  seconds: number,
+): Promise<number> {
   const { run, dispose } = convPassRunner(shape, pass);
   try {
-    run(); // warm-up
+    await run(); // warm-up
     let n = 0;
     const start = performance.now();
     do {
-      run();
+      await run();
       n++;
     } while (performance.now() - start < seconds * 1000);
     const perRun = (performance.now() - start) / 1000 / n;

@@ -7,9 +7,20 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels, trainingKernelConfigs } from "./training_kernels.ts";
+import { describeAdapter, findWebGpuAdapter, type WebGpuAdapterInfo } from "./webgpu.ts";
+import { type OneDnnStatus, oneDnnStatus, setOneDnnThreads } from "./onednn.ts";
+import {
+  enableWasmThreads,
+  MAX_WASM_THREADS,
+  wasmThreadsInUse,
+  withFileWorkers,
+} from "./wasm_threads.ts";
+
+/** The environment variable giving the compute threads when no option is given. */
+export const THREADS_ENV = "DFKD_THREADS";
 
 /** The backends dfkd-bench can run on, fastest first. */
-export const BACKEND_NAMES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const;
 
 /** One of {@linkcode BACKEND_NAMES}. */
 export type BackendName = typeof BACKEND_NAMES[number];
@@ -25,6 +36,13 @@ export interface BackendProbe {
   available: boolean;
   /** Why it is unavailable, or a short description when it is available. */
   detail: string;
+  /**
+   * Whether `auto` may pick it (false for webgpu on a CPU adapter, which is
+   * correct but slower than wasm; absent means yes when available).
+   */
+  automatic?: boolean;
+  /** The WebGPU adapter (webgpu only). */
+  adapter?: WebGpuAdapterInfo;
 }
 
 /** The initialised backend and what was found on the way. */
@@ -35,12 +53,14 @@ export interface BackendInfo {
   tfjsBackend: string;
   /** The TensorFlow.js version in use. */
   tfjsVersion: string;
-  /** Compute threads the backend uses (1 for wasm and cpu here). */
+  /** Compute threads the backend uses (wasm: XNNPACK's pool; cpu: 1). */
   threads: number;
   /** Whether the wasm backend runs its SIMD build (null for other backends). */
   simd: boolean | null;
   /** Kernels dfkd-bench installed on this backend. */
   customKernels: string[];
+  /** Whether wasm's matrix products and convolutions run in oneDNN, and why (null for others). */
+  native?: OneDnnStatus | null;
   /** Every backend tried, in order, with what was found. */
   probes: BackendProbe[];
 }
@@ -63,6 +83,37 @@ export interface InitBackendOptions {
   probeAll?: boolean;
   /** Receives one line per backend tried. */
   log?: (line: string) => void;
+  /**
+   * Compute threads for wasm (1 to {@linkcode MAX_WASM_THREADS}); default
+   * `$DFKD_THREADS`, else every logical core (at most the maximum). It
+   * applies when wasm is first initialised in the process.
+   */
+  threads?: number;
+}
+
+/**
+ * The thread count {@linkcode initBackend} uses: `requested`, else
+ * `$DFKD_THREADS`, else the logical cores, capped at {@linkcode MAX_WASM_THREADS}.
+ *
+ * @example
+ * ```ts
+ * import { resolveThreads } from "./init_backend.ts";
+ * console.log(resolveThreads(1)); // 1
+ * ```
+ */
+export function resolveThreads(requested?: number): number {
+  if (requested !== undefined) return requested;
+  const fromEnv = Deno.env.get(THREADS_ENV);
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const n = Number(fromEnv);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+      throw new RangeError(
+        `${THREADS_ENV}="${fromEnv}" is not a thread count: use a whole number from 1 to ${MAX_WASM_THREADS}`,
+      );
+    }
+    return n;
+  }
+  return Math.max(1, Math.min(MAX_WASM_THREADS, navigator.hardwareConcurrency));
 }
 
 /**
@@ -91,6 +142,7 @@ export async function initBackend(
       [],
     );
   }
+  if (!wasmStarted) await enableWasmThreads(resolveThreads(options.threads));
   const probes: BackendProbe[] = [];
   let chosen: BackendName | undefined;
   for (const name of BACKEND_NAMES) {
@@ -99,7 +151,8 @@ export async function initBackend(
     const probe = await probeBackend(name);
     probes.push(probe);
     options.log?.(`${name}: ${probe.available ? "available" : "unavailable"} (${probe.detail})`);
-    if (probe.available && wanted) chosen = name;
+    const allowed = request !== "auto" || probe.automatic !== false;
+    if (probe.available && wanted && allowed) chosen = name;
   }
   if (chosen === undefined) {
     const lines = probes.map((p) => `  ${p.name}: ${p.available ? "available" : p.detail}`);
@@ -115,6 +168,7 @@ export async function initBackend(
   }
   await tf.ready();
   const customKernels: string[] = [];
+  if (chosen === "wasm") setOneDnnThreads(wasmThreadsInUse());
   if (chosen === "wasm" || chosen === "cpu") {
     registerTrainingKernels(chosen);
     customKernels.push(...trainingKernelConfigs(chosen).map((k) => k.kernelName));
@@ -125,18 +179,53 @@ export async function initBackend(
     tfjsVersion: tf.version.tfjs,
     threads: chosen === "tfjs-node" || chosen === "tfjs-node-gpu"
       ? navigator.hardwareConcurrency
+      : chosen === "wasm"
+      ? wasmThreadsInUse()
       : 1,
     simd: chosen === "wasm" ? Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) : null,
     customKernels,
+    native: chosen === "wasm" ? oneDnnStatus() : null,
     probes,
   };
 }
+
+async function probeWebGpu(): Promise<BackendProbe> {
+  const name = "webgpu";
+  const lookup = await findWebGpuAdapter();
+  if (!lookup.found) return { name, available: false, detail: lookup.reason };
+  try {
+    await import("@tensorflow/tfjs-backend-webgpu");
+  } catch (error) {
+    return { name, available: false, detail: firstLine(error) };
+  }
+  if (!(await trySet("webgpu"))) {
+    return {
+      name,
+      available: false,
+      detail: `tf.setBackend("webgpu") failed`,
+      adapter: lookup.info,
+    };
+  }
+  const adapter = lookup.info;
+  return {
+    name,
+    available: true,
+    detail: describeAdapter(adapter) +
+      (adapter.cpu ? "; a CPU adapter: auto skips it (use --backend webgpu)" : ""),
+    automatic: !adapter.cpu,
+    adapter,
+  };
+}
+
+// The wasm backend initialises once per process; its thread count is fixed then.
+let wasmStarted = false;
 
 function tfjsBackendName(name: BackendName): string {
   return name === "tfjs-node" || name === "tfjs-node-gpu" ? "tensorflow" : name;
 }
 
 async function probeBackend(name: BackendName): Promise<BackendProbe> {
+  if (name === "webgpu") return await probeWebGpu();
   if (name === "tfjs-node" || name === "tfjs-node-gpu") {
     if (tf.findBackendFactory("tensorflow") !== null && (await trySet("tensorflow"))) {
       return { name, available: true, detail: "native TensorFlow bindings loaded" };
@@ -155,9 +244,15 @@ async function probeBackend(name: BackendName): Promise<BackendProbe> {
     }
     return { name, available: true, detail: `${specifier} loaded` };
   }
-  if (await trySet(name)) {
+  const set = name === "wasm"
+    ? await withFileWorkers(() => trySet(name)).finally(() => wasmStarted = true)
+    : await trySet(name);
+  if (set) {
+    const threads = name === "wasm" ? wasmThreadsInUse() : 1;
     const detail = name === "wasm"
-      ? `WebAssembly${(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) ? " SIMD" : ""}, 1 thread`
+      ? `WebAssembly${
+        (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) ? " SIMD" : ""
+      }, ${threads} thread${threads === 1 ? "" : "s"}`
       : "pure JavaScript, 1 thread";
     return { name, available: true, detail };
   }

@@ -11,6 +11,9 @@ import { conv2dBackpropInputConfig } from "./kernels/conv2d_backprop_input.ts";
 import { depthwiseBackpropConfigs } from "./kernels/depthwise_conv2d_backprop.ts";
 import { batchMatMulConfig } from "./kernels/batch_mat_mul.ts";
 import { maxPoolGradConfig } from "./kernels/max_pool_grad.ts";
+import { nativeBatchMatMulConfig, nativeFusedMatMulConfig } from "./kernels/native_mat_mul.ts";
+import { nativeConv2dConfig } from "./kernels/native_conv2d.ts";
+import { oneDnnSgemm } from "./onednn.ts";
 
 /**
  * The kernels dfkd-bench installs on `backendName`, replacing any the backend
@@ -19,7 +22,10 @@ import { maxPoolGradConfig } from "./kernels/max_pool_grad.ts";
  * gradients (it has none), `MaxPoolGrad` (its own is about 35x slower than its
  * forward pool), and a `BatchMatMul` wrapper that transposes operands itself
  * (its own kernel is 10-40x slower with a transposed operand, which every
- * matrix-product gradient uses). cpu: the convolution filter gradient only
+ * matrix-product gradient uses). Where oneDNN is present (`onednn.ts`), wasm's
+ * `BatchMatMul`, `_FusedMatMul` and `Conv2D` run in oneDNN's sgemm instead, and
+ * so do both convolution gradients (built on `BatchMatMul` and `Conv2D`). cpu:
+ * the convolution filter gradient only
  * (its own runs about 100x slower than ours; its input gradient is faster
  * than ours).
  *
@@ -31,12 +37,24 @@ import { maxPoolGradConfig } from "./kernels/max_pool_grad.ts";
  */
 export function trainingKernelConfigs(backendName: KernelIOBackend): tf.KernelConfig[] {
   if (backendName === "cpu") return [conv2dBackpropFilterConfig(backendName)];
-  return [
+  const original = (name: string) => () => originals.get(`${backendName}/${name}`);
+  const common = [
     conv2dBackpropFilterConfig(backendName),
     conv2dBackpropInputConfig(backendName),
     ...depthwiseBackpropConfigs(backendName),
     maxPoolGradConfig(backendName),
-    batchMatMulConfig(backendName, () => originals.get(`${backendName}/${tf.BatchMatMul}`)),
+  ];
+  const sgemm = oneDnnSgemm();
+  if (sgemm === undefined) {
+    return [...common, batchMatMulConfig(backendName, original(tf.BatchMatMul))];
+  }
+  // With oneDNN every matrix product (and so both convolution gradients, built on
+  // them) and the forward convolution run in its sgemm.
+  return [
+    ...common,
+    nativeBatchMatMulConfig(sgemm, original(tf.BatchMatMul)),
+    nativeFusedMatMulConfig(sgemm, original(tf._FusedMatMul)),
+    nativeConv2dConfig(sgemm, original(tf.Conv2D)),
   ];
 }
 

@@ -28,7 +28,12 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { MethodState, TensorData } from "../methods/method.ts";
-import { type AtomicWriteOptions, writeFileAtomic } from "../util/atomic_write.ts";
+import {
+  type AtomicWriteOptions,
+  removeDeadTemporaries,
+  writeFileAtomic,
+} from "../util/atomic_write.ts";
+import { READ_LIMITS, readBoundedBytes } from "../util/bounded_read.ts";
 import type { EpochRecord } from "../results/records.ts";
 
 /**
@@ -258,12 +263,8 @@ export async function saveCheckpoint(
   for (const old of existing.slice(CHECKPOINTS_KEPT - 1)) {
     await Deno.remove(old.path).catch(() => {});
   }
-  // Temporary files of writers that died before their rename.
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.name.endsWith(".tmp") && !entry.name.includes(`.${Deno.pid}-`)) {
-      await Deno.remove(join(dir, entry.name)).catch(() => {});
-    }
-  }
+  // Temporary files of writers that died before their rename (never a live writer's).
+  await removeDeadTemporaries(dir);
   return path;
 }
 
@@ -286,7 +287,10 @@ export async function loadLatestCheckpoint(
 ): Promise<{ checkpoint: JobCheckpoint; path: string } | undefined> {
   for (const { path } of (await listCheckpoints(dir)).files) {
     try {
-      return { checkpoint: decodeCheckpoint(await Deno.readFile(path)), path };
+      return {
+        checkpoint: decodeCheckpoint(await readBoundedBytes(path, READ_LIMITS.weights)),
+        path,
+      };
     } catch (error) {
       onSkip(path, error instanceof Error ? error.message : String(error));
       // Out of the rotation (kept for inspection), so the newest two stay loadable ones.

@@ -106,7 +106,7 @@ export const toolkit: Toolkit = {
           `${spec.path}: the benchmark file says ${spec.arch}, the saved model says ${classifier.arch}`,
         );
       }
-      const testAccuracy = evaluateAccuracy(classifier, data.test, {
+      const testAccuracy = await evaluateAccuracy(classifier, data.test, {
         imageShape: data.imageShape,
         normalisation: data.normalisation,
       });
@@ -125,13 +125,11 @@ export const toolkit: Toolkit = {
   buildStudent: (arch, options) => buildClassifier(arch, options),
   evaluate(classifier, split, { dataset, batchSize }) {
     const info = getDataset(dataset);
-    return Promise.resolve(
-      evaluateAccuracy(classifier, split, {
-        imageShape: info.imageShape,
-        normalisation: info.normalisation,
-        batchSize,
-      }),
-    );
+    return evaluateAccuracy(classifier, split, {
+      imageShape: info.imageShape,
+      normalisation: info.normalisation,
+      batchSize,
+    });
   },
   getMethod,
 };

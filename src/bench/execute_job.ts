@@ -168,6 +168,9 @@ export async function executeJob(options: ExecuteJobOptions): Promise<JobStatus>
   return await new JobExecution(options, record, started).run();
 }
 
+/** Thrown by `JobExecution.#setUp` when the checkpoint it restored from did not fit (set aside). */
+class CheckpointMisfit extends Error {}
+
 /** A checkpoint found for the job, with the runner's part of it. */
 interface Resumed {
   /** The checkpoint. */
@@ -217,8 +220,18 @@ class JobExecution {
   /** Runs the job to its end; never throws (errors become a `failed` record). */
   async run(): Promise<JobStatus> {
     try {
-      const resumed = await this.#begin();
-      const test = await this.#setUp(resumed);
+      let resumed: Resumed | undefined;
+      let test: ImageSplit;
+      for (;;) {
+        resumed = await this.#begin();
+        try {
+          test = await this.#setUp(resumed);
+          break;
+        } catch (error) {
+          // Set aside; the previous checkpoint (or a fresh start) is tried.
+          if (!(error instanceof CheckpointMisfit)) throw error;
+        }
+      }
       if (this.#stopRequested()) {
         // Stopped while loading: nothing new to save (a resumed job keeps its checkpoint).
         return await this.#finish(
@@ -308,14 +321,11 @@ class JobExecution {
     const { toolkit } = this.#options;
     const config = this.#config;
     const shape = config.imageShape;
-    const test = evaluationSubset(
-      (await toolkit.loadDataset(config.dataset, {
-        dataRoot: this.#options.dataRoot,
-        log: this.#log,
-      }))
-        .test,
-      config.evaluation.subset,
-    );
+    const dataset = await toolkit.loadDataset(config.dataset, {
+      dataRoot: this.#options.dataRoot,
+      log: this.#log,
+    });
+    const test = evaluationSubset(dataset.test, config.evaluation.subset);
     this.#teacher = await toolkit.loadTeacher(config.teacher, {
       inputShape: shape,
       classes: config.classes,
@@ -330,20 +340,50 @@ class JobExecution {
       student: this.#student,
       imageShape: shape,
       classes: config.classes,
+      ...(dataset.normalisation !== undefined ? { normalisation: dataset.normalisation } : {}),
       budget: config.budget,
       hyper: config.hyperparameters,
       rng: this.#rng.fork("method"),
       log: this.#log,
     });
     if (resumed !== undefined) {
-      await this.#method.restoreState(resumed.checkpoint.method);
-      this.#rng = Rng.fromState(resumed.runner.rng);
+      try {
+        await this.#method.restoreState(resumed.checkpoint.method);
+        this.#rng = Rng.fromState(resumed.runner.rng);
+      } catch (error) {
+        await this.#setAside(resumed, error);
+        throw new CheckpointMisfit();
+      }
     }
     this.#images = resumed?.runner.images ?? 0;
     this.#trainSeconds = resumed?.runner.trainSeconds ?? 0;
     this.#carriedTrainSeconds = resumed?.runner.partialTrainSeconds ?? 0;
     this.#lastCheckpoint = performance.now();
     return test;
+  }
+
+  /**
+   * A checkpoint whose hash checks out but whose state does not fit the job
+   * (shapes or tensors of another code version): renamed `<name>.damaged`
+   * like a damaged one, with a warning naming the mismatch; the job's state
+   * goes back to before it was chosen.
+   */
+  async #setAside(resumed: Resumed, error: unknown): Promise<void> {
+    this.#log.warn(
+      `${this.#options.jobId}: checkpoint ${resumed.path} does not fit this job (${
+        errorMessage(error)
+      }); set aside as ${resumed.path}.damaged, trying the previous one or a fresh start`,
+    );
+    await Deno.rename(resumed.path, `${resumed.path}.damaged`);
+    this.#method?.dispose();
+    this.#student?.model.dispose();
+    this.#teacher?.model.dispose();
+    this.#method = undefined;
+    this.#student = undefined;
+    this.#teacher = undefined;
+    this.#record.resumes?.pop();
+    if (this.#record.resumes?.length === 0) delete this.#record.resumes;
+    this.#rng = new Rng(this.#record.seed);
   }
 
   /** Trains, evaluates and records epochs `start`.. until the budget, an interrupt or a divergence. */

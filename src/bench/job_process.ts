@@ -8,6 +8,7 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { THREADS_ENV } from "../backends/init_backend.ts";
 import { curveMetrics } from "../results/metrics.ts";
 import type { JobRecord, JobStatus } from "../results/records.ts";
 import { readJobLock } from "../results/job_lock.ts";
@@ -54,6 +55,8 @@ export interface JobProcessOptions {
   toolkitModule?: string;
   /** The run's interrupts: a job started after the first one is told to stop at once. */
   interrupts?: Interrupter;
+  /** Compute threads of the job process (`DFKD_THREADS` in its environment; default 1). */
+  threads?: number;
 }
 
 /** Callbacks of {@linkcode runOneJob}. */
@@ -180,6 +183,7 @@ async function superviseProcess(
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
+    env: { [THREADS_ENV]: String(options.threads ?? 1) },
   }).spawn();
   // The job's stdin carries control lines; its end tells the job the runner is gone.
   const control = child.stdin.getWriter();

@@ -7,9 +7,11 @@
  * Stopping: the parent writes `stop` (finish the current iteration, save a
  * checkpoint, exit) or `abort` (exit at once) lines to the job's stdin. A
  * terminal's Ctrl-C also reaches the job directly (same process group): the
- * first SIGINT (or SIGTERM) means `stop`, the second `abort`. When stdin
- * closes (the parent died) the job exits at once, so an orphan never keeps
- * writing into a folder a later `--resume` may own.
+ * first SIGINT (or SIGTERM) means `stop`, the second `abort`. When the
+ * parent dies the job exits within a second, whatever it is doing (a worker
+ * thread watches the parent, `util/parent_watch.ts`; the end of stdin is a
+ * second sign, noticed when the main thread is free), so an orphan never
+ * keeps writing into a folder a later `--resume` may own.
  *
  * @module
  */
@@ -19,6 +21,7 @@ import { executeJob } from "./execute_job.ts";
 import { acquireJobLock } from "../results/job_lock.ts";
 import { encodeMessage } from "./protocol.ts";
 import { Interrupter } from "../util/interrupt.ts";
+import { watchParentDeath } from "../util/parent_watch.ts";
 import type { Toolkit } from "./toolkit.ts";
 
 /** The module the parent starts for each job. */
@@ -28,6 +31,10 @@ export const JOB_WORKER_MODULE: URL = new URL(import.meta.url);
 export const DEFAULT_TOOLKIT_MODULE: URL = new URL("./default_toolkit.ts", import.meta.url);
 
 async function main(): Promise<number> {
+  // First of all: the runner's death is noticed within a second even while training blocks.
+  watchParentDeath({
+    message: `job_worker: the runner (process ${Deno.ppid}) is gone; exiting at once`,
+  });
   const { values } = parseArgs({
     args: Deno.args,
     options: {

@@ -10,10 +10,12 @@
  */
 import { join } from "node:path";
 import type { BackendRequest } from "../backends/init_backend.ts";
+import { MAX_WASM_THREADS } from "../backends/wasm_threads.ts";
 import type { Dataset } from "../data/dataset.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { writeReports } from "../report/report.ts";
 import { loadRunResults, type RunResults } from "../results/load_run.ts";
+import { removeDeadTemporaries } from "../util/atomic_write.ts";
 import {
   JOB_RECORD_SCHEMA,
   type JobConfig,
@@ -52,6 +54,11 @@ export interface RunOptions {
   out: string;
   /** Parallel job processes. */
   jobs: number;
+  /**
+   * Compute threads of each job process; default: the logical cores shared
+   * among the jobs that run at once (at least 1), so one job uses every core.
+   */
+  threads?: number;
   /** Only these methods (`--methods`). */
   methods?: string[];
   /** These seeds (`--seeds`). */
@@ -165,6 +172,10 @@ export async function runBenchmark(
       });
       previous = await loadRunResults(found.dir);
       checkResumable(benchmark, previous);
+      // Temporary files of the killed run's writers (records, CSVs): nobody renames them now.
+      for (const dir of [found.dir, join(found.dir, RUN_LAYOUT.jobsDir)]) {
+        await removeDeadTemporaries(dir);
+      }
       if (previous.run.options?.methods) filter.methods = previous.run.options.methods;
       if (previous.run.options?.seeds) filter.seeds = previous.run.options.seeds;
     }
@@ -212,6 +223,11 @@ async function runLocked(
   const info = toolkit.datasetInfo(benchmark.dataset);
   const backend = await toolkit.initBackend(options.backend);
   const environment = await collectEnvironment(backend);
+  if (backend.name === "wasm") {
+    // What each job process uses (this process's own pool only loads teachers).
+    environment.threads = options.threads ??
+      threadsPerJob(Math.max(1, Math.min(options.jobs, plans.length)));
+  }
   if (previous !== undefined) {
     checkSameRun(benchmark, plans, previous, backend.name, environment, log);
   }
@@ -734,11 +750,13 @@ async function runJobs(
     options.log.warn(`Second interrupt: stopping ${running.size} job(s) at once`);
     for (const p of running.values()) p.kill();
   });
+  const lanes = Math.max(1, Math.min(options.jobs, plans.length));
+  const jobOptions = { ...options, threads: options.threads ?? threadsPerJob(lanes) };
   let next = 0;
   const lane = async () => {
     while (next < plans.length && !interrupts?.stopping) {
       const plan = plans[next++] as JobPlan;
-      const record = await runOneJob(plan, runDir, backend, epochs, options, {
+      const record = await runOneJob(plan, runDir, backend, epochs, jobOptions, {
         onProgress: (p) => {
           progress.set(plan.id, p);
           updateOverall();
@@ -753,7 +771,7 @@ async function runJobs(
   };
   try {
     await Promise.all(
-      Array.from({ length: Math.max(1, Math.min(options.jobs, plans.length)) }, lane),
+      Array.from({ length: lanes }, lane),
     );
   } finally {
     offStop?.();
@@ -761,4 +779,19 @@ async function runJobs(
     overall.stop();
   }
   return records;
+}
+
+/**
+ * The compute threads each of `lanes` simultaneous jobs gets by default: the
+ * logical cores shared among them (at least 1, at most the wasm pool's size).
+ *
+ * @example
+ * ```ts
+ * import { threadsPerJob } from "./runner.ts";
+ * console.log(threadsPerJob(navigator.hardwareConcurrency)); // 1
+ * ```
+ */
+export function threadsPerJob(lanes: number): number {
+  const share = Math.floor(navigator.hardwareConcurrency / Math.max(1, lanes));
+  return Math.max(1, Math.min(MAX_WASM_THREADS, share));
 }

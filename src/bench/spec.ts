@@ -15,6 +15,8 @@ import { z } from "zod";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { Budget, Hyperparameters, HyperSpec } from "../methods/method.ts";
 import { resolveHyperparameters } from "../methods/hyper.ts";
+import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
+import { findDuplicateKey } from "../util/duplicate_keys.ts";
 import { UserError } from "../util/errors.ts";
 import { describeIssues, type FieldProblem } from "../util/zod_issues.ts";
 import type { EvaluationSpec } from "../results/records.ts";
@@ -57,13 +59,25 @@ export interface RegressionSpec {
   alpha: number;
 }
 
+/**
+ * The largest seed (2^31 - 1), the same in a benchmark file's `seeds` and in
+ * the `--seeds` flag.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SEED } from "./spec.ts";
+ * console.log(MAX_SEED); // 2147483647
+ * ```
+ */
+export const MAX_SEED = 2 ** 31 - 1;
+
 /** Limits that catch typos such as an extra zero too many. */
 const LIMITS = {
   epochs: 100_000,
   iterationsPerEpoch: 100_000,
   batchSize: 65_536,
   studentStepsPerIteration: 10_000,
-  seed: 2 ** 31 - 1,
+  seed: MAX_SEED,
   seeds: 1000,
   pairs: 100,
   subset: 10_000_000,
@@ -195,6 +209,9 @@ export interface ResolvedBenchmark {
 }
 
 const SLUG = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** Benchmark names that would collide with folders under results/ (history, trends, nightly). */
+const RESERVED_NAMES: readonly string[] = ["history", "trends", "nightly"];
 const slug = (what: string) =>
   z.string().max(80).regex(
     SLUG,
@@ -287,7 +304,11 @@ export function benchmarkSchema(catalogue: Catalogue) {
   );
   return strict({
     $schema: z.string().optional().describe("Path or URL of this JSON Schema."),
-    name: slug("the benchmark name").describe("Benchmark name: results go to results/<name>/."),
+    name: slug("the benchmark name").refine((n) => !RESERVED_NAMES.includes(n), {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is reserved: results/${issue.input}/ holds the ` +
+        `regression tracking's files (reserved: ${RESERVED_NAMES.join(", ")})`,
+    }).describe("Benchmark name: results go to results/<name>/."),
     description: z.string().optional().describe("What the benchmark is for."),
     dataset: z.enum(Object.keys(catalogue.datasets) as [string, ...string[]]).describe(
       "Dataset name.",
@@ -827,23 +848,35 @@ async function readBenchmarkJson(
 ): Promise<{ ok: true; source: unknown } | { ok: false; lines: string[] }> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedText(path, READ_LIMITS.document);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.IsADirectory
-      ? "is a folder, not a benchmark file"
+    const why = error instanceof FileReadError
+      ? (error.refusal === "folder" ? "is a folder, not a benchmark file" : error.reason)
       : error instanceof Error
       ? error.message
       : String(error);
     return { ok: false, lines: [`${path}: cannot read the benchmark file: ${why}`] };
   }
+  let source: unknown;
   try {
-    return { ok: true, source: JSON.parse(text) };
+    source = JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { ok: false, lines: [`${path}: not valid JSON: ${message}`] };
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    const where = duplicate.path === "" ? "" : `${duplicate.path}: `;
+    return {
+      ok: false,
+      lines: [
+        `${path}: ${where}the key ${
+          JSON.stringify(duplicate.key)
+        } appears twice (JSON keeps only the last one silently); remove one`,
+      ],
+    };
+  }
+  return { ok: true, source };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type CompareOverrides,
   compareRuns,
   type MetricName,
+  nothingCompared,
 } from "../tracking/compare.ts";
 import { loadComparisonInputs } from "../tracking/compare_input.ts";
 import { DEFAULT_HISTORY_DIR } from "../tracking/history.ts";
@@ -31,11 +32,12 @@ const USAGE = `compare <baseline> <candidate> [options]
   --gate <metrics>          comma list of metrics whose regressions count: mu, peak, final,
                             drop, time (default mu,time)
   --allow-different-env     compare runs of different machines or backends (with a warning)
+  --allow-empty             accept a comparison that compares nothing (default: exit 2)
   --history-dir <dir>       history folder (default ${DEFAULT_HISTORY_DIR})
   --machine <label>         resolve history references among this machine's entries
   --backend <name>          resolve history references among this backend's entries
 
-Exit code: 0 no regression, 1 regression found, 2 unusable input.`;
+Exit code: 0 no regression, 1 regression found, 2 unusable input or nothing compared.`;
 
 /**
  * Parses a number flag within bounds, or throws a `UserError` naming it.
@@ -73,6 +75,14 @@ export function parseNumberFlag(
  */
 export function parseGate(value: string): MetricName[] {
   const names = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) {
+    throw new UserError(
+      `--gate needs at least one metric (mu, peak, final, drop, time; got ${
+        JSON.stringify(value)
+      }): an empty gate would pass every comparison`,
+      2,
+    );
+  }
   const out: MetricName[] = [];
   for (const name of names) {
     const m = name === "time" ? "wallPerEpoch" : name;
@@ -102,6 +112,7 @@ export function compareOverrides(values: {
   alpha?: string | undefined;
   gate?: string | undefined;
   "allow-different-env"?: boolean | undefined;
+  "allow-empty"?: boolean | undefined;
 }): CompareOverrides {
   const o: CompareOverrides = {};
   const minEffect = parseNumberFlag(
@@ -127,6 +138,7 @@ export function compareOverrides(values: {
   if (alpha !== undefined) o.alpha = alpha;
   if (values.gate !== undefined) o.gate = parseGate(values.gate);
   if (values["allow-different-env"]) o.allowDifferentEnv = true;
+  if (values["allow-empty"]) o.allowEmpty = true;
   return o;
 }
 
@@ -137,6 +149,7 @@ export const COMPARE_FLAGS = {
   alpha: { type: "string" },
   gate: { type: "string" },
   "allow-different-env": { type: "boolean" },
+  "allow-empty": { type: "boolean" },
   "history-dir": { type: "string" },
 } as const;
 
@@ -188,6 +201,8 @@ export const compareCommand: Command = {
       console.log(formatComparisonText(comparison));
       for (const w of comparison.warnings) console.error(`warning: ${w}`);
     }
+    const empty = nothingCompared(comparison);
+    if (empty !== undefined && !comparison.settings.allowEmpty) throw new UserError(empty, 2);
     return comparison.regression ? 1 : 0;
   },
 };

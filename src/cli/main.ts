@@ -4,7 +4,7 @@
  * @module
  */
 import { BackendUnavailableError } from "../backends/init_backend.ts";
-import { UserError } from "../util/errors.ts";
+import { environmentError, UserError } from "../util/errors.ts";
 import {
   methodsCommand,
   planCommand,
@@ -85,8 +85,24 @@ export async function main(args: string[]): Promise<number> {
     console.log(`Usage: deno task dfkd ${command.usage}`);
     return 0;
   }
+  return await runGuarded(command, rest);
+}
+
+/**
+ * Runs one command and resolves to its exit code; what it throws is printed
+ * as one line (`error: ...`): a `UserError` with its exit code, an
+ * environment failure (no space, a read-only folder) with exit code 1 and
+ * the path, anything else as a bug (exit 1, stack trace with `DFKD_DEBUG`).
+ *
+ * @example
+ * ```ts
+ * import { runGuarded } from "./main.ts";
+ * const code = await runGuarded({ summary: "", usage: "", run: () => Promise.resolve(0) }, []);
+ * ```
+ */
+export async function runGuarded(command: Command, args: string[]): Promise<number> {
   try {
-    return await command.run(rest);
+    return await command.run(args);
   } catch (error) {
     if (error instanceof UserError) {
       console.error(`error: ${error.message}`);
@@ -95,6 +111,12 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof BackendUnavailableError) {
       console.error(`error: ${error.message}`);
       return 2;
+    }
+    // The environment's, not a bug: no space left, a read-only folder, a file as a folder.
+    const environment = environmentError(error);
+    if (environment !== undefined) {
+      console.error(`error: ${environment.message}`);
+      return environment.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
     console.error(`error: ${message}`);

@@ -15,6 +15,7 @@ import {
   type RunStep,
 } from "../tracking/nightly.ts";
 import { readBenchmarkHead } from "../bench/spec.ts";
+import { READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import { lineLogger } from "../util/logger.ts";
 import type { Command } from "./command.ts";
@@ -35,9 +36,11 @@ const USAGE = `nightly [<benchmark-file>...] [options]
   --machine <label>         machine label in the history (default $DFKD_MACHINE, else host name)
   --out <dir>               report folder (default ${DEFAULT_NIGHTLY_DIR})
   --history-dir <dir>       history folder (default ${DEFAULT_HISTORY_DIR})
-  --min-effect, --min-time-effect, --alpha, --gate, --allow-different-env: as for compare
+  --min-effect, --min-time-effect, --alpha, --gate, --allow-different-env, --allow-empty:
+                            as for compare
 
-Exit code: 0 no regression, 1 a regression or a failed run, 2 unusable input.`;
+Exit code: 0 no regression, 1 a regression or a failed run, 2 unusable input or nothing
+compared.`;
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -201,7 +204,7 @@ export const nightlyCommand: Command = {
 
 async function readRunName(dir: string): Promise<string> {
   try {
-    const run = JSON.parse(await Deno.readTextFile(join(dir, "run.json")));
+    const run = JSON.parse(await readBoundedText(join(dir, "run.json"), READ_LIMITS.document));
     if (typeof run?.benchmark === "string") return run.benchmark;
   } catch {
     // Reported below with the full check.

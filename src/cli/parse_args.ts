@@ -35,8 +35,24 @@ export function parseCommandArgs<O extends OptionSpec>(
   values: { [K in keyof O]?: O[K]["type"] extends "boolean" ? boolean : string };
   positionals: string[];
 } {
+  // `--seeds -1`: a value that starts with "-" and a digit is a (bad) number, not a flag.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    if (
+      name !== undefined && options[name]?.type === "string" && next !== undefined &&
+      /^-[\d.]/.test(next)
+    ) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
   try {
-    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args: joined, options, allowPositionals: true, strict: true });
     return parsed as unknown as ReturnType<typeof parseCommandArgs<O>>;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -58,12 +74,14 @@ export function parseIntFlag(
   flag: string,
   value: string | undefined,
   min: number,
+  max?: number,
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
     throw new UserError(
-      `${flag} must be a whole number of at least ${min} (got ${JSON.stringify(value)})`,
+      `${flag} must be a whole number ${range} (got ${JSON.stringify(value)})`,
     );
   }
   return n;

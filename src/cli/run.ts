@@ -8,8 +8,15 @@
  * @module
  */
 import { BACKEND_NAMES, type BackendRequest } from "../backends/init_backend.ts";
+import { MAX_WASM_THREADS } from "../backends/wasm_threads.ts";
 import { INTERRUPTED_EXIT_CODE, runBenchmark, type RunOutcome } from "../bench/runner.ts";
-import { applySmoke, type Catalogue, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
+import {
+  applySmoke,
+  type Catalogue,
+  MAX_SEED,
+  readBenchmark,
+  resolveBenchmark,
+} from "../bench/spec.ts";
 import type { ResolvedBenchmark } from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { UserError } from "../util/errors.ts";
@@ -21,7 +28,7 @@ import { parseCommandArgs, parseIntFlag } from "./parse_args.ts";
 /** After a second Ctrl-C, how long the runner may take to record its killed jobs before the process exits anyway. */
 const ABORT_GRACE_MS = 10_000;
 
-const USAGE = `run <benchmark.json...> [--jobs N] [--methods a,b] [--seeds 0,1]
+const USAGE = `run <benchmark.json...> [--jobs N] [--threads N] [--methods a,b] [--seeds 0,1]
     [--backend auto|${BACKEND_NAMES.join("|")}] [--data-root DIR] [--out DIR]
     [--cache-dir DIR] [--smoke] [--resume <run-id>|latest]`;
 
@@ -58,7 +65,7 @@ function resumeCommand(
 ): string {
   const words = ["deno", "task", "dfkd", "run", file];
   if (values.smoke) words.push("--smoke");
-  for (const flag of ["jobs", "backend", "data-root", "out", "cache-dir"]) {
+  for (const flag of ["jobs", "threads", "backend", "data-root", "out", "cache-dir"]) {
     const v = values[flag];
     if (typeof v !== "string") continue;
     if ((flag === "backend" && v === "auto") || (flag === "out" && v === "results")) continue;
@@ -99,10 +106,11 @@ export function parseSeeds(value: string | undefined): number[] | undefined {
   const items = parseList("--seeds", value);
   if (items === undefined) return undefined;
   const seeds = items.map((s) => Number(s));
-  const bad = items.find((s, i) => !/^\d+$/.test(s) || !Number.isSafeInteger(seeds[i]));
+  const bad = items.find((s, i) => !/^\d+$/.test(s) || !((seeds[i] as number) <= MAX_SEED));
   if (bad !== undefined) {
     throw new UserError(
-      `--seeds must be whole numbers of at least 0, comma-separated (got "${bad}")`,
+      `--seeds must be whole numbers from 0 to ${MAX_SEED} (as in a benchmark file), ` +
+        `comma-separated (got "${bad}")`,
     );
   }
   if (new Set(seeds).size !== seeds.length) {
@@ -231,6 +239,7 @@ export function makeRunCommand(options: RunCommandOptions): Command {
     async run(args) {
       const { values, positionals } = parseCommandArgs(args, {
         jobs: { type: "string" },
+        threads: { type: "string" },
         methods: { type: "string" },
         seeds: { type: "string" },
         backend: { type: "string", default: "auto" },
@@ -247,6 +256,7 @@ export function makeRunCommand(options: RunCommandOptions): Command {
       const resume = values.resume;
       if (resume !== undefined) checkResume(resume, positionals.length);
       const jobs = parseIntFlag("--jobs", values.jobs, 1) ?? navigator.hardwareConcurrency;
+      const threads = parseIntFlag("--threads", values.threads, 1, MAX_WASM_THREADS);
       const methods = parseList("--methods", values.methods);
       const seeds = parseSeeds(values.seeds);
       const toolkit = await options.loadToolkit();
@@ -270,6 +280,7 @@ export function makeRunCommand(options: RunCommandOptions): Command {
             dataRoot,
             out: values.out ?? "results",
             jobs,
+            ...(threads !== undefined ? { threads } : {}),
             ...(methods ? { methods } : {}),
             ...(seeds ? { seeds } : {}),
             ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}),

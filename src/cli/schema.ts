@@ -8,6 +8,7 @@
 import { benchmarkJsonSchema } from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { writeTextFileAtomic } from "../util/atomic_write.ts";
+import { READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./parse_args.ts";
@@ -43,7 +44,7 @@ export function makeSchemaCommand(loadToolkit: () => Promise<Toolkit>): Command 
       if (values.check) {
         let committed: unknown;
         try {
-          committed = JSON.parse(await Deno.readTextFile(path));
+          committed = JSON.parse(await readBoundedText(path, READ_LIMITS.document));
         } catch (error) {
           throw new UserError(`${path}: cannot read it (${(error as Error).message})`, 1);
         }

@@ -317,7 +317,7 @@ async function evalVerb(args: string[]): Promise<number> {
       dataRoot: resolveDataRoot(values["data-root"]),
       log: lineLogger(),
     });
-    const accuracy = evaluateAccuracy(teacher, data.test, {
+    const accuracy = await evaluateAccuracy(teacher, data.test, {
       imageShape: data.imageShape,
       normalisation: data.normalisation,
     });

@@ -9,6 +9,7 @@ import { expandJobs } from "../bench/job_plan.ts";
 import { checkMethodSettings } from "../bench/runner.ts";
 import { applySmoke, type BenchmarkFile, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
+import { checkTeacherFiles } from "../models/teacher/load.ts";
 import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./parse_args.ts";
@@ -47,6 +48,21 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
           continue;
         }
         const b = resolveBenchmark(r.file, path, catalogue, r.source);
+        // Teacher files, as a run reads them (without loading the models).
+        const teacherProblems: string[] = [];
+        for (const pair of b.pairs) {
+          if (pair.teacher.kind !== "path") continue;
+          try {
+            await checkTeacherFiles(pair.teacher.path);
+          } catch (error) {
+            if (!(error instanceof UserError)) throw error;
+            teacherProblems.push(`${path}: pairs: ${pair.id}: teacher: ${error.message}`);
+          }
+        }
+        if (teacherProblems.length > 0) {
+          problems.push(...teacherProblems);
+          continue;
+        }
         // The methods' own checks (ranges, sizes), as a run makes before it starts.
         if (!backendReady) {
           await toolkit.initBackend("cpu");

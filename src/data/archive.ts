@@ -15,9 +15,48 @@ import { UserError } from "../util/errors.ts";
 /** Archive formats dfkd-bench extracts. */
 export type ArchiveFormat = "tar.gz" | "zip";
 
+/** Caps on what one archive may expand to (a zip or tar bomb fails instead of filling the disk). */
+export interface ExpansionLimits {
+  /** Total bytes of all files (default 16 GiB: the largest dataset, Tiny-ImageNet, is 0.5 GB). */
+  bytes: number;
+  /** Number of entries (default 1,000,000: Tiny-ImageNet has 120,000 files). */
+  entries: number;
+}
+
+/** The default {@linkcode ExpansionLimits}. */
+export const EXPANSION_LIMITS: ExpansionLimits = { bytes: 16 * 1024 ** 3, entries: 1_000_000 };
+
+function expansionError(archive: string, what: string): UserError {
+  return new UserError(
+    `${archive}: expands to more than ${what}; this is not a dataset archive (nothing was installed)`,
+    1,
+  );
+}
+
+/** Counts an archive's entries and bytes against the limits. */
+class ExpansionMeter {
+  #bytes = 0;
+  #entries = 0;
+  constructor(readonly archive: string, readonly limits: ExpansionLimits) {}
+  /** Counts one more entry. */
+  entry(): void {
+    if (++this.#entries > this.limits.entries) {
+      throw expansionError(this.archive, `${this.limits.entries} entries`);
+    }
+  }
+  /** Counts `n` more bytes. */
+  bytes(n: number): void {
+    this.#bytes += n;
+    if (this.#bytes > this.limits.bytes) {
+      throw expansionError(this.archive, `${this.limits.bytes} bytes`);
+    }
+  }
+}
+
 /**
- * Extracts `archive` into the existing folder `dest`. Corrupt archives give a
- * `UserError` (exit code 1) naming the archive.
+ * Extracts `archive` into the existing folder `dest`, within `limits` (the
+ * total size and the number of entries). Corrupt archives give a `UserError`
+ * (exit code 1) naming the archive.
  *
  * @example
  * ```ts
@@ -29,12 +68,15 @@ export async function extractArchive(
   archive: string,
   format: ArchiveFormat,
   dest: string,
+  limits: ExpansionLimits = EXPANSION_LIMITS,
 ): Promise<void> {
+  const meter = new ExpansionMeter(archive, limits);
+  await checkMagic(archive, format);
   try {
     if (format === "tar.gz") {
-      await tar.x({ file: archive, cwd: dest, strict: true });
+      await extractTar(archive, dest, meter);
     } else {
-      await extractZip(archive, dest);
+      await extractZip(archive, dest, meter);
     }
   } catch (error) {
     if (error instanceof UserError) throw error;
@@ -54,11 +96,68 @@ function safeEntryPath(archive: string, dest: string, name: string): string {
   return join(dest, clean);
 }
 
-async function extractZip(archive: string, dest: string): Promise<void> {
+/** Bytes of compressed input handed to fflate at a time (at most ~16 MiB of output each). */
+const ZIP_PUSH_BYTES = 8 << 10;
+
+/** The first bytes of each format: a file without them is named as not being one. */
+const MAGIC: Record<ArchiveFormat, { bytes: number[]; name: string }> = {
+  "tar.gz": { bytes: [0x1f, 0x8b], name: "a gzip-compressed tar archive" },
+  zip: { bytes: [0x50, 0x4b, 0x03, 0x04], name: "a zip archive" },
+};
+
+async function checkMagic(archive: string, format: ArchiveFormat): Promise<void> {
+  const { bytes, name } = MAGIC[format];
+  const head = new Uint8Array(bytes.length);
+  let n = 0;
+  const file = await Deno.open(archive, { read: true });
+  try {
+    while (n < head.length) {
+      const got = await file.read(head.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+  } finally {
+    file.close();
+  }
+  if (n < bytes.length || bytes.some((b, i) => head[i] !== b)) {
+    throw new UserError(`${archive}: is not ${name} (its first bytes say otherwise)`, 1);
+  }
+}
+
+/** Extracts a tar.gz, counting each entry's size against the limits before it is written. */
+async function extractTar(archive: string, dest: string, meter: ExpansionMeter): Promise<void> {
+  let over: unknown;
+  await tar.x({
+    file: archive,
+    cwd: dest,
+    strict: true,
+    filter: (_path, entry) => {
+      if (over !== undefined) return false;
+      try {
+        meter.entry();
+        meter.bytes("size" in entry && typeof entry.size === "number" ? entry.size : 0);
+        return true;
+      } catch (error) {
+        over = error;
+        return false;
+      }
+    },
+  });
+  if (over !== undefined) throw over;
+}
+
+async function extractZip(archive: string, dest: string, meter: ExpansionMeter): Promise<void> {
   const file = await Deno.open(archive, { read: true });
   let failure: unknown;
   const open = new Set<Deno.FsFile>();
   const unzip = new Unzip((entry) => {
+    if (failure !== undefined) return;
+    try {
+      meter.entry();
+    } catch (error) {
+      failure = error;
+      return;
+    }
     const path = safeEntryPath(archive, dest, entry.name);
     if (entry.name.endsWith("/")) {
       Deno.mkdirSync(path, { recursive: true });
@@ -70,6 +169,12 @@ async function extractZip(archive: string, dest: string): Promise<void> {
     entry.ondata = (error, chunk, final) => {
       if (failure !== undefined) return;
       if (error) {
+        failure = error;
+        return;
+      }
+      try {
+        meter.bytes(chunk.length);
+      } catch (error) {
         failure = error;
         return;
       }
@@ -85,7 +190,9 @@ async function extractZip(archive: string, dest: string): Promise<void> {
   unzip.register(UnzipInflate);
   unzip.register(UnzipPassThrough);
   try {
-    const buffer = new Uint8Array(1 << 20);
+    // Small compressed chunks: fflate inflates a whole pushed chunk at once, and deflate
+    // expands up to ~1000x, so a 1 MiB push could need a gigabyte of output.
+    const buffer = new Uint8Array(ZIP_PUSH_BYTES);
     while (failure === undefined) {
       const n = await file.read(buffer);
       if (n === null) {

@@ -12,10 +12,17 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep as SEPARATOR } from "node:path";
 import { UserError } from "../util/errors.ts";
+import { checkDataRoot } from "./data_root.ts";
 import { type Logger, silentLogger } from "../util/logger.ts";
-import { type Digests, DigestStream, extractArchive, fileDigests } from "./archive.ts";
+import {
+  type Digests,
+  DigestStream,
+  type ExpansionLimits,
+  extractArchive,
+  fileDigests,
+} from "./archive.ts";
 import type { ArchiveSource, DatasetSpec } from "./dataset.ts";
 
 /** The file written into an installed dataset folder recording where it came from. */
@@ -38,6 +45,8 @@ export interface FetchOptions {
   sha256?: string;
   /** Progress and messages. */
   log?: Logger;
+  /** Caps on the extracted size (default `EXPANSION_LIMITS`; tests pass small ones). */
+  expansionLimits?: ExpansionLimits;
 }
 
 /** What {@linkcode fetchDataset} did. */
@@ -162,6 +171,48 @@ async function download(url: string, path: string, log: Logger): Promise<Digests
 }
 
 /**
+ * Checks the extracted dataset folder: a real folder (`lstat`: a symbolic
+ * link in its place is refused, it could point anywhere), and no symbolic
+ * link inside it whose target is absolute or leads out of it (it would
+ * dangle or reach outside the data root once installed).
+ */
+async function checkExtracted(archive: string, folder: string, name: string): Promise<void> {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.lstat(folder);
+  } catch { /* reported below */ }
+  if (info?.isSymlink) {
+    throw new UserError(
+      `${archive}: its ${name}/ is a symbolic link, not a folder; nothing was installed`,
+      1,
+    );
+  }
+  if (!info?.isDirectory) {
+    throw new UserError(
+      `${archive}: does not contain the folder ${name}/; nothing was installed`,
+      1,
+    );
+  }
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) await walk(path);
+      if (!entry.isSymlink) continue;
+      const target = await Deno.readLink(path);
+      const inside = relative(folder, resolve(dir, target));
+      if (isAbsolute(target) || inside === ".." || inside.startsWith(`..${SEPARATOR}`)) {
+        throw new UserError(
+          `${archive}: ${relative(dirname(folder), path)} is a symbolic link to ${target}, ` +
+            `outside the dataset folder; nothing was installed`,
+          1,
+        );
+      }
+    }
+  };
+  await walk(folder);
+}
+
+/**
  * Installs `spec`'s archive into `<dataRoot>/<source.folder>` unless it is
  * already there (idempotent). Downloads from the publisher (or `url`), or
  * uses the local archive `from`; verifies the checksum, extracts into a
@@ -180,6 +231,7 @@ export async function fetchDataset(spec: DatasetSpec, options: FetchOptions): Pr
   const source = spec.source;
   if (source === undefined) return { status: "embedded" };
   const { dataRoot } = options;
+  await checkDataRoot(dataRoot);
   const dest = join(dataRoot, source.folder);
   if (await exists(dest)) return { status: "present", path: dest };
   const expected = expectedChecksums(source, options);
@@ -223,18 +275,9 @@ export async function fetchDataset(spec: DatasetSpec, options: FetchOptions): Pr
     log.info(`${spec.name}: checksum verified, extracting ${source.fileName}`);
     const extractDir = join(tmp, "extract");
     await Deno.mkdir(extractDir);
-    await extractArchive(archive, source.format, extractDir);
+    await extractArchive(archive, source.format, extractDir, options.expansionLimits);
     const extracted = join(extractDir, source.folder);
-    let isDir = false;
-    try {
-      isDir = (await Deno.stat(extracted)).isDirectory;
-    } catch { /* reported below */ }
-    if (!isDir) {
-      throw new UserError(
-        `${archive}: does not contain the folder ${source.folder}/; nothing was installed`,
-        1,
-      );
-    }
+    await checkExtracted(archive, extracted, source.folder);
     const record = {
       dataset: spec.name,
       archive: options.from ?? url,
@@ -243,7 +286,10 @@ export async function fetchDataset(spec: DatasetSpec, options: FetchOptions): Pr
       bytes: digests.bytes,
       installed: new Date().toISOString(),
     };
-    await Deno.writeTextFile(join(extracted, INSTALL_RECORD), JSON.stringify(record, null, 2));
+    // createNew: never through a link of that name the archive may hold.
+    await Deno.writeTextFile(join(extracted, INSTALL_RECORD), JSON.stringify(record, null, 2), {
+      createNew: true,
+    });
     await Deno.rename(extracted, dest);
     log.info(`${spec.name}: installed ${dest}`);
     return { status: "installed", path: dest, digests };

@@ -6,8 +6,15 @@
  * @module
  */
 import { join } from "node:path";
+import {
+  FileReadError,
+  READ_LIMITS,
+  readBoundedBytes,
+  readBoundedText,
+} from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import type { DatasetInfo } from "./dataset.ts";
+import { checkDataRoot } from "./data_root.ts";
 
 /**
  * The command that installs dataset `name` into `dataRoot`, for error messages.
@@ -38,6 +45,7 @@ export async function requireFolder(
   dataRoot: string,
   folder: string,
 ): Promise<string> {
+  await checkDataRoot(dataRoot);
   const path = join(dataRoot, folder);
   let isDirectory = false;
   try {
@@ -57,9 +65,10 @@ export async function requireFolder(
 }
 
 /**
- * Reads a whole file, or throws a `UserError` (exit code 1) naming it.
- * `large` reads it in big chunks into a buffer of its size (for record files
- * of many megabytes); small files (JPEGs) take one `Deno.readFile`.
+ * Reads a whole dataset file (a regular file of at most
+ * `READ_LIMITS.data`, see `util/bounded_read.ts`), or throws a `UserError`
+ * (exit code 1) naming it. `large` is kept for callers' documentation: every
+ * read now takes one buffer of the file's size, in 16 MiB reads.
  *
  * @example
  * ```ts
@@ -67,9 +76,9 @@ export async function requireFolder(
  * // const bytes = await readDataFile("/data/cifar-10-batches-bin/test_batch.bin", true);
  * ```
  */
-export async function readDataFile(path: string, large = false): Promise<Uint8Array> {
+export async function readDataFile(path: string, _large = false): Promise<Uint8Array> {
   try {
-    return large ? await readWholeFile(path) : await Deno.readFile(path);
+    return await readBoundedBytes(path, READ_LIMITS.data);
   } catch (error) {
     throw readError(path, error);
   }
@@ -77,7 +86,8 @@ export async function readDataFile(path: string, large = false): Promise<Uint8Ar
 
 /**
  * Reads a whole file into one buffer of its size, in 16 MiB reads (about 2.5x
- * faster than `Deno.readFile` on large files here, which grows its buffer).
+ * faster than `Deno.readFile` on large files here, which grows its buffer);
+ * a regular file of at most `READ_LIMITS.data` (else a `FileReadError`).
  *
  * @example
  * ```ts
@@ -85,21 +95,8 @@ export async function readDataFile(path: string, large = false): Promise<Uint8Ar
  * // const bytes = await readWholeFile("/data/.dfkd-cache/tiny-imagenet-200.u8");
  * ```
  */
-export async function readWholeFile(path: string): Promise<Uint8Array> {
-  const file = await Deno.open(path, { read: true });
-  try {
-    const size = (await file.stat()).size;
-    const buffer = new Uint8Array(size);
-    let offset = 0;
-    while (offset < size) {
-      const n = await file.read(buffer.subarray(offset, Math.min(size, offset + (16 << 20))));
-      if (n === null) break;
-      offset += n;
-    }
-    return offset === size ? buffer : buffer.subarray(0, offset);
-  } finally {
-    file.close();
-  }
+export function readWholeFile(path: string): Promise<Uint8Array> {
+  return readBoundedBytes(path, READ_LIMITS.data);
 }
 
 /**
@@ -113,15 +110,17 @@ export async function readWholeFile(path: string): Promise<Uint8Array> {
  */
 export async function readDataText(path: string): Promise<string> {
   try {
-    return await Deno.readTextFile(path);
+    return await readBoundedText(path, READ_LIMITS.data);
   } catch (error) {
     throw readError(path, error);
   }
 }
 
 function readError(path: string, error: unknown): UserError {
-  if (error instanceof Deno.errors.NotFound) {
-    return new UserError(`${path}: file not found`, 1);
+  if (error instanceof FileReadError) {
+    return error.refusal === "not-found"
+      ? new UserError(`${path}: file not found`, 1)
+      : new UserError(`${path}: cannot be read (${error.reason})`, 1);
   }
   const message = error instanceof Error ? error.message : String(error);
   return new UserError(`${path}: cannot be read (${message})`, 1);

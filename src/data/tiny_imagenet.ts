@@ -30,7 +30,7 @@ const SIZE = 64;
 const PIXELS = SIZE * SIZE * 3;
 const CLASSES = 200;
 const CACHE_MAGIC = "DFKD-TIN\n";
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
 /** One image to decode: its path and class. */
 interface Entry {
@@ -45,6 +45,8 @@ interface CacheHeader {
   classNames: string[];
   train: number;
   test: number;
+  /** SHA-256 (hex) of everything after the header: images and labels of both splits. */
+  sha256: string;
 }
 
 /**
@@ -99,7 +101,7 @@ async function readClassNames(folder: string, wnids: string[]): Promise<string[]
   const path = join(folder, "words.txt");
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readDataText(path);
   } catch {
     return [...wnids];
   }
@@ -182,7 +184,7 @@ async function fingerprint(folder: string, entries: Entry[]): Promise<string> {
   hash.update(`v${CACHE_VERSION}\n`);
   for (const file of ["wnids.txt", "words.txt", join("val", "val_annotations.txt")]) {
     try {
-      hash.update(`${file}\n`).update(await Deno.readFile(join(folder, file)));
+      hash.update(`${file}\n`).update(await readDataFile(join(folder, file)));
     } catch {
       hash.update(`${file} absent\n`);
     }
@@ -256,6 +258,7 @@ function encodeHeader(header: CacheHeader): Uint8Array {
 async function readCache(
   path: string,
   fp: string,
+  log: LoadOptions["log"] = silentLogger,
 ): Promise<{ header: CacheHeader; train: ImageSplit; test: ImageSplit } | undefined> {
   let bytes: Uint8Array;
   try {
@@ -277,6 +280,16 @@ async function readCache(
   let at = start + length;
   const expected = at + (header.train + header.test) * (PIXELS + 1);
   if (bytes.length !== expected) return undefined;
+  // A damaged cache (a flipped byte, labels out of range) is rebuilt, never used.
+  const body = bytes.subarray(at);
+  const classes = header.classNames?.length ?? 0;
+  const damage = createHash("sha256").update(body).digest("hex") !== header.sha256
+    ? "its SHA-256 does not match its header"
+    : labelsOutOfRange(bytes, at, header, classes);
+  if (damage !== undefined) {
+    log.warn(`tiny-imagenet: the cache ${path} is damaged (${damage}); decoding the JPEGs again`);
+    return undefined;
+  }
   const take = (n: number) => bytes.subarray(at, at += n);
   // Object literals evaluate left to right: images, then labels.
   const train = {
@@ -286,6 +299,25 @@ async function readCache(
   };
   const test = { size: header.test, images: take(header.test * PIXELS), labels: take(header.test) };
   return { header, train, test };
+}
+
+/** Why the cache's labels are unusable (one not below `classes`), or undefined. */
+function labelsOutOfRange(
+  bytes: Uint8Array,
+  start: number,
+  header: CacheHeader,
+  classes: number,
+): string | undefined {
+  const trainLabels = start + header.train * PIXELS;
+  const testLabels = trainLabels + header.train + header.test * PIXELS;
+  for (const [from, n] of [[trainLabels, header.train], [testLabels, header.test]] as const) {
+    for (let i = from; i < from + n; i++) {
+      if ((bytes[i] as number) >= classes) {
+        return `a label ${bytes[i]} is not below its ${classes} classes`;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Writes the cache atomically (temporary file, then rename); a failure is only a warning. */
@@ -323,7 +355,7 @@ async function loadTinyImageNet({ dataRoot, log = silentLogger }: LoadOptions): 
   const source = await listSource(folder);
   const fp = await fingerprint(folder, [...source.train, ...source.test]);
   const cachePath = tinyImageNetCachePath(dataRoot);
-  const cached = await readCache(cachePath, fp);
+  const cached = await readCache(cachePath, fp, log);
   if (cached !== undefined) {
     return {
       ...infoOf(tinyImageNet),
@@ -345,6 +377,8 @@ async function loadTinyImageNet({ dataRoot, log = silentLogger }: LoadOptions): 
     classNames: source.classNames,
     train: train.size,
     test: test.size,
+    sha256: createHash("sha256").update(train.images).update(train.labels).update(test.images)
+      .update(test.labels).digest("hex"),
   };
   const failure = await writeCache(cachePath, header, train, test);
   if (failure !== undefined) {

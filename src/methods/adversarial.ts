@@ -208,10 +208,14 @@ export class EpochMeter {
  * {@linkcode Rng}.
  */
 export interface Replay {
-  /** Replay images to append to the student's batch at this step, or null. */
-  sample(step: StepInfo, meter: EpochMeter): tf.Tensor4D | null;
+  /**
+   * Replay images to append to the student's batch at this step, or null
+   * (may be a promise: reads of tensor values must be `await data()`, which
+   * every backend supports, webgpu included).
+   */
+  sample(step: StepInfo, meter: EpochMeter): tf.Tensor4D | null | Promise<tf.Tensor4D | null>;
   /** Called after each student update with that step's novel batch (not to be disposed). */
-  afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): void;
+  afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): void | Promise<void>;
   /** Replay memory in bytes. */
   replayBytes(): number;
   /** The replay's state (JSON part and tensors, names without prefix). */
@@ -435,10 +439,10 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     const s = this.settings;
     this.#studentOpt.setLearningRate(learningRateAt(s.studentLrSchedule, s.studentLr, epoch));
     const phases: Record<string, number> = {};
-    const timed = <T>(phase: string, f: () => T): T => {
+    const timed = async <T>(phase: string, f: () => T | Promise<T>): Promise<T> => {
       const t0 = performance.now();
       try {
-        return f();
+        return await f();
       } finally {
         phases[phase] = (phases[phase] ?? 0) + (performance.now() - t0) / 1000;
       }
@@ -446,7 +450,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     this.phaseSeconds = phases;
     for (let i = start; i < budget.iterationsPerEpoch; i++) {
       for (let k = 0; k < s.generatorSteps; k++) {
-        timed("generator", () => this.#generatorStep(meter));
+        await timed("generator", () => this.#generatorStep(meter));
       }
       for (let j = 0; j < budget.studentStepsPerIteration; j++) {
         const info: StepInfo = {
@@ -457,7 +461,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
           lastOfEpoch: i === budget.iterationsPerEpoch - 1 &&
             j === budget.studentStepsPerIteration - 1,
         };
-        const novel = timed(
+        const novel = await timed(
           "novel",
           () =>
             tf.tidy(() =>
@@ -465,13 +469,13 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
             ),
         );
         try {
-          const replay = timed("sample", () => this.#replay.sample(info, meter));
+          const replay = await timed("sample", () => this.#replay.sample(info, meter));
           try {
-            timed("student", () => this.#studentStep(novel, replay, meter));
+            await timed("student", () => this.#studentStep(novel, replay, meter));
           } finally {
             replay?.dispose();
           }
-          timed("update", () => this.#replay.afterStudentStep(novel, info, meter));
+          await timed("update", () => this.#replay.afterStudentStep(novel, info, meter));
         } finally {
           novel.dispose();
         }
@@ -500,7 +504,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     };
   }
 
-  #generatorStep(meter: EpochMeter): void {
+  async #generatorStep(meter: EpochMeter): Promise<void> {
     const s = this.settings;
     const { teacher, student, budget } = this.#context;
     const vars = this.generator.trainable;
@@ -522,8 +526,8 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       return total;
     }, vars);
     z.dispose();
-    const total = value.dataSync()[0] as number;
-    const [oh, ie, act, adv] = (held.parts as tf.Tensor).dataSync();
+    const total = (await value.data())[0] as number;
+    const [oh, ie, act, adv] = await (held.parts as tf.Tensor).data();
     tf.dispose([value, held.parts as tf.Tensor]);
     try {
       meter.loss("generator", total);
@@ -539,7 +543,11 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     meter.count("generatorSteps");
   }
 
-  #studentStep(novel: tf.Tensor4D, replay: tf.Tensor4D | null, meter: EpochMeter): void {
+  async #studentStep(
+    novel: tf.Tensor4D,
+    replay: tf.Tensor4D | null,
+    meter: EpochMeter,
+  ): Promise<void> {
     const { teacher, student } = this.#context;
     const x = replay === null ? novel : tf.concat([novel, replay], 0);
     try {
@@ -549,7 +557,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
         this.#studentVars,
       );
       target.dispose();
-      const loss = value.dataSync()[0] as number;
+      const loss = (await value.data())[0] as number;
       value.dispose();
       try {
         meter.loss("student", loss);
@@ -574,11 +582,10 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
   /** Everything to continue: generator, student weights, optimisers, replay, Rng, counters. */
   async saveState(): Promise<MethodState> {
     const tensors: Record<string, TensorData> = {
-      ...this.generator.params.save("generator/"),
+      ...await this.generator.params.save("generator/"),
     };
-    this.#context.student.model.getWeights().forEach((w, i) => {
-      tensors[`student/${i}`] = tensorData(w);
-    });
+    const studentWeights = this.#context.student.model.getWeights();
+    for (const [i, w] of studentWeights.entries()) tensors[`student/${i}`] = await tensorData(w);
     const generatorOptimizer = await saveOptimizer(
       this.#generatorOpt,
       "optimizer/generator/",

@@ -97,11 +97,11 @@ export class BatchBank {
   }
 
   /** The bank's contents and write position. */
-  save(): { json: { position: number; count: number }; tensors: Record<string, TensorData> } {
+  async save(): Promise<
+    { json: { position: number; count: number }; tensors: Record<string, TensorData> }
+  > {
     const tensors: Record<string, TensorData> = {};
-    this.#batches.forEach((b, i) => {
-      tensors[`bank/${i}`] = tensorData(b);
-    });
+    for (const [i, b] of this.#batches.entries()) tensors[`bank/${i}`] = await tensorData(b);
     return { json: { position: this.#position, count: this.#batches.length }, tensors };
   }
 
@@ -159,7 +159,7 @@ class MemoryBankReplay implements Replay {
   }
 
   save() {
-    return Promise.resolve(this.bank.save());
+    return this.bank.save();
   }
 
   restore(json: unknown, tensors: Record<string, TensorData>): Promise<void> {

@@ -89,6 +89,12 @@ export interface MethodContext {
   imageShape: readonly [number, number, number];
   /** Number of classes. */
   classes: number;
+  /**
+   * The dataset's per-channel normalisation of pixels in [0, 1] (`(p - mean) / std`), which
+   * the teacher's inputs carry: methods that synthesise pixels (image pools) need it.
+   * Absent means the identity (mean 0, std 1).
+   */
+  normalisation?: { mean: readonly number[]; std: readonly number[] };
   /** The budget. */
   budget: Budget;
   /** Resolved hyperparameters (defaults merged with overrides). */

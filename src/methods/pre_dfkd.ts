@@ -236,12 +236,12 @@ export class VaeReplay implements Replay {
    * terms do not depend on M), returned by variable name; otherwise M's
    * weights are constants and `decoderGrads` is null.
    */
-  latentCodes(
+  async latentCodes(
     decoderTraining: boolean,
     meter: EpochMeter,
     lossName: string,
     options: { decoderGradients?: boolean; codes?: tf.Tensor2D } = {},
-  ): { z: tf.Tensor2D; decoderGrads: tf.NamedTensorMap | null } {
+  ): Promise<{ z: tf.Tensor2D; decoderGrads: tf.NamedTensorMap | null }> {
     const s = this.settings;
     const { teacher } = this.#context;
     const n = this.memorySamples;
@@ -286,7 +286,7 @@ export class VaeReplay implements Replay {
       } else {
         ({ value, grad } = tf.valueAndGrad(objective)(z));
       }
-      const loss = value.dataSync()[0] as number;
+      const loss = (await value.data())[0] as number;
       value.dispose();
       try {
         meter.loss(lossName, loss);
@@ -342,9 +342,9 @@ export class VaeReplay implements Replay {
    * `replayPeriod`): latent codes tuned with M in inference mode (the release
    * calls `mem_generator.eval()` here), decoded in inference mode.
    */
-  sample(step: StepInfo, meter: EpochMeter): tf.Tensor4D | null {
+  async sample(step: StepInfo, meter: EpochMeter): Promise<tf.Tensor4D | null> {
     if (step.epoch % this.settings.replayPeriod !== 0) return null;
-    const { z } = this.latentCodes(false, meter, "latent");
+    const { z } = await this.latentCodes(false, meter, "latent");
     const x = tf.tidy(() => this.decoder.forward(z, false));
     z.dispose();
     return x;
@@ -355,10 +355,10 @@ export class VaeReplay implements Replay {
    * (in epochs that are multiples of `vaeUpdatePeriod`): see
    * {@linkcode VaeReplay.vaeGradients}; E and M then take one Adam step.
    */
-  afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): void {
+  async afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): Promise<void> {
     const s = this.settings;
     if (step.studentStep >= s.vaeStepsPerIteration || step.epoch % s.vaeUpdatePeriod !== 0) return;
-    const grads = this.vaeGradients(novel, step, meter);
+    const grads = await this.vaeGradients(novel, step, meter);
     this.#opt.applyGradients(grads, this.#vars);
     meter.count("vaeSteps");
   }
@@ -378,12 +378,12 @@ export class VaeReplay implements Replay {
    * and the reparameterisation noise (`[rows of x, L]`) instead of drawing
    * them from the loop's Rng (for tests against the release).
    */
-  vaeGradients(
+  async vaeGradients(
     novel: tf.Tensor4D,
     step: StepInfo,
     meter: EpochMeter,
     draws: { codes?: tf.Tensor2D; noise?: tf.Tensor2D } = {},
-  ): tf.NamedTensorMap {
+  ): Promise<tf.NamedTensorMap> {
     const s = this.settings;
     const { teacher } = this.#context;
     const half = Math.floor(novel.shape[0] / s.vaeNovelDivisor);
@@ -392,7 +392,7 @@ export class VaeReplay implements Replay {
     if (step.globalIteration < s.vaeWarmupIterations) {
       x = tf.slice(novel, 0, half);
     } else {
-      const tuned = this.latentCodes(true, meter, "vaeLatent", {
+      const tuned = await this.latentCodes(true, meter, "vaeLatent", {
         decoderGradients: s.latentStepTrainsDecoder,
         ...(draws.codes !== undefined ? { codes: draws.codes } : {}),
       });
@@ -420,8 +420,8 @@ export class VaeReplay implements Replay {
       return tf.add(rec, kl) as tf.Scalar;
     }, this.#vars);
     tf.dispose([x, target]);
-    const total = value.dataSync()[0] as number;
-    const [rec, kl] = (held.parts as tf.Tensor).dataSync();
+    const total = (await value.data())[0] as number;
+    const [rec, kl] = await (held.parts as tf.Tensor).data();
     tf.dispose([value, held.parts as tf.Tensor]);
     const all = addGrads(grads, latentGrads);
     try {
@@ -443,8 +443,8 @@ export class VaeReplay implements Replay {
   /** E, M (with BatchNorm statistics) and the Adam slots. */
   async save(): Promise<{ json: unknown; tensors: Record<string, TensorData> }> {
     const tensors: Record<string, TensorData> = {
-      ...this.encoder.params.save("encoder/"),
-      ...this.decoder.params.save("decoder/"),
+      ...await this.encoder.params.save("encoder/"),
+      ...await this.decoder.params.save("decoder/"),
     };
     const slots = await optimizerState.save(this.#opt, "optimizer/vae/", tensors);
     return { json: { optimizer: slots }, tensors };

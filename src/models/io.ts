@@ -10,6 +10,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic, writeTextFileAtomic } from "../util/atomic_write.ts";
+import {
+  FileReadError,
+  insideFolder,
+  READ_LIMITS,
+  readBoundedBytes,
+  readBoundedText,
+} from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import type { Classifier } from "./classifier.ts";
 
@@ -98,9 +105,9 @@ export function denoFileHandler(dir: string): tf.io.IOHandler {
 async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
   let text: string;
   try {
-    text = await Deno.readTextFile(modelPath);
+    text = await readBoundedText(modelPath, READ_LIMITS.document, { exitCode: 2 });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
+    if (error instanceof FileReadError && error.refusal === "not-found") {
       throw new UserError(`${modelPath}: no such file (expected a TensorFlow.js model.json)`);
     }
     throw new UserError(`${modelPath}: cannot read (${(error as Error).message})`);
@@ -126,9 +133,9 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
     for (const group of manifest) {
       specs.push(...group.weights);
       for (const p of group.paths) {
-        const file = join(base, p.replace(/^\.\//, ""));
+        const file = insideFolder(base, p, modelPath);
         try {
-          const bytes = await Deno.readFile(file);
+          const bytes = await readBoundedBytes(file, READ_LIMITS.weights, { exitCode: 2 });
           buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
         } catch (error) {
           throw new UserError(
@@ -137,8 +144,36 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
         }
       }
     }
+    const expected = specs.reduce((n, s) => n + manifestEntryBytes(s), 0);
+    const got = buffers.reduce((n, b) => n + b.byteLength, 0);
+    if (got !== expected) {
+      throw new UserError(
+        `${modelPath}: its weight files hold ${got} bytes, but its weightsManifest describes ` +
+          `${expected} (${got > expected ? "extra bytes after the weights" : "truncated"}); ` +
+          `the files do not belong together`,
+        2,
+      );
+    }
     return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
   });
+}
+
+/**
+ * Bytes of one weights-manifest entry: its element count times its
+ * (quantised) element size.
+ *
+ * @example
+ * ```ts
+ * import { manifestEntryBytes } from "./io.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(manifestEntryBytes({ name: "w", shape: [3, 4], dtype: "float32" }), 48);
+ * ```
+ */
+export function manifestEntryBytes(spec: tf.io.WeightsManifestEntry): number {
+  const elements = spec.shape.reduce((a, b) => a * b, 1);
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  const size = dtype === "uint8" ? 1 : dtype === "uint16" || dtype === "float16" ? 2 : 4;
+  return elements * size;
 }
 
 /**

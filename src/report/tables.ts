@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { curveMetrics } from "../results/metrics.ts";
 import type { JobConfig, JobRecord } from "../results/records.ts";
 import { formatBytes, formatDuration, formatPercent, formatStat } from "./format.ts";
@@ -78,6 +79,40 @@ export function scaledNote(results: RunResults): string | undefined {
  * // const model = buildReportModel(results);
  * ```
  */
+/**
+ * The command that resumes an unfinished run: its benchmark file and the
+ * flags that decide where and how it ran (results folder, data root, teacher
+ * cache, backend, jobs), so it resumes the same folder with the same data.
+ *
+ * @example
+ * ```ts
+ * import { resumeHint } from "./tables.ts";
+ * import type { RunResults } from "../results/load_run.ts";
+ * declare const results: RunResults;
+ * // resumeHint(results) === "deno task dfkd run b.json --out results --resume <id>"
+ * ```
+ */
+export function resumeHint(results: RunResults): string {
+  const { run } = results;
+  // <out>/<benchmark>/<run-id>
+  const out = dirname(dirname(results.dir));
+  const o = run.options;
+  const words = ["deno", "task", "dfkd", "run", run.benchmarkFile];
+  if (run.smoke) words.push("--smoke");
+  words.push("--out", out);
+  if (o !== undefined) {
+    words.push("--data-root", o.dataRoot);
+    if (o.cacheDir !== undefined) words.push("--cache-dir", o.cacheDir);
+    if (o.backend !== "auto") words.push("--backend", o.backend);
+    if (o.jobs !== 1) words.push("--jobs", String(o.jobs));
+  }
+  words.push("--resume", run.runId);
+  return words.map((w) =>
+    /^[A-Za-z0-9_.,:\/=@+-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`
+  )
+    .join(" ");
+}
+
 export function buildReportModel(results: RunResults): ReportModel {
   const { run, jobs } = results;
   const config = jobs[0]?.config as Partial<JobConfig> | undefined;
@@ -175,9 +210,7 @@ function reportNotices(results: RunResults): string[] {
       `Unfinished run${
         run.interruptedAt ? ` (interrupted ${run.interruptedAt})` : " (still running, or stopped)"
       }${open.length > 0 ? `; unfinished jobs: ${open.join(", ")}` : ""}. Resume it with ` +
-        `\`deno task dfkd run ${run.benchmarkFile}${
-          run.smoke ? " --smoke" : ""
-        } --resume ${run.runId}\`.`,
+        `\`${resumeHint(results)}\`.`,
     );
   }
   return notices;

@@ -15,6 +15,7 @@ import {
   runRecordSchema,
 } from "./records.ts";
 import { describeIssues } from "../util/zod_issues.ts";
+import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import { epochsCsv } from "./epochs_csv.ts";
 
@@ -33,9 +34,9 @@ export interface RunResults {
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedText(path, READ_LIMITS.document, { exitCode: 2 });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
+    if (error instanceof FileReadError && error.refusal === "not-found") {
       throw new UserError(`${path}: missing; ${what}`);
     }
     throw new UserError(`${path}: cannot read (${(error as Error).message})`);
@@ -122,8 +123,9 @@ async function checkEpochsCsv(dir: string, job: JobRecord, recordPath: string): 
   const path = join(dir, RUN_LAYOUT.jobsDir, `${job.id}.csv`);
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
-  } catch {
+    text = await readBoundedText(path, READ_LIMITS.document, { exitCode: 2 });
+  } catch (error) {
+    if (!(error instanceof FileReadError && error.refusal === "not-found")) throw error;
     return; // Missing: the report rebuilds it.
   }
   if (text !== epochsCsv(job)) {

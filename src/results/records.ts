@@ -180,6 +180,8 @@ export const runOptionsSchema = z.object({
   jobs: z.int().min(1),
   /** The data root used. */
   dataRoot: z.string(),
+  /** `--cache-dir` (the teacher cache), when given. */
+  cacheDir: z.string().optional(),
   /** `--methods` filter, when given. */
   methods: z.array(z.string()).optional(),
   /** `--seeds` override, when given. */

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { epochsCsv } from "./epochs_csv.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../util/atomic_write.ts";
+import { READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import {
   acquireFileLock,
@@ -215,7 +216,9 @@ export async function writeJobFiles(runDir: string, record: JobRecord): Promise<
  * ```
  */
 export async function readJobRecord(runDir: string, id: string): Promise<JobRecord> {
-  return JSON.parse(await Deno.readTextFile(jobRecordPath(runDir, id))) as JobRecord;
+  return JSON.parse(
+    await readBoundedText(jobRecordPath(runDir, id), READ_LIMITS.document),
+  ) as JobRecord;
 }
 
 /**

@@ -60,6 +60,7 @@ export const DEFAULT_COMPARE_SETTINGS: CompareSettings = {
   ...SPEC_DEFAULTS.regression,
   gate: ["mu", "wallPerEpoch"],
   allowDifferentEnv: false,
+  allowEmpty: false,
 };
 
 /** How a comparison decides. */
@@ -74,6 +75,12 @@ export interface CompareSettings {
   gate: MetricName[];
   /** Compare runs of different machines or backends (with a warning) instead of refusing. */
   allowDifferentEnv: boolean;
+  /**
+   * Accept a comparison that compared nothing (no pair x method with a
+   * compared metric on both sides) as a pass; by default it is an error
+   * (exit 2), so a gate never passes by comparing nothing.
+   */
+  allowEmpty: boolean;
 }
 
 /** Where each setting came from. */
@@ -190,6 +197,33 @@ export interface Comparison {
   regressions: RegressionItem[];
   /** True when any regression was found. */
   regression: boolean;
+  /** Pairs x methods with at least one metric compared on both sides. */
+  compared: number;
+}
+
+/**
+ * Why `c` compared nothing (a sentence naming what each side had), or
+ * undefined when it compared at least one pair x method. A gate treats a
+ * comparison of nothing as an error unless `settings.allowEmpty`.
+ *
+ * @example
+ * ```ts
+ * import { nothingCompared, type Comparison } from "./compare.ts";
+ * declare const c: Comparison;
+ * // if (nothingCompared(c) !== undefined && !c.settings.allowEmpty) Deno.exit(2);
+ * ```
+ */
+export function nothingCompared(c: Comparison): string | undefined {
+  if (c.compared > 0) return undefined;
+  const list = (l: { pair: string; method: string }[]) =>
+    l.length === 0 ? "none" : l.map((x) => `${x.pair} / ${x.method}`).join(", ");
+  const why = c.rows.length > 0
+    ? `the ${c.rows.length} pair x method on both sides have no completed seeds to compare`
+    : `no pair x method is on both sides (only in the baseline: ${
+      list(c.onlyInBaseline)
+    }; only in the candidate: ${list(c.onlyInCandidate)})`;
+  return `Nothing was compared between ${c.baseline.label} and ${c.candidate.label}: ${why}; ` +
+    `a gate that compares nothing fails (pass --allow-empty to accept it)`;
 }
 
 /** Setting overrides (from flags). */
@@ -251,6 +285,7 @@ export function compareRuns(
     onlyInCandidate,
     regressions,
     regression: regressions.length > 0,
+    compared: rows.filter((r) => r.metrics.some((m) => m.verdict !== "not-compared")).length,
   };
 }
 
@@ -356,6 +391,7 @@ function resolveSettings(
       minTimeEffect,
       gate: overrides.gate ?? [...DEFAULT_COMPARE_SETTINGS.gate],
       allowDifferentEnv: overrides.allowDifferentEnv ?? false,
+      allowEmpty: overrides.allowEmpty ?? false,
     },
     sources: { alpha: alphaSrc, minEffect: minEffectSrc, minTimeEffect: minTimeSrc },
   };

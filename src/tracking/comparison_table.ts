@@ -112,7 +112,9 @@ function settingsLine(c: Comparison): string {
 
 function verdictLine(c: Comparison): string {
   if (!c.regression) {
-    return `Result: no regression (${c.rows.length} pair x method compared).`;
+    return c.compared === 0
+      ? "Result: NOTHING COMPARED (no pair x method has results on both sides)."
+      : `Result: no regression (${c.compared} pair x method compared).`;
   }
   return `Result: ${c.regressions.length} REGRESSION(S):\n` +
     c.regressions.map((r) => `  - ${r.pair} / ${r.method}: ${r.detail}`).join("\n");

@@ -25,8 +25,11 @@
  *
  * @module
  */
+import { z } from "zod";
 import { join } from "node:path";
+import { describeIssues } from "../util/zod_issues.ts";
 import { writeTextFileAtomic } from "../util/atomic_write.ts";
+import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { UserError } from "../util/errors.ts";
 import { withFileLock } from "../util/file_lock.ts";
 import { comparabilityKey, RUN_SUMMARY_SCHEMA, type RunSummary } from "./run_summary.ts";
@@ -88,6 +91,35 @@ function order(a: HistoryEntry, b: HistoryEntry): number {
     comparabilityKey(a).localeCompare(comparabilityKey(b));
 }
 
+/** The fields of a history line that readers use, with their types (other fields pass). */
+const number = z.number().nullable().optional();
+const HISTORY_LINE = z.looseObject({
+  benchmark: z.string(),
+  runId: z.string(),
+  date: z.string(),
+  machine: z.string(),
+  backend: z.string(),
+  commit: z.string().optional(),
+  smoke: z.boolean().optional(),
+  entries: z.array(z.looseObject({
+    pair: z.string(),
+    method: z.string(),
+    status: z.string().optional(),
+    configHashes: z.array(z.string()).optional(),
+    seeds: z.array(z.looseObject({
+      seed: z.number(),
+      status: z.string(),
+      epochs: z.number().optional(),
+      mu: number,
+      peak: number,
+      final: number,
+      drop: number,
+      wallSeconds: number,
+      wallPerEpoch: number,
+    })),
+  })),
+});
+
 /**
  * Reads a history file (missing file: no entries), in date order; a run that
  * appears twice (a union merge of two branches that both added it) counts
@@ -104,9 +136,9 @@ function order(a: HistoryEntry, b: HistoryEntry): number {
 export async function readHistory(path: string): Promise<HistoryEntry[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedText(path, READ_LIMITS.history, { exitCode: 2 });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
+    if (error instanceof FileReadError && error.refusal === "not-found") return [];
     throw error;
   }
   const entries: HistoryEntry[] = [];
@@ -123,6 +155,19 @@ export async function readHistory(path: string): Promise<HistoryEntry[]> {
       );
     }
     const e = value as Partial<HistoryEntry> | null;
+    if (e !== null && typeof e === "object" && e.schema === RUN_SUMMARY_SCHEMA) {
+      const checked = HISTORY_LINE.safeParse(e, { reportInput: true });
+      if (!checked.success) {
+        const problems = describeIssues(checked.error.issues).slice(0, 3).map((p) =>
+          `${p.path === "" ? "" : `${p.path}: `}${p.message}`
+        );
+        throw new UserError(
+          `${path}:${i + 1}: not a history entry of this version (${problems.join("; ")}); ` +
+            `fix or remove that line`,
+          2,
+        );
+      }
+    }
     if (e?.schema !== RUN_SUMMARY_SCHEMA) {
       throw new UserError(
         `${path}:${i + 1}: schema: expected "${RUN_SUMMARY_SCHEMA}" (got ${

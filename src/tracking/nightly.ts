@@ -17,7 +17,7 @@ import { UserError } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { formatComparisonMarkdown } from "./comparison_table.ts";
 import { renderTrend } from "./trend_chart.ts";
-import { type CompareOverrides, compareRuns, type Comparison } from "./compare.ts";
+import { type CompareOverrides, compareRuns, type Comparison, nothingCompared } from "./compare.ts";
 import { machineLabel } from "./compare_input.ts";
 import { addToHistory, type HistoryEntry, previousComparable } from "./history.ts";
 import { comparabilityKey, type RunSummary, summariseResults } from "./run_summary.ts";
@@ -120,6 +120,8 @@ export interface NightlyBenchmarkResult {
   regression: boolean;
   /** True when the run failed (no results, runner error or jobs not completed). */
   failed: boolean;
+  /** True when the comparison compared nothing (an error unless `allowEmpty`). */
+  nothingCompared?: boolean;
 }
 
 /** The outcome of a whole nightly run. */
@@ -130,7 +132,7 @@ export interface NightlyResult {
   reportDir: string;
   /** `report.md` path. */
   reportPath: string;
-  /** 0 clean, 1 a regression or a failed run. */
+  /** 0 clean, 1 a regression or a failed run, 2 a comparison that compared nothing. */
   exitCode: number;
 }
 
@@ -166,7 +168,11 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyResult
     results.push(await nightlyBenchmark(b, options, reportDir));
   }
   const reportPath = await writeNightlyReport(results, now, reportDir, options.outDir);
-  const exitCode = results.some((r) => r.regression || r.failed) ? 1 : 0;
+  const exitCode = results.some((r) => r.nothingCompared)
+    ? 2
+    : results.some((r) => r.regression || r.failed)
+    ? 1
+    : 0;
   return { results, reportDir, reportPath, exitCode };
 }
 
@@ -198,6 +204,15 @@ async function nightlyBenchmark(
   const raw = await summariseResults(step.resultsDir);
   const summary: RunSummary = { ...raw, machine: machineLabel(raw.environment, options.machine) };
   r.summary = summary;
+  if (summary.entries.length === 0) {
+    r.failed = true;
+    r.nothingCompared = !options.overrides?.allowEmpty;
+    r.problems.push(
+      `${step.resultsDir} holds no job record (jobs/*.json): nothing was added to the history ` +
+        `or compared`,
+    );
+    return r;
+  }
   checkSummary(summary, b, r);
   const added = await addToHistory(options.historyDir, summary);
   r.history = added.status;
@@ -218,6 +233,12 @@ async function nightlyBenchmark(
       labels: [`history:${previous.benchmark}@${previous.runId}`, step.resultsDir],
     });
     r.regression = r.comparison.regression;
+    const empty = nothingCompared(r.comparison);
+    if (empty !== undefined && !r.comparison.settings.allowEmpty) {
+      r.failed = true;
+      r.nothingCompared = true;
+      r.problems.push(empty);
+    }
   }
   r.charts.push(...await writeTrend(added.entries, summary, reportDir));
   return r;

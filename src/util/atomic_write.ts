@@ -12,6 +12,9 @@
  *
  * @module
  */
+import { join } from "node:path";
+import { environmentError } from "./errors.ts";
+import { processAlive } from "./file_lock.ts";
 
 /** Options of {@linkcode writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -51,7 +54,8 @@ export async function writeFileAtomic(
     await Deno.rename(tmp, path);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
-    throw error;
+    // No space, a read-only folder: one line naming the file, not "a bug".
+    throw environmentError(error, path) ?? error;
   }
 }
 
@@ -87,6 +91,33 @@ export function writeJsonAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   return writeTextFileAtomic(path, JSON.stringify(value, null, 2) + "\n", options);
+}
+
+/**
+ * Removes the temporary files under `dir` (not recursive) that writers on
+ * this host left when they died before their rename: only those whose
+ * process (the pid in the name) no longer exists, never a live writer's.
+ * Resolves to the names removed.
+ *
+ * @example
+ * ```ts
+ * import { removeDeadTemporaries } from "./atomic_write.ts";
+ * console.log(await removeDeadTemporaries("/tmp/nothing-here")); // []
+ * ```
+ */
+export async function removeDeadTemporaries(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const pid = /\.(\d+)-[0-9a-f]{8}\.tmp$/.exec(entry.name)?.[1];
+      if (!entry.isFile || pid === undefined || Number(pid) === Deno.pid) continue;
+      if (processAlive(Number(pid))) continue;
+      await Deno.remove(join(dir, entry.name)).then(() => removed.push(entry.name), () => {});
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return removed;
 }
 
 /** A unique temporary file name beside `path` (ignored by git through `*.tmp`). */

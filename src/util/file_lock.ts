@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { READ_LIMITS, readBoundedText } from "./bounded_read.ts";
 import { UserError } from "./errors.ts";
 
 /** What a lock file holds. */
@@ -105,7 +106,7 @@ export function processAlive(pid: number): boolean {
  */
 export async function readLockHolder(path: string): Promise<LockHolder | undefined> {
   try {
-    const value = JSON.parse(await Deno.readTextFile(path));
+    const value = JSON.parse(await readBoundedText(path, READ_LIMITS.document));
     if (typeof value?.pid === "number" && typeof value?.hostname === "string") {
       return {
         pid: value.pid,
@@ -156,10 +157,22 @@ async function isStale(
   return holder === undefined && age > UNREADABLE_STALE_MS;
 }
 
+/** How many stale locks one acquisition takes over before giving up (each replaced by another). */
+const MAX_TAKEOVERS = 5;
+
 /**
  * Takes the lock file `path` (its folder must exist). A lock held by a live
  * process is refused with a `UserError` naming the holder, or with `wait`
  * waited for (up to `timeoutMs`); a stale one is taken over.
+ *
+ * Every loop here is bounded: a stale lock that cannot be removed (a
+ * read-only folder, a directory in its place) fails at once with a
+ * `UserError` naming the file and what to do; the takeover warning
+ * (`onTakeOver`) is given at most once per acquisition; `timeoutMs` counts
+ * takeovers too. A takeover is atomic: it happens under a guard file
+ * (`<path>.takeover`, locked with `flock`, which the kernel releases when its
+ * holder dies) and the lock is judged stale again under the guard, so of
+ * several processes that find one stale lock exactly one takes it.
  *
  * @example
  * ```ts
@@ -183,40 +196,41 @@ export async function acquireFileLock(
     token: crypto.randomUUID(),
   };
   const start = Date.now();
+  const what = options.what === undefined ? "" : ` (${options.what})`;
   let waited = false;
   let lastNotice = -Infinity;
+  let takeovers = 0;
   for (;;) {
-    try {
-      const file = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
-      try {
-        await file.write(new TextEncoder().encode(JSON.stringify(mine) + "\n"));
-      } finally {
-        file.close();
-      }
+    if (await createLockFile(path, mine, what)) {
       return { path, waited, release: () => releaseIfMine(path, mine.token as string) };
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
+    await refuseNonFile(path, what);
     const holder = await readLockHolder(path);
-    if (await isStale(path, holder, options.staleMs)) {
-      options.onTakeOver?.(holder);
-      await Deno.remove(path).catch(() => {});
-      continue;
-    }
-    const what = options.what === undefined ? "" : ` (${options.what})`;
-    if (!options.wait) {
-      throw new UserError(
-        options.busyMessage?.(holder, path) ??
-          `${path}${what} is locked by ${describeHolder(holder)}; wait for it to finish, ` +
-            `or if that process is gone, delete ${path}`,
-        options.exitCode ?? 1,
-      );
-    }
     const waitedMs = Date.now() - start;
     if (options.timeoutMs !== undefined && waitedMs > options.timeoutMs) {
       throw new UserError(
         `Timed out after ${options.timeoutMs} ms waiting for the lock ${path}${what}, held by ` +
           `${describeHolder(holder)}; if that process is gone, delete ${path}`,
+        options.exitCode ?? 1,
+      );
+    }
+    if (await isStale(path, holder, options.staleMs)) {
+      if (takeovers === 0) options.onTakeOver?.(holder);
+      if (++takeovers > MAX_TAKEOVERS) {
+        throw new UserError(
+          `${path}${what}: took over ${MAX_TAKEOVERS} stale locks in a row and another came ` +
+            `back each time (last ${describeHolder(holder)}); find what keeps writing it`,
+          options.exitCode ?? 1,
+        );
+      }
+      await takeOverIfStale(path, options.staleMs, holder, what);
+      continue;
+    }
+    if (!options.wait) {
+      throw new UserError(
+        options.busyMessage?.(holder, path) ??
+          `${path}${what} is locked by ${describeHolder(holder)}; wait for it to finish, ` +
+            `or if that process is gone, delete ${path}`,
         options.exitCode ?? 1,
       );
     }
@@ -227,6 +241,107 @@ export async function acquireFileLock(
     }
     await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
   }
+}
+
+/**
+ * Creates the lock file holding `mine`; false when it exists. A file that
+ * could not be written whole (no space left) is removed: no empty lock stays.
+ */
+async function createLockFile(path: string, mine: LockHolder, what: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw lockError(`Cannot create the lock file ${path}${what}`, error);
+  }
+  try {
+    await file.write(new TextEncoder().encode(JSON.stringify(mine) + "\n"));
+  } catch (error) {
+    file.close();
+    await Deno.remove(path).catch(() => {});
+    throw lockError(`Cannot write the lock file ${path}${what}`, error);
+  }
+  file.close();
+  return true;
+}
+
+/** A `UserError` for a file system failure, naming the cause in words. */
+function lockError(what: string, error: unknown): UserError {
+  const message = (error as Error).message ?? String(error);
+  const cause = error instanceof Deno.errors.PermissionDenied
+    ? "permission denied (is the folder read-only?)"
+    : /No space left|ENOSPC|os error 28/.test(message)
+    ? "no space left on the device"
+    : /Read-only file system|os error 30/.test(message)
+    ? "the file system is read-only"
+    : message;
+  return new UserError(`${what}: ${cause}`, 1);
+}
+
+/** Refuses a lock path that is not a regular file (a directory, a link, a device). */
+async function refuseNonFile(path: string, what: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch {
+    return; // Gone: the next attempt takes it.
+  }
+  if (info.isFile) return;
+  const kind = info.isDirectory ? "a directory" : info.isSymlink ? "a symbolic link" : "not a file";
+  throw new UserError(
+    `${path}${what} is ${kind}, not a lock file; remove it (nothing of dfkd-bench is in it)`,
+    1,
+  );
+}
+
+/**
+ * Removes the lock file `path` if, judged again under the takeover guard, it
+ * is still stale. Only a guard holder removes another's lock, so two
+ * processes never both remove and recreate it.
+ */
+async function takeOverIfStale(
+  path: string,
+  staleMs: number | undefined,
+  judged: LockHolder | undefined,
+  what: string,
+): Promise<void> {
+  const guardPath = `${path}.takeover`;
+  const failure = (error: unknown) =>
+    lockError(
+      `Cannot take over the stale lock ${path}${what} (left by ${describeHolder(judged)}); ` +
+        `delete it by hand`,
+      error,
+    );
+  for (let attempt = 0; attempt < 100; attempt++) {
+    let guard: Deno.FsFile;
+    try {
+      guard = await Deno.open(guardPath, { read: true, write: true, create: true, mode: 0o644 });
+    } catch (error) {
+      throw failure(error);
+    }
+    try {
+      await guard.lock(true);
+      // The guard file may have been removed (and another made) while this one waited on it.
+      const current = await Deno.stat(guardPath).catch(() => undefined);
+      if (current?.ino !== (await guard.stat()).ino) continue;
+      try {
+        const holder = await readLockHolder(path);
+        if (await isStale(path, holder, staleMs)) {
+          await Deno.remove(path).catch((error) => {
+            if (!(error instanceof Deno.errors.NotFound)) throw failure(error);
+          });
+        }
+      } finally {
+        // Removed while still locked, so a waiter on this guard sees it is gone and retries.
+        await Deno.remove(guardPath).catch(() => {});
+      }
+      return;
+    } finally {
+      guard.close();
+    }
+  }
+  throw new UserError(`Could not take the takeover guard ${guardPath}${what}; delete it`, 1);
 }
 
 async function releaseIfMine(path: string, token: string): Promise<void> {

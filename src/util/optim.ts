@@ -74,10 +74,10 @@ export class Optimizer {
    * Computes the gradients of `loss` with respect to `vars`, adds weight
    * decay, applies them, and returns the loss value (the scalar is disposed).
    */
-  minimize(loss: () => tf.Scalar, vars: tf.Variable[]): number {
+  async minimize(loss: () => tf.Scalar, vars: tf.Variable[]): Promise<number> {
     const { value, grads } = tf.variableGrads(loss, vars);
     this.applyGradients(grads, vars);
-    const v = value.dataSync()[0] as number;
+    const v = (await value.data())[0] as number;
     value.dispose();
     return v;
   }
@@ -100,19 +100,19 @@ export class Optimizer {
   async saveState(): Promise<Record<string, TensorData>> {
     const weights = await this.#opt.getWeights();
     const out: Record<string, TensorData> = {};
-    const toData = (tensor: tf.Tensor): TensorData => ({
+    const toData = async (tensor: tf.Tensor): Promise<TensorData> => ({
       shape: tensor.shape,
       dtype: tensor.dtype === "int32" ? "int32" : "float32",
-      data: tensor.dataSync() as Float32Array | Int32Array,
+      data: await tensor.data() as Float32Array | Int32Array,
     });
-    for (const { name, tensor } of weights) out[name] = toData(tensor);
+    for (const { name, tensor } of weights) out[name] = await toData(tensor);
     // The iteration count comes as a fresh scalar (the slots are the optimiser's own variables).
     for (const { name, tensor } of weights) if (name === "iter") tensor.dispose();
     // TensorFlow.js's Adam restores beta^t as pow(beta, t), which differs in the last bits from
     // the running product it keeps; saving the products makes a restored run continue exactly.
     for (const [key, field] of ADAM_POWERS) {
       const v = (this.#opt as unknown as Record<string, tf.Tensor | undefined>)[field];
-      if (v !== undefined) out[key] = toData(v);
+      if (v !== undefined) out[key] = await toData(v);
     }
     return out;
   }

@@ -119,3 +119,17 @@ Deno.test("checkpoint policy: every N epochs when set, else once a minute; never
   assert.equal(checkpointDue({ ...base, epoch: 3, secondsSinceLast: 61 }), true);
   assert.equal(checkpointDue({ ...base, epoch: 9, secondsSinceLast: 600, everyEpochs: 1 }), false);
 });
+
+Deno.test("saving removes dead writers' temporary files, never a live writer's", async () => {
+  const dir = join(await Deno.makeTempDir(), "job");
+  await saveCheckpoint(dir, sample(1));
+  // pid 1 is alive on every Linux host (an orphan still writing); 999999999 is nobody.
+  const live = join(dir, "ckpt-000009.bin.1-0123abcd.tmp");
+  const dead = join(dir, "ckpt-000009.bin.999999999-0123abcd.tmp");
+  await Deno.writeFile(live, new Uint8Array(4));
+  await Deno.writeFile(dead, new Uint8Array(4));
+  await saveCheckpoint(dir, sample(2));
+  assert.ok((await Deno.stat(live)).isFile, "a live writer's temporary file is kept");
+  await assert.rejects(Deno.stat(dead), "a dead writer's is removed");
+  await Deno.remove(dir, { recursive: true });
+});

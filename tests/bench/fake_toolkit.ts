@@ -8,6 +8,8 @@
  * - `crash`: throws in its second epoch;
  * - `nan`: reports a NaN loss in its second epoch;
  * - `die`: exits the process with code 7 in its second epoch (a hard crash);
+ * - `busy`: in its second epoch, computes synchronously for 60 s without
+ *   yielding (a long training step that never returns to the event loop);
  * - `walk`: a random walk with real state (its own `Rng`, a running sum, the
  *   position inside an epoch): 4 iterations of 100 ms per epoch, stoppable
  *   after any iteration, saved and restored, so interrupted and resumed runs
@@ -136,6 +138,14 @@ const METHODS: Record<string, MethodPlugin> = {
     if (e === 1) throw new Error("Toy crash in epoch 2");
   }),
   nan: toyMethod("nan", () => {}),
+  busy: toyMethod("busy", (e) => {
+    if (e === 1) {
+      const end = Date.now() + 60_000;
+      while (Date.now() < end) {
+        // Busy: no await, no timer runs.
+      }
+    }
+  }),
   die: toyMethod("die", (e) => {
     if (e === 1) {
       console.error("fatal: toy process dies");

@@ -15,6 +15,9 @@ import { rebuildReports } from "../../src/report/report.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { Interrupter } from "../../src/util/interrupt.ts";
 import { silentLogger } from "../../src/util/logger.ts";
+import { Rng } from "../../src/util/rng.ts";
+import { saveCheckpoint } from "../../src/bench/checkpoint.ts";
+import { writeJobFiles } from "../../src/results/run_folder.ts";
 import { toolkit, TOY_CATALOGUE } from "./fake_toolkit.ts";
 
 const TOOLKIT_MODULE = new URL("./fake_toolkit.ts", import.meta.url).href;
@@ -145,7 +148,15 @@ Deno.test("first interrupt: the running job checkpoints mid-epoch, no new job st
       `Unfinished run \\(interrupted .*unfinished jobs: ${S0} \\(interrupted, checkpoint after epoch \\d\\), ${S1} \\(pending\\)`,
     ),
   );
-  assert.ok(md.includes(`--resume ${runId}`));
+  // The report's hint resumes the same folder with the same data and backend.
+  assert.ok(
+    md.includes(
+      `deno task dfkd run ${file} --out ${
+        join(out, "run")
+      } --data-root ${dataRoot} --backend cpu --resume ${runId}`,
+    ),
+    md,
+  );
 
   // Resume with the printed command's arguments.
   const args = resumeLine.split(" ").slice(4);
@@ -258,8 +269,16 @@ Deno.test("resume: a live run's folder is refused, a stale lock is taken over, a
     lock,
     JSON.stringify({ pid: 999_999_999, hostname: Deno.hostname(), since: "then" }),
   );
+  // Temporary files the killed run's writers left: a dead writer's go, a live one's stay.
+  const deadTmp = join(first.runDir, "jobs", "x.json.999999999-0123abcd.tmp");
+  const liveTmp = join(first.runDir, "jobs", "x.json.1-0123abcd.tmp");
+  await Deno.writeTextFile(deadTmp, "{");
+  await Deno.writeTextFile(liveTmp, "{");
   const again = await runBenchmark(resolve(json), { ...options, resume: first.runId });
   assert.equal(again.exitCode, 0, "a stale lock is taken over; nothing is left to run");
+  await assert.rejects(Deno.stat(deadTmp), "a dead writer's temporary file is removed");
+  await Deno.stat(liveTmp);
+  await Deno.remove(liveTmp);
   assert.deepStrictEqual(
     again.records.map((r) => r.wallSeconds),
     first.records.map((r) => r.wallSeconds),
@@ -289,5 +308,59 @@ Deno.test("resume: a live run's folder is refused, a stale lock is taken over, a
   assert.match(
     await refuse({ resume: "latest", out: join(out, "empty") }),
     /holds no run of walk to resume/,
+  );
+});
+
+Deno.test("resume: a checkpoint that passes its checks but does not fit the job is set aside with a warning; the job starts afresh", async () => {
+  const { out, dataRoot } = await setup();
+  const json = walkFile({
+    seeds: [0],
+    budget: { epochs: 2, iterationsPerEpoch: 2, batchSize: 4, studentStepsPerIteration: 1 },
+  });
+  const r = validateBenchmark(json, TOY_CATALOGUE);
+  assert.ok(r.ok);
+  const benchmark = { ...resolveBenchmark(r.file, "walk.json", TOY_CATALOGUE, json), smoke: false };
+  const warnings: string[] = [];
+  const options: RunOptions = {
+    backend: "cpu",
+    dataRoot,
+    out,
+    jobs: 1,
+    log: { ...silentLogger, warn: (m) => warnings.push(m) },
+    toolkit,
+    toolkitModule: TOOLKIT_MODULE,
+  };
+  const first = await runBenchmark(benchmark, options);
+  assert.equal(first.exitCode, 0);
+  // Make the job unfinished, with a checkpoint from "another code version": valid hash and
+  // configuration, but a method state the method cannot take.
+  const record = await readRecord(first.runDir, S0);
+  const reference = numbers(record);
+  await writeJobFiles(first.runDir, {
+    ...record,
+    status: "interrupted",
+    epochs: record.epochs.slice(0, 1),
+  });
+  const dir = join(first.runDir, "checkpoints", S0);
+  await saveCheckpoint(dir, {
+    jobId: S0,
+    configHash: record.configHash,
+    seed: record.seed,
+    epochsDone: 1,
+    epochs: record.epochs.slice(0, 1),
+    runner: { images: 0, trainSeconds: 0, wallSeconds: 0, rng: new Rng(0).state() },
+    method: { json: { layout: "of another version" }, tensors: {} },
+    savedAt: new Date().toISOString(),
+  });
+  const again = await runBenchmark(benchmark, { ...options, resume: first.runId });
+  assert.equal(again.exitCode, 0, "the job completes instead of failing on every resume");
+  const after = await readRecord(first.runDir, S0);
+  assert.equal(after.status, "completed");
+  assert.deepStrictEqual(numbers(after), reference, "a fresh start gives the same epochs");
+  assert.ok(
+    warnings.some((w) =>
+      /checkpoint .*ckpt-000001\.bin does not fit this job \(.+\); set aside as .*\.damaged/.test(w)
+    ),
+    warnings.join("\n"),
   );
 });

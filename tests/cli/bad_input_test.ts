@@ -197,6 +197,27 @@ Deno.test("bad benchmark files: run and validate give exit 2, a clear message, n
       }),
       /pairs\[0\]\.teacher\.recipe\.epochs: /,
     ],
+    [
+      "reserved-name.json",
+      JSON.stringify({ ...base, name: "history" }),
+      /name: "history" is reserved/,
+    ],
+    [
+      "duplicate-key.json",
+      '{"name":"d","dataset":"mnist","pairs":[{"teacher":{"arch":"lenet5"},"student":"lenet5-half"}],"budget":{"epochs":3,"epochs":300}}',
+      /budget: the key "epochs" appears twice \(JSON keeps only the last one silently\)/,
+    ],
+    [
+      "long-recipe-value.json",
+      JSON.stringify({
+        ...base,
+        pairs: [{
+          teacher: { arch: "lenet5", recipe: { epochs: "e".repeat(5000) } },
+          student: "lenet5-half",
+        }],
+      }),
+      /recipe\.epochs: .*got "e{50,60}\.\.\. \(5002 characters\)\)/,
+    ],
   ];
   const cases: Case[] = [];
   for (const [name, text, expect] of files) {
@@ -238,6 +259,12 @@ Deno.test("bad benchmark files: run and validate give exit 2, a clear message, n
       expect: /nowhere\/model\.json/,
     },
     {
+      name: "validate teacher file missing",
+      args: ["validate", missingTeacher],
+      expect:
+        /pairs: .*: teacher: .*nowhere\/model\.json: cannot read the teacher \(no such file\)/,
+    },
+    {
       name: "run --resume of nothing",
       args: ["run", smoke, "--out", results, "--backend", "cpu", "--resume", "latest"],
       expect: /holds no run of smoke to resume/,
@@ -258,6 +285,16 @@ Deno.test("bad benchmark files: run and validate give exit 2, a clear message, n
       expect: /--jobs/,
     },
     { name: "run unknown flag", args: ["run", smoke, "--epochs", "3"], expect: /epochs/ },
+    {
+      name: "run --seeds -1",
+      args: ["run", smoke, "--out", results, "--seeds", "-1"],
+      expect: /--seeds must be whole numbers from 0 to 2147483647 .*\(got "-1"\)/,
+    },
+    {
+      name: "run --seeds beyond a file's bound",
+      args: ["run", smoke, "--out", results, "--seeds", "2147483648"],
+      expect: /--seeds must be whole numbers from 0 to 2147483647 .*\(got "2147483648"\)/,
+    },
   );
 
   const before = snapshot(results);
@@ -420,6 +457,70 @@ Deno.test("bad input through the real CLI (subprocesses): exit 2, one clear mess
   ];
   const before = snapshot(results);
   const outcomes = await Promise.all(cases.map((c) => subprocess(c.args)));
+  cases.forEach((c, i) => assertClean(c, outcomes[i]!));
+  assert.deepStrictEqual(snapshot(results), before);
+});
+
+Deno.test("unbounded and escaping reads (subprocesses): devices, pipes and ../ weight paths are refused at once", async () => {
+  const { results, inputs, cache } = await sweepSetup();
+  const fifo = join(inputs, "pipe.json");
+  await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  // A teacher folder whose model.json is /dev/zero, one whose weights are, one naming ../ weights.
+  const zeroModel = join(inputs, "zero-model");
+  await Deno.mkdir(zeroModel);
+  await Deno.symlink("/dev/zero", join(zeroModel, "model.json"));
+  const manifest = (path: string) =>
+    JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: [path], weights: [] }] });
+  const zeroWeights = join(inputs, "zero-weights");
+  await Deno.mkdir(zeroWeights);
+  await Deno.writeTextFile(join(zeroWeights, "model.json"), manifest("weights.bin"));
+  await Deno.symlink("/dev/zero", join(zeroWeights, "weights.bin"));
+  const escaping = join(inputs, "escaping");
+  await Deno.mkdir(escaping);
+  await Deno.writeTextFile(join(escaping, "model.json"), manifest("../outside.bin"));
+  await Deno.writeFile(join(inputs, "outside.bin"), new Uint8Array(16));
+  const zeroTeacher = join(inputs, "zero-teacher.json");
+  await Deno.writeTextFile(
+    zeroTeacher,
+    JSON.stringify({ ...SMOKE, pairs: [{ teacher: { path: zeroModel }, student: "lenet5-half" }] }),
+  );
+  const common = ["--out", results, "--cache-dir", cache, "--backend", "cpu"];
+  const cases: Case[] = [
+    { name: "validate /dev/zero", args: ["validate", "/dev/zero"], expect: /character device/ },
+    { name: "run a named pipe", args: ["run", fifo, ...common], expect: /pipe\.json.*named pipe/ },
+    { name: "run teacher /dev/zero", args: ["run", zeroTeacher, ...common], expect: /device/ },
+    {
+      name: "validate teacher /dev/zero",
+      args: ["validate", zeroTeacher],
+      expect: /teacher: .*model\.json: cannot read the teacher \(is a character device/,
+    },
+    {
+      name: "teacher eval model.json /dev/zero",
+      args: ["teacher", "eval", zeroModel, "mnist", "--backend", "cpu"],
+      expect: /model\.json.*character device/,
+    },
+    {
+      name: "teacher eval weights /dev/zero",
+      args: ["teacher", "eval", zeroWeights, "mnist", "--backend", "cpu"],
+      expect: /weights\.bin.*character device/,
+    },
+    {
+      name: "teacher eval ../ weights",
+      args: ["teacher", "eval", escaping, "mnist", "--backend", "cpu"],
+      expect: /"\.\.\/outside\.bin" leads outside its folder/,
+    },
+  ];
+  const before = snapshot(results);
+  // Killed after 30 s: the old code read /dev/zero until memory ran out and waited on the pipe.
+  const outcomes = await Promise.all(
+    cases.map((c) =>
+      runCli(c.args, { timeoutMs: 30_000 }).then((r) => ({
+        code: r.code,
+        out: r.stdout,
+        err: r.stderr,
+      }))
+    ),
+  );
   cases.forEach((c, i) => assertClean(c, outcomes[i]!));
   assert.deepStrictEqual(snapshot(results), before);
 });

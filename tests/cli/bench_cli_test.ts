@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { METHODS } from "../../src/methods/registry.ts";
 import { runCli } from "./run_cli.ts";
 
 const BENCHMARKS = new URL("../../benchmarks/", import.meta.url).pathname;
@@ -26,7 +27,7 @@ Deno.test("validate: every problem as file: field: message (got X), exit 2, no s
     const line of [
       `${bad}: pairs[0].student: expected one of`,
       `${bad}: methods.pre-dfkd.generatorLr: expected a number (got "fast")`,
-      `${bad}: methods.dafl: unknown method (expected one of: pre-dfkd, no-replay, memory-bank)`,
+      `${bad}: methods.dafl: unknown method (expected one of: ${Object.keys(METHODS).join(", ")})`,
       `${bad}: budget.epochs: must be at least 1 (got 0)`,
     ]
   ) {

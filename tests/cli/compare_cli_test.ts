@@ -210,3 +210,42 @@ Deno.test("history CLI: add is idempotent, compare accepts history entries, show
     noStack(unknown.stderr);
   });
 });
+
+Deno.test("compare and nightly fail closed: nothing compared is exit 2 unless --allow-empty; an empty --gate is refused", async () => {
+  await withTempDir(async (root) => {
+    const base = await writeResults(root, { runId: "r1", jobs: jobs(["pre-dfkd"], MU) });
+    // Every job record deleted: the run lists jobs but has none to compare.
+    const gone = await writeResults(root, { runId: "r2", jobs: jobs(["pre-dfkd"], MU) });
+    for (const e of Deno.readDirSync(join(gone, "jobs"))) {
+      if (e.name.endsWith(".json")) Deno.removeSync(join(gone, "jobs", e.name));
+    }
+    // No pair x method in common.
+    const other = await writeResults(root, { runId: "r3", jobs: jobs(["no-replay"], MU) });
+    const flags = ["--history-dir", join(root, "history"), "--out", join(root, "nightly")];
+    const [empty, disjoint, allowed, gate, gateSpaces, nightly] = await Promise.all([
+      dfkd(["compare", base, gone]),
+      dfkd(["compare", base, other, "--json"]),
+      dfkd(["compare", base, other, "--allow-empty"]),
+      dfkd(["compare", base, base, "--gate", ""]),
+      dfkd(["compare", base, base, "--gate", " , "]),
+      dfkd(["nightly", "--results", gone, ...flags]),
+    ]);
+    assert.equal(empty.code, 2, empty.stdout + empty.stderr);
+    assert.match(empty.stdout, /Result: NOTHING COMPARED/);
+    assert.match(
+      empty.stderr,
+      /error: Nothing was compared between .*r1 and .*r2: no pair x method is on both sides \(only in the baseline: lenet5-lenet5half \/ pre-dfkd; only in the candidate: none\)/,
+    );
+    assert.equal(disjoint.code, 2, disjoint.stderr);
+    assert.equal(JSON.parse(disjoint.stdout).compared, 0, "the JSON is printed, then the error");
+    assert.match(disjoint.stderr, /only in the candidate: lenet5-lenet5half \/ no-replay/);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    for (const r of [gate, gateSpaces]) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--gate needs at least one metric/);
+      noStack(r.stderr);
+    }
+    assert.equal(nightly.code, 2, nightly.stdout + nightly.stderr);
+    assert.match(nightly.stdout, /holds no job record \(jobs\/\*\.json\): nothing was added/);
+  });
+});

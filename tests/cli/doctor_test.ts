@@ -11,10 +11,14 @@ Deno.test("doctor --json reports versions, every backend and a throughput probe"
   assert.equal(report.environment.tfjs, "4.22.0");
   assert.deepEqual(report.backends.map((b: { name: string }) => b.name), [
     "tfjs-node-gpu",
+    "webgpu",
     "tfjs-node",
     "wasm",
     "cpu",
   ]);
+  assert.ok(Number.isInteger(report.threads) && report.threads >= 1);
+  assert.equal(typeof report.native.available, "boolean");
+  assert.ok(report.native.detail.length > 0);
   for (const b of report.backends) assert.ok(typeof b.detail === "string" && b.detail.length > 0);
   assert.equal(report.chosen, "wasm");
   assert.ok(report.probe.forwardGmacs > 0);

@@ -22,6 +22,8 @@ export interface RunCliOptions {
   env?: Record<string, string>;
   /** Working directory (default: the test's). */
   cwd?: string;
+  /** Kill the process (SIGKILL) after this many milliseconds; it then exits with code 137. */
+  timeoutMs?: number;
 }
 
 /**
@@ -35,14 +37,18 @@ export interface RunCliOptions {
  * ```
  */
 export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-  }).output();
+  }).spawn();
+  const timer = options.timeoutMs === undefined
+    ? undefined
+    : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+  const out = await child.output().finally(() => clearTimeout(timer));
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
 }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { zipSync } from "fflate";
+import { crc32, deflateRawSync } from "node:zlib";
+import { Zip, type ZipInputFile, zipSync } from "fflate";
+import * as tar from "tar";
 import { cifar10 } from "../../src/data/cifar10.ts";
 import { fetchDataset, INSTALL_RECORD } from "../../src/data/fetch.ts";
 import { mnist } from "../../src/data/mnist.ts";
@@ -222,6 +224,137 @@ Deno.test("archives that are corrupt, lack the folder, or escape it install noth
       await Deno.stat(join(root, "..", "evil.txt")).then(() => true, () => false),
       false,
     );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("symbolic links: a linked dataset folder or a link leading out of it installs nothing and writes nothing outside", async () => {
+  const root = join(await Deno.makeTempDir(), "data");
+  const dir = await Deno.makeTempDir();
+  try {
+    const install = async (name: string, bytes: Uint8Array) => {
+      const path = join(dir, name);
+      await Deno.writeFile(path, bytes);
+      return fetchDataset(cifar10, { dataRoot: root, from: path, sha256: digests(bytes).sha256 });
+    };
+    // The dataset folder is a chain of links that node-tar's lexical check lets through:
+    // `a -> .` and `cifar-10-batches-bin -> a/..`, which is really the extraction folder's parent.
+    const chain = await Deno.makeTempDir();
+    await Deno.symlink(".", join(chain, "a"));
+    await Deno.symlink("a/..", join(chain, "cifar-10-batches-bin"));
+    const linkedPath = join(chain, "linked.tar.gz");
+    await tar.c({ gzip: true, file: linkedPath, cwd: chain }, ["a", "cifar-10-batches-bin"]);
+    const linked = await Deno.readFile(linkedPath);
+    await Deno.mkdir(root);
+    await failsCleanly(
+      install("linked.tar.gz", linked),
+      /cifar-10-batches-bin\/ is a symbolic link, not a folder/,
+      root,
+    );
+    // A link inside the folder to a file outside it (node-tar refuses it too).
+    const inner = await Deno.makeTempDir();
+    await Deno.mkdir(join(inner, "cifar-10-batches-bin"));
+    await Deno.writeTextFile(join(inner, "cifar-10-batches-bin", "batches.meta.txt"), "a\n");
+    await Deno.symlink(
+      "../../../etc/passwd",
+      join(inner, "cifar-10-batches-bin", "test_batch.bin"),
+    );
+    await failsCleanly(
+      install("inner.tar.gz", await tarGz(inner, "cifar-10-batches-bin")),
+      /test_batch\.bin is a symbolic link to \.\.\/outside\.bin, outside the dataset folder|linkpath escapes extraction directory/,
+      root,
+    );
+    // A file that is not an archive of the format says so (not "does not contain the folder").
+    await failsCleanly(
+      install("notes.zip", new TextEncoder().encode("hello")),
+      /is not a gzip-compressed tar archive/,
+      root,
+    );
+    await Deno.remove(chain, { recursive: true });
+    await Deno.remove(inner, { recursive: true });
+  } finally {
+    await Deno.remove(join(root, ".."), { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * A zip of `tiny-imagenet-200/zeros.bin`, `mib` MiB of zeros (a deflate
+ * stream of a few hundred kB, compressed natively by node:zlib).
+ */
+function zerosZip(mib: number): Uint8Array {
+  const zeros = new Uint8Array(mib << 20);
+  const deflated = deflateRawSync(zeros, { level: 9 });
+  const parts: Uint8Array[] = [];
+  const zip = new Zip((error, chunk) => {
+    if (error) throw error;
+    parts.push(chunk);
+  });
+  // A file fflate writes as given: already deflated (compression 8), with its CRC and size.
+  const file: ZipInputFile = {
+    filename: "tiny-imagenet-200/zeros.bin",
+    size: zeros.length,
+    crc: crc32(zeros),
+    compression: 8,
+  };
+  zip.add(file);
+  file.ondata?.(null, new Uint8Array(deflated), true);
+  zip.end();
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+Deno.test("archive bombs: the expanded size is capped, and zip extraction streams (memory stays far below the expanded size)", async () => {
+  const root = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    const bomb = zerosZip(128);
+    const path = join(dir, "bomb.zip");
+    await Deno.writeFile(path, bomb);
+    const options = { dataRoot: root, from: path, sha256: digests(bomb).sha256 };
+    await failsCleanly(
+      fetchDataset(tinyImageNet, { ...options, expansionLimits: { bytes: 8 << 20, entries: 10 } }),
+      /bomb\.zip: expands to more than 8388608 bytes; this is not a dataset archive/,
+      root,
+    );
+    const tarBomb = join(dir, "bomb.tar.gz");
+    const parent = await Deno.makeTempDir();
+    await Deno.mkdir(join(parent, "cifar-10-batches-bin"));
+    await Deno.writeFile(
+      join(parent, "cifar-10-batches-bin", "zeros.bin"),
+      new Uint8Array(1 << 20),
+    );
+    const tarBytes = await tarGz(parent, "cifar-10-batches-bin");
+    await Deno.writeFile(tarBomb, tarBytes);
+    await failsCleanly(
+      fetchDataset(cifar10, {
+        dataRoot: root,
+        from: tarBomb,
+        sha256: digests(tarBytes).sha256,
+        expansionLimits: { bytes: 1000, entries: 10 },
+      }),
+      /bomb\.tar\.gz: expands to more than 1000 bytes/,
+      root,
+    );
+    await Deno.remove(parent, { recursive: true });
+    // 128 MiB of zeros from a zip of 130 kB, within the default limits: peak memory (sampled
+    // while it extracts) grows by far less than 128 MiB (it grew by about 3.3 times that when
+    // fflate was handed 1 MiB of compressed input at a time).
+    const before = Deno.memoryUsage().rss;
+    let peak = before;
+    const timer = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 2);
+    const result = await fetchDataset(tinyImageNet, options).finally(() => clearInterval(timer));
+    assert.equal(result.status, "installed");
+    assert.equal((await Deno.stat(join(root, "tiny-imagenet-200", "zeros.bin"))).size, 128 << 20);
+    const grewMiB = (peak - before) / (1 << 20);
+    assert.ok(grewMiB < 96, `extracting 128 MiB grew memory by ${grewMiB.toFixed(0)} MiB`);
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(dir, { recursive: true });

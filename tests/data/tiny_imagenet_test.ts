@@ -205,3 +205,36 @@ Deno.test("a wrong image size, a short wnids.txt and a missing folder are errors
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a damaged cache (a flipped pixel, an out-of-range label) is rebuilt from the JPEGs, with a warning", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await writeTinyImageNet(root);
+    const cache = tinyImageNetCachePath(root);
+    const first = await tinyImageNet.load({ dataRoot: root });
+    const good = await Deno.readFile(cache);
+    const warnings: string[] = [];
+    const log = {
+      info() {},
+      warn: (m: string) => warnings.push(m),
+      progress: () => ({ update() {}, stop() {} }),
+    };
+    for (
+      const [what, offset, value] of [
+        ["a pixel", good.length - 203 - 5, 0],
+        ["the last label", good.length - 1, 250],
+      ] as const
+    ) {
+      const bad = good.slice();
+      bad[offset] = bad[offset] === value ? value + 1 : value;
+      await Deno.writeFile(cache, bad);
+      const loaded = await tinyImageNet.load({ dataRoot: root, log });
+      assert.deepEqual(loaded.train.images, first.train.images, what);
+      assert.deepEqual(loaded.test.labels, first.test.labels, what);
+      assert.match(warnings.pop() ?? "", /the cache .* is damaged .*; decoding the JPEGs again/);
+      assert.deepEqual(await Deno.readFile(cache), good, `${what}: the cache is written again`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

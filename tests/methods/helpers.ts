@@ -11,6 +11,7 @@ import type { Hyperparameters, MethodContext } from "../../src/methods/method.ts
 import { silentLogger } from "../../src/util/logger.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { seededDropout } from "../../src/models/seeded_dropout.ts";
+import { getMethod } from "../../src/methods/registry.ts";
 
 /**
  * A small CNN classifier (conv, pool, dense features, dense logits), seeded;
@@ -58,11 +59,18 @@ export function tinyClassifier(
 
 /** Hyperparameters that make a method tiny (narrow generator and VAE, short latent). */
 export function tinyHyper(method: string): Hyperparameters {
-  return {
+  const all: Hyperparameters = {
     latentDim: 8,
     generatorWidth: 0.0625,
-    ...(method === "pre-dfkd" ? { vaeWidth: 0.0625 } : {}),
+    vaeWidth: 0.0625,
+    synthesisSteps: 3,
+    bankSize: 64,
+    negatives: 8,
+    headDim: 4,
   };
+  // Each method takes the tiny settings it has (unknown names would be errors).
+  const table = getMethod(method).hyperparameters;
+  return Object.fromEntries(Object.entries(all).filter(([name]) => name in table));
 }
 
 /** A context for `method` on a tiny 8x8x1, 3-class problem. */

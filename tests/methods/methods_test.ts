@@ -6,6 +6,9 @@ import { getMethod, METHODS } from "../../src/methods/registry.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { tinyClassifier, tinyContext } from "./helpers.ts";
 
+// The model-inversion methods (a synthesis round per iteration, an image pool).
+const INVERSION = new Set(["deepinversion", "cmi"]);
+
 // Tiny configuration (tests/methods/helpers.ts): 8x8x1 images, 3 classes, batch 16, 2 iterations
 // of 3 student steps per epoch, latent 8, generator width 1/16.
 
@@ -19,11 +22,27 @@ for (const name of Object.keys(METHODS)) {
     assert.equal(tf.memory().numTensors, after0, "no tensors leak between epochs");
     for (const report of [r0, r1]) {
       assert.ok(Object.values(report.losses).every(Number.isFinite));
+      assert.equal(report.counters.studentSteps, 6);
+      if (INVERSION.has(name)) {
+        // One synthesis round per iteration (3 steps), then the student steps on the pool.
+        assert.ok(report.losses.student !== undefined && report.losses.synthesis !== undefined);
+        assert.equal(report.counters.synthesisRounds, 2);
+        assert.equal(report.counters.synthesisSteps, 2 * 3);
+        assert.equal(report.counters.poolImages, 6 * 16);
+        continue;
+      }
       assert.ok(report.losses.student !== undefined && report.losses.generator !== undefined);
       assert.equal(report.counters.generatorSteps, 2);
-      assert.equal(report.counters.studentSteps, 6);
       assert.equal(report.counters.novelImages, 6 * 16);
-      assert.equal(report.replayBytes, method.replayBytes());
+    }
+    assert.equal(r1.replayBytes, method.replayBytes());
+    if (INVERSION.has(name)) {
+      // The pool keeps every round's 16 uint8 8x8 images (2 rounds after epoch 0, 4 after
+      // epoch 1); CMI's bank adds 16 float32 rows of 2 x 16 features (the tiny teacher has no
+      // BatchNorm: its penultimate features) per round, up to its 64 rows.
+      const bank = (rounds: number) => (name === "cmi" ? Math.min(64, 16 * rounds) * 32 * 4 : 0);
+      assert.equal(r0.replayBytes, 2 * 16 * 64 + bank(2));
+      assert.equal(r1.replayBytes, 4 * 16 * 64 + bank(4));
     }
     if (name === "no-replay") assert.equal(r1.replayBytes, 0);
     if (name === "pre-dfkd") {

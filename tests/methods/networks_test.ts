@@ -118,7 +118,9 @@ Deno.test("novel generator matches the release's PyTorch generator (train, eval,
         a: ArrayLike<number>,
         b: number[],
         w: string,
-      ) => assertClose(a, b, 1e-3, w);
+      ) => assertClose(a, b, ours === "conv3/bias" ? 2e-3 : 1e-3, w);
+      // conv3's bias gradient sums values that nearly cancel (batch norm follows): its float32
+      // error depends on the matrix products' summation order (1.2e-3 with oneDNN's sgemm).
       check(grad.dataSync(), convert(ref.grads[pt]!), `gradient of ${ours}`);
     }
   }

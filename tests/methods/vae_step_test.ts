@@ -150,7 +150,7 @@ function encoderMap(): Mapping {
  * noise from PyTorch) and returns M's and E's gradients as PyTorch-named flat arrays (ours
  * converted to PyTorch's layout by comparing through the same maps).
  */
-function ourVaeStep(latentStepTrainsDecoder: boolean) {
+async function ourVaeStep(latentStepTrainsDecoder: boolean) {
   const teacher = fixtureTeacher();
   const hyper = {
     latentDim: C.latent,
@@ -195,7 +195,7 @@ function ourVaeStep(latentStepTrainsDecoder: boolean) {
   const noise = tf.tensor2d(FIXTURE.eps, [C.novel + C.memory, C.latent]);
   const meter = new EpochMeter(0);
   const before = tf.memory().numTensors;
-  const grads = replay.vaeGradients(
+  const grads = await replay.vaeGradients(
     novel,
     { epoch: 0, iteration: 1, globalIteration: 1, studentStep: 0, lastOfEpoch: false },
     meter,
@@ -259,7 +259,7 @@ function assertWithin(
 
 Deno.test("pre-dfkd's VAE step gives M and E the release's gradients, latent-step term included (1e-5 relative)", async () => {
   await initBackend("wasm");
-  const ours = ourVaeStep(true);
+  const ours = await ourVaeStep(true);
   assert.equal(ours.leaked, 0, "tensors leaked by vaeGradients");
   assert.ok(Math.abs(ours.loss - FIXTURE.loss) <= 1e-5 * FIXTURE.loss, `loss ${ours.loss}`);
   assertWithin(
@@ -274,7 +274,7 @@ Deno.test("pre-dfkd's VAE step gives M and E the release's gradients, latent-ste
 
 Deno.test("latentStepTrainsDecoder: false leaves M only the reconstruction + KL gradient", async () => {
   await initBackend("wasm");
-  const ours = ourVaeStep(false);
+  const ours = await ourVaeStep(false);
   assertWithin(
     compare(ours.decoder, decoderMap(), FIXTURE.gradsMNoLatent),
     FIXTURE.float32Error.mNoLatent,

@@ -148,3 +148,32 @@ Deno.test("missing, malformed and incomplete model files are UserErrors naming t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("weight files must hold exactly what the manifest describes: junk after them or a cut is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const c = buildClassifier("lenet5-half", { inputShape: [32, 32, 1], classes: 10, seed: 3 });
+    await saveClassifier(c, dir);
+    c.model.dispose();
+    const weights = await Deno.readFile(`${dir}/weights.bin`);
+    const extra = new Uint8Array(weights.length + 8);
+    extra.set(weights);
+    await Deno.writeFile(`${dir}/weights.bin`, extra);
+    await assert.rejects(
+      loadClassifier(dir),
+      (e: unknown) =>
+        e instanceof UserError &&
+        new RegExp(`hold ${weights.length + 8} bytes, .* describes ${weights.length} \\(extra`)
+          .test(e.message),
+    );
+    await Deno.writeFile(`${dir}/weights.bin`, weights.subarray(0, weights.length - 4));
+    await assert.rejects(
+      loadClassifier(dir),
+      (e: unknown) => e instanceof UserError && /truncated/.test(e.message),
+    );
+    await Deno.writeFile(`${dir}/weights.bin`, weights);
+    (await loadClassifier(dir)).model.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

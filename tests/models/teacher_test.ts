@@ -27,16 +27,16 @@ function tiny(overrides: Record<string, unknown> = {}): TeacherDeclaration {
   return declareTeacher("lenet5-half", "mnist", { ...TINY, ...overrides });
 }
 
-Deno.test("a tiny teacher trains on fixture data and beats chance by far", () => {
+Deno.test("a tiny teacher trains on fixture data and beats chance by far", async () => {
   const data = squaresDataset();
   const chance = 1 / data.classes;
   const before = buildClassifier("lenet5-half", { inputShape: [32, 32, 1], classes: 10, seed: 1 });
-  const untrained = evaluateAccuracy(before, data.test, {
+  const untrained = await evaluateAccuracy(before, data.test, {
     imageShape: data.imageShape,
     normalisation: data.normalisation,
   });
   before.model.dispose();
-  const t = trainTeacher(tiny({ epochs: 6, batchSize: 20 }), data, { log: silentLogger });
+  const t = await trainTeacher(tiny({ epochs: 6, batchSize: 20 }), data, { log: silentLogger });
   assert.equal(t.history.length, 6);
   assert.ok(t.history[5]!.loss < t.history[0]!.loss, "the loss falls");
   assert.ok(t.testAccuracy > 0.8, `test accuracy ${t.testAccuracy} (untrained ${untrained})`);
@@ -45,18 +45,22 @@ Deno.test("a tiny teacher trains on fixture data and beats chance by far", () =>
   t.classifier.model.dispose();
 });
 
-Deno.test("the same declaration trains to identical weights", () => {
+Deno.test("the same declaration trains to identical weights", async () => {
   const data = squaresDataset(80, 20);
-  const weights = () => {
-    const t = trainTeacher(tiny({ epochs: 1, augment: { crop: { size: 32, padding: 2 } } }), data, {
-      log: silentLogger,
-      evalEvery: 0,
-    });
+  const weights = async () => {
+    const t = await trainTeacher(
+      tiny({ epochs: 1, augment: { crop: { size: 32, padding: 2 } } }),
+      data,
+      {
+        log: silentLogger,
+        evalEvery: 0,
+      },
+    );
     const w = t.classifier.model.getWeights().map((v) => Array.from(v.dataSync()));
     t.classifier.model.dispose();
     return w;
   };
-  assert.deepEqual(weights(), weights());
+  assert.deepEqual(await weights(), await weights());
 });
 
 Deno.test("a training step does not grow the number of tensors", () => {
@@ -93,14 +97,14 @@ Deno.test("a training step does not grow the number of tensors", () => {
   }
 });
 
-Deno.test("evaluation is in inference mode and disposes its tensors", () => {
+Deno.test("evaluation is in inference mode and disposes its tensors", async () => {
   const data = squaresDataset(20, 30);
   // A model with BatchNorm: inference mode must leave its running statistics alone.
   const c = buildClassifier("wrn-16-1", { inputShape: [32, 32, 1], classes: 10, seed: 4 });
   const weightsBefore = c.model.getWeights().map((w) => Array.from(w.dataSync()));
   const options = { imageShape: data.imageShape, normalisation: data.normalisation, batchSize: 7 };
   const count = tf.memory().numTensors;
-  const a = evaluateAccuracy(c, data.test, options);
+  const a = await evaluateAccuracy(c, data.test, options);
   assert.equal(tf.memory().numTensors, count);
   // Against a direct count over the whole split in one batch.
   const expected = tf.tidy(() => {
@@ -113,7 +117,7 @@ Deno.test("evaluation is in inference mode and disposes its tensors", () => {
   });
   assert.ok(Math.abs(a - expected) < 1e-9, `${a} vs ${expected}`);
   assert.deepEqual(c.model.getWeights().map((w) => Array.from(w.dataSync())), weightsBefore);
-  assert.throws(
+  await assert.rejects(
     () => evaluateAccuracy(c, data.test, { ...options, imageShape: [28, 28, 1] }),
     UserError,
   );

@@ -24,7 +24,7 @@ for (const backend of ["wasm", "cpu"] as const) {
           if (tf.getBackend() !== backend) await initBackend(backend);
           runner ??= convPassRunner(shape, pass);
           b.start();
-          runner.run();
+          await runner.run();
           b.end();
         },
       });

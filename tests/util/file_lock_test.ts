@@ -139,3 +139,47 @@ Deno.test("processes updating one file under the lock lose no update", async () 
     assert.equal(await Deno.readTextFile(counter), "60");
   });
 });
+
+/** Resolves to what `promise` settled with, or "still running" after `ms`. */
+function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T | Error | "still running"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"still running">((r) =>
+    timer = setTimeout(() => r("still running"), ms)
+  );
+  return Promise.race([promise.catch((e: Error) => e), late]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("a stale lock that cannot be removed fails at once, warning once, naming the file", async () => {
+  await withTempDir(async (dir) => {
+    // A directory where the lock file should be, old enough to look abandoned, not empty.
+    const path = join(dir, "x.lock");
+    await Deno.mkdir(join(path, "inside"), { recursive: true });
+    const old = new Date(Date.now() - 120_000);
+    await Deno.utime(path, old, old);
+    let warnings = 0;
+    const outcome = await settleWithin(
+      acquireFileLock(path, { wait: true, timeoutMs: 30_000, onTakeOver: () => warnings++ }),
+      3000,
+    );
+    assert.ok(outcome instanceof UserError, `expected a UserError, got ${outcome}`);
+    assert.match(outcome.message, /x\.lock is a directory, not a lock file; remove it/);
+    assert.ok(warnings <= 1, `${warnings} takeover warnings`);
+  });
+});
+
+Deno.test("a stale lock is taken over by exactly one of many concurrent acquirers", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "x.lock");
+    for (let trial = 0; trial < 30; trial++) {
+      await Deno.writeTextFile(path, holder(999_999_999));
+      const attempts = [0, 1, 2, 3].map(() =>
+        acquireFileLock(path).then((lock) => lock, () => undefined)
+      );
+      const won = (await Promise.all(attempts)).filter((lock) => lock !== undefined);
+      assert.equal(won.length, 1, `trial ${trial}: ${won.length} acquirers hold the lock`);
+      await won[0]?.release();
+    }
+    // The takeover leaves nothing behind.
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+});

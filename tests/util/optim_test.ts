@@ -46,7 +46,7 @@ for (const kind of ["sgd", "adam"] as const) {
     );
     for (let t = 0; t < lrs.length; t++) {
       opt.setLearningRate(lrs[t]!);
-      opt.minimize(() => w.square().mul(c).sum() as tf.Scalar, [w]);
+      await opt.minimize(() => w.square().mul(c).sum() as tf.Scalar, [w]);
     }
     const got = Array.from(w.dataSync());
     const want = reference(kind, lrs.length, lrs);
@@ -65,8 +65,8 @@ for (const kind of ["sgd", "adam"] as const) {
     // The restored optimiser holds exactly the slot variables the original holds (1 for SGD's
     // momentum, 2 for Adam's moments), and nothing else is left behind.
     assert.equal(tf.memory().numTensors - beforeRestore, kind === "sgd" ? 1 : 2);
-    opt.minimize(() => w.square().mul(c).sum() as tf.Scalar, [w]);
-    opt2.minimize(() => w2.square().mul(c).sum() as tf.Scalar, [w2]);
+    await opt.minimize(() => w.square().mul(c).sum() as tf.Scalar, [w]);
+    await opt2.minimize(() => w2.square().mul(c).sum() as tf.Scalar, [w2]);
     assert.deepEqual(Array.from(w2.dataSync()), Array.from(w.dataSync()));
     tf.dispose([w, w2, c]);
     opt.dispose();
@@ -97,14 +97,14 @@ Deno.test("adam restored after many steps continues bit-identically (running pow
   const w = tf.variable(init);
   const loss = (v: tf.Variable) => () => v.square().mul(c).sum() as tf.Scalar;
   const opt = new Optimizer({ name: "adam", lr: 1e-4 });
-  for (let t = 0; t < 37; t++) opt.minimize(loss(w), [w]);
+  for (let t = 0; t < 37; t++) await opt.minimize(loss(w), [w]);
   const state = await opt.saveState();
   const w2 = tf.variable(w.clone());
   const opt2 = new Optimizer(opt.spec);
   await opt2.restoreState(state);
   for (let t = 0; t < 5; t++) {
-    opt.minimize(loss(w), [w]);
-    opt2.minimize(loss(w2), [w2]);
+    await opt.minimize(loss(w), [w]);
+    await opt2.minimize(loss(w2), [w2]);
   }
   assert.deepEqual(Array.from(w2.dataSync()), Array.from(w.dataSync()));
   tf.dispose([w, w2, c, init]);

@@ -25,7 +25,7 @@ import { stopGradient } from "./ops.ts";
  * import * as tf from "@tensorflow/tfjs";
  * import { oneHotLoss } from "./losses.ts";
  * const loss = oneHotLoss(tf.tensor2d([[2, 0], [0, 2]]));
- * assert.ok(Math.abs(loss.dataSync()[0]! - Math.log(1 + Math.exp(-2))) < 1e-6);
+ * assert.ok(Math.abs((await loss.data())[0]! - Math.log(1 + Math.exp(-2))) < 1e-6);
  * ```
  */
 export function oneHotLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
@@ -49,7 +49,7 @@ export function oneHotLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
  * import * as tf from "@tensorflow/tfjs";
  * import { informationEntropyLoss } from "./losses.ts";
  * const loss = informationEntropyLoss(tf.tensor2d([[9, 0], [0, 9]]));
- * assert.ok(Math.abs(loss.dataSync()[0]! - Math.log10(1 / 2)) < 1e-6); // balanced
+ * assert.ok(Math.abs((await loss.data())[0]! - Math.log10(1 / 2)) < 1e-6); // balanced
  * ```
  */
 export function informationEntropyLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
@@ -68,7 +68,7 @@ export function informationEntropyLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { activationLoss } from "./losses.ts";
- * assert.ok(Math.abs(activationLoss(tf.tensor2d([[1, -3], [0, 2]])).dataSync()[0]! - (-1.5)) < 1e-6);
+ * assert.ok(Math.abs((await activationLoss(tf.tensor2d([[1, -3], [0, 2]])).data())[0]! - (-1.5)) < 1e-6);
  * ```
  */
 export function activationLoss(features: tf.Tensor): tf.Scalar {
@@ -94,7 +94,7 @@ export function activationLoss(features: tf.Tensor): tf.Scalar {
  * import { adversarialJsLoss } from "./losses.ts";
  * const s = tf.tensor2d([[1, 2, 3, -1], [0.5, 0, -0.5, 2]]);
  * const t = tf.tensor2d([[3, 2, 1, 0], [0, 0, 0, 4]]);
- * assert.ok(Math.abs(adversarialJsLoss(s, t).dataSync()[0]! - 0.9938282) < 1e-6);
+ * assert.ok(Math.abs((await adversarialJsLoss(s, t).data())[0]! - 0.9938282) < 1e-6);
  * ```
  */
 export function adversarialJsLoss(
@@ -126,7 +126,7 @@ export function adversarialJsLoss(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { l1LogitLoss } from "./losses.ts";
- * assert.ok(Math.abs(l1LogitLoss(tf.tensor2d([[1, 2]]), tf.tensor2d([[0, 4]])).dataSync()[0]! - 1.5) < 1e-6);
+ * assert.ok(Math.abs((await l1LogitLoss(tf.tensor2d([[1, 2]]), tf.tensor2d([[0, 4]])).data())[0]! - 1.5) < 1e-6);
  * ```
  */
 export function l1LogitLoss(studentLogits: tf.Tensor, teacherLogits: tf.Tensor): tf.Scalar {
@@ -146,7 +146,7 @@ export function l1LogitLoss(studentLogits: tf.Tensor, teacherLogits: tf.Tensor):
  * import { vaeKlLoss } from "./losses.ts";
  * const mu = tf.tensor2d([[1, 0]]);
  * const logVar = tf.tensor2d([[0, 0]]);
- * assert.ok(Math.abs(vaeKlLoss(mu, logVar, 1).dataSync()[0]! - 0.5) < 1e-6);
+ * assert.ok(Math.abs((await vaeKlLoss(mu, logVar, 1).data())[0]! - 0.5) < 1e-6);
  * ```
  */
 export function vaeKlLoss(mu: tf.Tensor2D, logVar: tf.Tensor2D, weight = 1e-5): tf.Scalar {

@@ -24,7 +24,7 @@ import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { channelSum } from "./ops.ts";
- * assert.deepEqual([...channelSum(tf.ones([2, 3, 3, 4])).dataSync()], [18, 18, 18, 18]);
+ * assert.deepEqual([...await channelSum(tf.ones([2, 3, 3, 4])).data()], [18, 18, 18, 18]);
  * ```
  */
 export function channelSum(x: tf.Tensor): tf.Tensor1D {
@@ -89,7 +89,7 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { leakyRelu } from "./ops.ts";
- * const [a, b] = leakyRelu(tf.tensor1d([-1, 2]), 0.2).dataSync();
+ * const [a, b] = await leakyRelu(tf.tensor1d([-1, 2]), 0.2).data();
  * assert.ok(Math.abs(a! + 0.2) < 1e-6);
  * assert.equal(b, 2);
  * ```

@@ -63,9 +63,9 @@ export class ParamSet {
   }
 
   /** Every variable (parameters and state) as checkpoint data, names prefixed by `prefix`. */
-  save(prefix: string): Record<string, TensorData> {
+  async save(prefix: string): Promise<Record<string, TensorData>> {
     const out: Record<string, TensorData> = {};
-    for (const [name, v] of this.#vars) out[`${prefix}${name}`] = tensorData(v);
+    for (const [name, v] of this.#vars) out[`${prefix}${name}`] = await tensorData(v);
     return out;
   }
 
@@ -111,12 +111,12 @@ export function uniformInit(shape: number[], rng: Rng, limit = 0.08): tf.Tensor 
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { tensorData } from "./params.ts";
- * assert.deepEqual(tensorData(tf.ones([2])).shape, [2]);
+ * assert.deepEqual((await tensorData(tf.ones([2]))).shape, [2]);
  * ```
  */
-export function tensorData(t: tf.Tensor): TensorData {
+export async function tensorData(t: tf.Tensor): Promise<TensorData> {
   const dtype = t.dtype === "int32" ? "int32" : "float32";
-  const data = t.dataSync();
+  const data = await t.data();
   return {
     shape: [...t.shape],
     dtype,

@@ -20,6 +20,7 @@ import type { Dataset } from "../../data/dataset.ts";
 import { getDataset } from "../../data/registry.ts";
 import { collectEnvironment, type Environment } from "../../util/environment.ts";
 import { writeJsonAtomic } from "../../util/atomic_write.ts";
+import { READ_LIMITS, readBoundedText } from "../../util/bounded_read.ts";
 import { UserError } from "../../util/errors.ts";
 import { acquireFileLock, describeHolder } from "../../util/file_lock.ts";
 import type { Logger } from "../../util/logger.ts";
@@ -274,9 +275,9 @@ async function readCached(
 ): Promise<ObtainedTeacher | undefined> {
   let meta: TeacherMeta;
   try {
-    meta = JSON.parse(await Deno.readTextFile(join(dir, "meta.json")));
+    meta = JSON.parse(await readBoundedText(join(dir, "meta.json"), READ_LIMITS.document));
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    if ((error as { refusal?: string }).refusal === "not-found") return undefined;
     log.warn(`${dir}/meta.json is unreadable (${(error as Error).message}); retraining`);
     return undefined;
   }
@@ -329,7 +330,7 @@ async function trainAndStore(
   const trainOptions = options.evalEvery === undefined
     ? { log }
     : { log, evalEvery: options.evalEvery };
-  const trained = trainTeacher(declaration, data, trainOptions);
+  const trained = await trainTeacher(declaration, data, trainOptions);
   const { classifier } = trained;
   const meta: TeacherMeta = {
     format: "dfkd-bench-teacher/1",
@@ -417,7 +418,9 @@ export async function listCachedTeachers(cacheDir: string): Promise<CachedTeache
       if (!entry.isDirectory || entry.name.includes(".tmp-")) continue;
       const path = join(cacheDir, entry.name);
       try {
-        const meta = JSON.parse(await Deno.readTextFile(join(path, "meta.json")));
+        const meta = JSON.parse(
+          await readBoundedText(join(path, "meta.json"), READ_LIMITS.document),
+        );
         // Other folders with a meta.json (an imported teacher's --out copy) are not trained teachers.
         if (meta.format === "dfkd-bench-teacher/1") out.push({ path, meta });
       } catch {

@@ -5,10 +5,18 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import type * as tf from "@tensorflow/tfjs";
+import {
+  FileReadError,
+  insideFolder,
+  READ_LIMITS,
+  readBoundedBytes,
+  readBoundedText,
+} from "../../util/bounded_read.ts";
 import { UserError } from "../../util/errors.ts";
 import type { Classifier } from "../classifier.ts";
-import { loadClassifier, modelJsonPath } from "../io.ts";
+import { loadClassifier, manifestEntryBytes, modelJsonPath } from "../io.ts";
 
 /** What the benchmark needs of a teacher. */
 export interface TeacherExpectation {
@@ -75,11 +83,12 @@ export async function teacherFileHash(path: string): Promise<string> {
   const hash = createHash("sha256");
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    const bytes = await readBoundedBytes(file, READ_LIMITS.document, { exitCode: 2 });
+    hash.update(bytes);
+    text = new TextDecoder().decode(bytes);
   } catch (error) {
     throw new UserError(`${file}: cannot read (${(error as Error).message})`);
   }
-  hash.update(text);
   let manifest: { paths?: string[] }[] = [];
   try {
     manifest = JSON.parse(text).weightsManifest ?? [];
@@ -88,13 +97,66 @@ export async function teacherFileHash(path: string): Promise<string> {
   }
   for (const group of manifest) {
     for (const p of group.paths ?? []) {
-      const weights = join(dirname(file), p);
+      const weights = insideFolder(dirname(file), p, file);
       try {
-        hash.update(await Deno.readFile(weights));
+        hash.update(await readBoundedBytes(weights, READ_LIMITS.weights, { exitCode: 2 }));
       } catch (error) {
         throw new UserError(`${weights}: cannot read (${(error as Error).message})`);
       }
     }
   }
   return hash.digest("hex");
+}
+
+/**
+ * Checks a teacher file without loading the model (for `validate`): its
+ * `model.json` is a bounded regular file holding JSON with a
+ * `weightsManifest`, and every weight file it names lies in its folder, is a
+ * regular file, and the sizes add up to what the manifest describes. Throws
+ * the `UserError` a run would give, naming the file.
+ *
+ * @example
+ * ```ts
+ * import { checkTeacherFiles } from "./load.ts";
+ * // await checkTeacherFiles("teachers/lenet5");
+ * ```
+ */
+export async function checkTeacherFiles(path: string): Promise<void> {
+  const file = modelJsonPath(path);
+  let json: { weightsManifest?: { paths?: string[]; weights?: tf.io.WeightsManifestEntry[] }[] };
+  try {
+    json = JSON.parse(await readBoundedText(file, READ_LIMITS.document, { exitCode: 2 }));
+  } catch (error) {
+    const why = error instanceof FileReadError ? error.reason : (error as Error).message;
+    throw new UserError(`${file}: cannot read the teacher (${why})`, 2);
+  }
+  if (!Array.isArray(json?.weightsManifest)) {
+    throw new UserError(`${file}: not a TensorFlow.js layers model (no "weightsManifest")`, 2);
+  }
+  let expected = 0;
+  let got = 0;
+  for (const group of json.weightsManifest) {
+    for (const spec of group.weights ?? []) expected += manifestEntryBytes(spec);
+    for (const p of group.paths ?? []) {
+      const weights = insideFolder(dirname(file), p, file);
+      const info = await Deno.stat(weights).catch(() => undefined);
+      if (info === undefined || !info.isFile) {
+        throw new UserError(
+          `${weights}: ${info === undefined ? "no such file" : "not a regular file"} ` +
+            `(named by ${file})`,
+          2,
+        );
+      }
+      if (info.size > READ_LIMITS.weights.bytes) {
+        throw new UserError(`${weights}: larger than the weights limit (named by ${file})`, 2);
+      }
+      got += info.size;
+    }
+  }
+  if (got !== expected) {
+    throw new UserError(
+      `${file}: its weight files hold ${got} bytes, but its weightsManifest describes ${expected}`,
+      2,
+    );
+  }
 }

@@ -70,6 +70,12 @@ const RECIPE_KEYS = ["epochs", "batchSize", "optimizer", "schedule", "augment", 
 
 type Obj = Record<string, unknown>;
 
+/** A value for an error message: its JSON, cut to 60 characters (a whole pasted file is not echoed). */
+function shortJson(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}... (${text.length} characters)` : text;
+}
+
 function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -94,7 +100,7 @@ function checkKeys(o: Obj, allowed: readonly string[], field: string): void {
 
 function positiveInt(v: unknown, field: string, min = 1): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    fail(field, `must be a whole number of at least ${min} (got ${JSON.stringify(v)})`);
+    fail(field, `must be a whole number of at least ${min} (got ${shortJson(v)})`);
   }
   return v;
 }
@@ -103,7 +109,7 @@ function nonNegative(v: unknown, field: string, positive = false): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (positive && v === 0)) {
     fail(
       field,
-      `must be a ${positive ? "positive" : "non-negative"} number (got ${JSON.stringify(v)})`,
+      `must be a ${positive ? "positive" : "non-negative"} number (got ${shortJson(v)})`,
     );
   }
   return v;
@@ -111,7 +117,7 @@ function nonNegative(v: unknown, field: string, positive = false): number {
 
 function mergeTagged(base: Obj, override: unknown, tag: string, field: string): Obj {
   if (!isObject(override)) {
-    fail(field, `must be an object (got ${JSON.stringify(override)})`);
+    fail(field, `must be an object (got ${shortJson(override)})`);
   }
   // Same kind (or kind omitted): override the given settings; another kind replaces the whole.
   if (override[tag] === undefined || override[tag] === base[tag]) return { ...base, ...override };
@@ -137,7 +143,7 @@ function checkOptimizer(o: Obj): OptimizerSpec {
     }
     return spec;
   }
-  return fail(`${f}.name`, `must be "sgd" or "adam" (got ${JSON.stringify(o.name)})`);
+  return fail(`${f}.name`, `must be "sgd" or "adam" (got ${shortJson(o.name)})`);
 }
 
 function checkSchedule(o: Obj, epochs: number): LrSchedule {
@@ -150,7 +156,7 @@ function checkSchedule(o: Obj, epochs: number): LrSchedule {
       checkKeys(o, ["type", "milestones", "gamma"], f);
       const ms = o.milestones;
       if (!Array.isArray(ms) || ms.some((m) => !Number.isInteger(m) || m < 1)) {
-        fail(`${f}.milestones`, `must be a list of epochs (got ${JSON.stringify(ms)})`);
+        fail(`${f}.milestones`, `must be a list of epochs (got ${shortJson(ms)})`);
       }
       const milestones = [...(ms as number[])].sort((a, b) => a - b);
       return { type: "step", milestones, gamma: nonNegative(o.gamma, `${f}.gamma`, true) };
@@ -165,13 +171,13 @@ function checkSchedule(o: Obj, epochs: number): LrSchedule {
     default:
       return fail(
         `${f}.type`,
-        `must be "constant", "step" or "cosine" (got ${JSON.stringify(o.type)})`,
+        `must be "constant", "step" or "cosine" (got ${shortJson(o.type)})`,
       );
   }
 }
 
 function checkAugment(o: unknown, imageShape: readonly number[]): AugmentOptions {
-  if (!isObject(o)) fail("augment", `must be an object (got ${JSON.stringify(o)})`);
+  if (!isObject(o)) fail("augment", `must be an object (got ${shortJson(o)})`);
   checkKeys(o, ["crop", "flip"], "augment");
   const out: AugmentOptions = {};
   if (o.crop !== undefined && o.crop !== null) {
@@ -256,7 +262,7 @@ function resolveTeacher(
     return { problem: `${arch} cannot take ${dataset} images: ${problem}` };
   }
   if (!isObject(overrides)) {
-    return { problem: `recipe must be an object (got ${JSON.stringify(overrides)})` };
+    return { problem: `recipe must be an object (got ${shortJson(overrides)})` };
   }
   try {
     return { declaration: { arch, dataset, recipe: mergeRecipe(arch, dataset, overrides) } };

@@ -119,11 +119,11 @@ interface EpochPass {
  * the device and are read about once a second for the progress display; a
  * non-finite loss is a `UserError` (lower the learning rate).
  */
-function trainEpoch(
+async function trainEpoch(
   p: EpochPass,
   epoch: number,
   lr: number,
-): { loss: number; trainAccuracy: number } {
+): Promise<{ loss: number; trainAccuracy: number }> {
   const { classifier, data, recipe } = p;
   const arch = classifier.arch;
   // Sums over the epoch's images, kept on the device.
@@ -160,7 +160,7 @@ function trainEpoch(
     const now = performance.now();
     if (now - lastRead > 1000) {
       lastRead = now;
-      shownLoss = (lossSum.dataSync()[0] as number) / seen;
+      shownLoss = ((await lossSum.data())[0] as number) / seen;
       if (!Number.isFinite(shownLoss)) throw diverged(shownLoss);
     }
     p.progress.update(epoch * p.steps + step, {
@@ -168,8 +168,8 @@ function trainEpoch(
       loss: Number.isFinite(shownLoss) ? shownLoss.toFixed(4) : "-",
     });
   }
-  const loss = (lossSum.dataSync()[0] as number) / seen;
-  const trainAccuracy = (correct.dataSync()[0] as number) / seen;
+  const loss = ((await lossSum.data())[0] as number) / seen;
+  const trainAccuracy = ((await correct.data())[0] as number) / seen;
   tf.dispose([lossSum, correct]);
   if (!Number.isFinite(loss)) throw diverged(loss);
   return { loss, trainAccuracy };
@@ -201,15 +201,15 @@ export interface TrainTeacherOptions {
  * import { getDataset } from "../../data/registry.ts";
  * import { lineLogger } from "../../util/logger.ts";
  * const data = await getDataset("mnist").load({ dataRoot: "/tmp" });
- * const t = trainTeacher(declareTeacher("lenet5", "mnist", { epochs: 1 }), data, { log: lineLogger() });
+ * const t = await trainTeacher(declareTeacher("lenet5", "mnist", { epochs: 1 }), data, { log: lineLogger() });
  * console.log(t.testAccuracy);
  * ```
  */
-export function trainTeacher(
+export async function trainTeacher(
   declaration: TeacherDeclaration,
   data: Dataset,
   options: TrainTeacherOptions,
-): TrainedTeacher {
+): Promise<TrainedTeacher> {
   const { arch, recipe } = declaration;
   const { log } = options;
   if (data.train.size === 0) {
@@ -243,7 +243,7 @@ export function trainTeacher(
       const epochStart = performance.now();
       const lr = learningRateAt(recipe.schedule, baseLr, epoch);
       optimizer.setLearningRate(lr);
-      const { loss, trainAccuracy } = trainEpoch(pass, epoch, lr);
+      const { loss, trainAccuracy } = await trainEpoch(pass, epoch, lr);
       const last = epoch === recipe.epochs - 1;
       const record: TeacherEpoch = {
         epoch: epoch + 1,
@@ -253,7 +253,7 @@ export function trainTeacher(
         seconds: 0,
       };
       if (last || (evalEvery > 0 && (epoch + 1) % evalEvery === 0)) {
-        testAccuracy = evaluate();
+        testAccuracy = await evaluate();
         record.testAccuracy = testAccuracy;
       }
       record.seconds = (performance.now() - epochStart) / 1000;
