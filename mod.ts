@@ -216,11 +216,14 @@ export {
 export {
   activationLoss,
   adversarialJsLoss,
+  generatorLoss,
+  type GeneratorLossWeights,
   informationEntropyLoss,
   l1LogitLoss,
   oneHotLoss,
   vaeKlLoss,
 } from "./src/methods/blocks/losses.ts";
+export { stopGradient } from "./src/methods/blocks/ops.ts";
 export { Generator, type GeneratorOptions } from "./src/methods/blocks/generator.ts";
 export { Encoder, type EncoderOptions } from "./src/methods/blocks/encoder.ts";
 export { SpectralNorm } from "./src/methods/blocks/spectral_norm.ts";

@@ -14,6 +14,7 @@
 import { z } from "zod";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { Budget, Hyperparameters, HyperSpec } from "../methods/method.ts";
+import { resolveHyperparameters } from "../methods/hyper.ts";
 import { FileReadError, READ_LIMITS, readBoundedText } from "../util/bounded_read.ts";
 import { findDuplicateKey } from "../util/duplicate_keys.ts";
 import { UserError } from "../util/errors.ts";
@@ -21,7 +22,7 @@ import { describeIssues, type FieldProblem } from "../util/zod_issues.ts";
 import type { EvaluationSpec } from "../results/records.ts";
 
 /** Tags a benchmark file may carry. */
-export const KNOWN_TAGS = ["quick", "paper", "nightly", "smoke"] as const;
+export const KNOWN_TAGS = ["quick", "paper", "nightly", "smoke", "claim"] as const;
 
 /** The methods a file runs when it names none: PRE-DFKD and both baselines. */
 export const DEFAULT_METHODS = ["pre-dfkd", "no-replay", "memory-bank"] as const;
@@ -241,7 +242,10 @@ function hyperValueSchema(spec: HyperSpec) {
   } else if (typeof def === "string") {
     base = spec.choices !== undefined ? z.enum(spec.choices as [string, ...string[]]) : z.string();
   } else base = z.boolean();
-  return base.optional().describe(`${spec.description} (default ${JSON.stringify(def)})`);
+  const shown = spec.follows === undefined
+    ? JSON.stringify(def)
+    : `${spec.follows.name} x ${spec.follows.scale}, ${JSON.stringify(def)} at its default`;
+  return base.optional().describe(`${spec.description} (default ${shown})`);
 }
 
 function hyperparameterSchema(
@@ -330,7 +334,9 @@ export function benchmarkSchema(catalogue: Catalogue) {
     tags: z.array(z.enum(KNOWN_TAGS)).refine(
       (t) => new Set(t).size === t.length,
       "must not repeat a tag",
-    ).default([]).describe("Tags: quick, paper, nightly, smoke."),
+    ).default([]).describe(
+      "Tags: quick, paper, nightly, smoke, claim (a file that tests a paper's claim).",
+    ),
     regression: regressionSchema(),
     checkpoint: strict({
       everyEpochs: int(1, LIMITS.epochs).optional().describe(
@@ -729,15 +735,11 @@ function resolveMethod(
   own: Hyperparameters,
 ): ResolvedMethod {
   const table = catalogue.methods[method]?.hyperparameters ?? {};
-  const hyper: Hyperparameters = {};
   const overrides: Hyperparameters = {};
-  for (const [name, info] of Object.entries(table)) hyper[name] = info.default;
   for (const [name, value] of [...Object.entries(shared), ...Object.entries(own)]) {
-    if (!(name in table)) continue;
-    hyper[name] = value;
-    overrides[name] = value;
+    if (name in table) overrides[name] = value;
   }
-  return { method, hyper, overrides };
+  return { method, hyper: resolveHyperparameters(table, overrides), overrides };
 }
 
 /**

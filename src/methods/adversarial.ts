@@ -14,13 +14,7 @@ import { Optimizer } from "../util/optim.ts";
 import { Rng, type RngState } from "../util/rng.ts";
 import { UserError } from "../util/errors.ts";
 import { Generator } from "./blocks/generator.ts";
-import {
-  activationLoss,
-  adversarialJsLoss,
-  informationEntropyLoss,
-  l1LogitLoss,
-  oneHotLoss,
-} from "./blocks/losses.ts";
+import { generatorLoss, l1LogitLoss } from "./blocks/losses.ts";
 import { fromTensorData, tensorData } from "./blocks/params.ts";
 import type { HyperReader, HyperTable, HyperValues } from "./hyper.ts";
 import {
@@ -358,7 +352,8 @@ interface LoopJson {
  *
  * Per iteration: `generatorSteps` generator steps (fresh codes; loss
  * `oh*oneHot + ie*entropy + a*activation + adv*adversarialJs` on the
- * teacher's and student's outputs; only the generator is updated), then
+ * teacher's and student's outputs, the adversarial term with the teacher's
+ * logits detached as in the release; only the generator is updated), then
  * `studentStepsPerIteration` student steps, each on a fresh novel batch
  * `G(z)` (training mode, no gradient) plus the replay's samples, with the L1
  * logit loss against the teacher (inference mode). The student's learning
@@ -532,21 +527,20 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     const vars = this.generator.trainable;
     const z = randomCodes(this.#rng, budget.batchSize, s.latentDim);
     const held: { parts?: tf.Tensor } = {};
+    const weights = {
+      oneHot: s.oneHotWeight,
+      entropy: s.entropyWeight,
+      activation: s.activationWeight,
+      adversarial: s.adversarialWeight,
+      temperature: s.adversarialTemperature,
+    };
     const { value, grads } = tf.variableGrads(() => {
       const x = this.generator.forward(z, true);
       const t = forward(teacher, x, false);
       const sLogits = forward(student, x, s.studentInTrainingModeForGenerator).logits;
-      const oh = oneHotLoss(t.logits);
-      const ie = informationEntropyLoss(t.logits);
-      const act = activationLoss(t.features);
-      const adv = adversarialJsLoss(sLogits, t.logits, s.adversarialTemperature);
-      held.parts = tf.keep(tf.stack([oh, ie, act, adv]));
-      return tf.addN([
-        tf.mul(oh, s.oneHotWeight),
-        tf.mul(ie, s.entropyWeight),
-        tf.mul(act, s.activationWeight),
-        tf.mul(adv, s.adversarialWeight),
-      ]) as tf.Scalar;
+      const { total, parts } = generatorLoss(t.logits, t.features, sLogits, weights);
+      held.parts = tf.keep(parts);
+      return total;
     }, vars);
     z.dispose();
     meter.teacherPass(budget.batchSize, true);

@@ -130,13 +130,20 @@ export class HyperReader<T extends HyperTable = HyperTable> {
     }
   }
 
-  /** The value of `name` (the override, else the default), checked against its rule. */
+  /**
+   * The value of `name`, checked against its rule: the override, else (for a
+   * linked entry, see {@linkcode HyperSpec.follows}) its scale times the
+   * followed one's value, else the default.
+   */
   value(name: string): HyperValue {
     const entry = this.#table[name];
     if (entry === undefined) {
       throw new Error(`Method "${this.#method}" reads undeclared hyperparameter "${name}"`);
     }
-    const v = this.#values[name] ?? entry.default;
+    const v = this.#values[name] ??
+      (entry.follows === undefined
+        ? entry.default
+        : this.number(entry.follows.name) * entry.follows.scale);
     const problem = hyperProblem(entry, v);
     if (problem !== undefined) throw this.#bad(name, v, problem);
     return v;
@@ -181,6 +188,37 @@ export class HyperReader<T extends HyperTable = HyperTable> {
   #bad(name: string, value: HyperValue, want: string): UserError {
     return this.error(name, `must be ${want} (got ${JSON.stringify(value)})`);
   }
+}
+
+/**
+ * A plug-in's hyperparameters resolved: the table's defaults, then
+ * `overrides` (names the table lacks are ignored: the caller checks them),
+ * then every linked entry that was not overridden recomputed from the value it
+ * follows (so overriding `generatorLr` moves `vaeLr` along).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveHyperparameters } from "./hyper.ts";
+ * const table = {
+ *   lr: { default: 0.02, description: "learning rate" },
+ *   vaeLr: { default: 0.0005, description: "lr / 40", follows: { name: "lr", scale: 1 / 40 } },
+ * };
+ * assert.equal(resolveHyperparameters(table, { lr: 0.04 }).vaeLr, 0.001);
+ * ```
+ */
+export function resolveHyperparameters(
+  table: HyperTable,
+  overrides: Hyperparameters,
+): Hyperparameters {
+  const hyper = hyperDefaults(table);
+  for (const [name, value] of Object.entries(overrides)) if (name in table) hyper[name] = value;
+  for (const [name, entry] of Object.entries(table)) {
+    if (entry.follows === undefined || name in overrides) continue;
+    const base = hyper[entry.follows.name];
+    if (typeof base === "number") hyper[name] = base * entry.follows.scale;
+  }
+  return hyper;
 }
 
 /**

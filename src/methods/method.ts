@@ -17,6 +17,19 @@ export type HyperValue = number | string | boolean;
 export type Hyperparameters = Record<string, HyperValue>;
 
 /**
+ * A default that follows another hyperparameter: unless set explicitly, the
+ * value is `scale` times the resolved value of `name` (a number), e.g. the
+ * VAE's learning rate `generatorLr / 40`. `default` then holds the value at
+ * the other's default.
+ */
+export interface HyperLink {
+  /** The hyperparameter followed (of the same plug-in). */
+  name: string;
+  /** Factor applied to its value. */
+  scale: number;
+}
+
+/**
  * One hyperparameter as a method declares it. The default's type (number,
  * string or boolean) is the hyperparameter's type; the optional fields say
  * which values are valid, and are checked when a benchmark file is validated
@@ -50,6 +63,8 @@ export interface HyperSpec {
   integer?: boolean;
   /** Strings: the valid values. */
   choices?: readonly string[];
+  /** Set when the default follows another hyperparameter (see {@linkcode HyperLink}). */
+  follows?: HyperLink;
 }
 
 /** The training budget shared by all methods of a comparison. */

@@ -1,6 +1,8 @@
 /**
- * The no-replay baseline: the adversarial loop with nothing replayed (the
- * DFAD/DAFL-style adversarial DFKD baseline of the specification).
+ * The no-replay baseline: PRE-DFKD's own adversarial loop with nothing
+ * replayed (no VAE, no memory samples). It is not DFAD (an L1 adversary
+ * without priors, on its own schedule) nor DAFL (no adversary): those are
+ * their own plug-ins, and no published row stands beside this one.
  *
  * @module
  */
@@ -32,8 +34,8 @@ export const NO_REPLAY: Replay = {
  */
 export const noReplay: MethodPlugin = {
   name: "no-replay",
-  description: "Adversarial DFKD without replay: the student sees only the current generator's " +
-    "samples (DFAD/DAFL-style baseline).",
+  description: "PRE-DFKD's loop without replay: the student sees only the current generator's " +
+    "samples (not DFAD or DAFL, which are their own methods).",
   hyperparameters: ADVERSARIAL_HYPERPARAMETERS,
   create(context) {
     const hyper = new HyperReader("no-replay", ADVERSARIAL_HYPERPARAMETERS, context.hyper);

@@ -39,7 +39,9 @@ export const VAE_HYPERPARAMETERS = {
   },
   vaeLr: {
     default: 0.0005,
-    description: "Adam learning rate of encoder and memory generator (release lr_G / 40).",
+    description: "Adam learning rate of encoder and memory generator; follows generatorLr / 40 " +
+      "unless set (release lr_G / 40).",
+    follows: { name: "generatorLr", scale: 1 / 40 },
     min: 0,
   },
   vaeStepsPerIteration: {
@@ -93,20 +95,34 @@ export const VAE_HYPERPARAMETERS = {
   },
   latentLr: {
     default: 0.02,
-    description: "Adam learning rate of those steps on z (release lr_G).",
+    description: "Adam learning rate of those steps on z; follows generatorLr unless set " +
+      "(release lr_G).",
+    follows: { name: "generatorLr", scale: 1 },
     min: 0,
   },
   latentEntropyWeight: {
     default: 5,
-    description: "Weight of the information-entropy loss of T(M(z)) in the latent step (ie).",
+    description: "Weight of the information-entropy loss of T(M(z)) in the latent step; " +
+      "follows entropyWeight unless set (release: the same ie).",
+    follows: { name: "entropyWeight", scale: 1 },
   },
   latentOneHotWeight: {
     default: 1,
-    description: "Weight of the one-hot loss of T(M(z)) in the latent step (oh).",
+    description: "Weight of the one-hot loss of T(M(z)) in the latent step; follows " +
+      "oneHotWeight unless set (release: the same oh).",
+    follows: { name: "oneHotWeight", scale: 1 },
   },
   latentPriorWeight: {
     default: 1,
     description: "Weight of MSE(var(z), 1) + MSE(mean(z), 0) (over the batch) in the latent step.",
+  },
+  latentStepTrainsDecoder: {
+    default: true,
+    description: "The self-replay latent step of each VAE step also back-propagates " +
+      "ie*IE + oh*oneHot of T(M(z)) into the memory generator M, and M's Adam step applies it " +
+      "with the reconstruction + KL gradient (release: optimizer_G2.zero_grad() runs before that " +
+      "pass, so M is also pushed toward confident, class-balanced replay); false: M gets the " +
+      "reconstruction + KL gradient only.",
   },
 } as const satisfies HyperTable;
 
@@ -132,6 +148,29 @@ function readVaeSettings(h: HyperReader, batchSize: number): VaeSettings {
     throw h.error("vaeNovelDivisor", `batch size ${batchSize} / ${s.vaeNovelDivisor} is 0`);
   }
   return s;
+}
+
+/**
+ * `a + b` by variable name (either may be null; the sum takes ownership of
+ * both maps' tensors and disposes what it replaces).
+ */
+function addGrads(
+  a: tf.NamedTensorMap | null,
+  b: tf.NamedTensorMap | null,
+): tf.NamedTensorMap {
+  if (a === null) return b ?? {};
+  if (b === null) return a;
+  const sum: tf.NamedTensorMap = { ...a };
+  for (const [name, g] of Object.entries(b)) {
+    const prev = sum[name];
+    if (prev === undefined) {
+      sum[name] = g;
+    } else {
+      sum[name] = tf.add(prev, g);
+      tf.dispose([prev, g]);
+    }
+  }
+  return sum;
 }
 
 /** Adam's moment decay rates and epsilon (PyTorch defaults) for the latent steps. */
@@ -185,37 +224,44 @@ export class VaeReplay implements Replay {
   }
 
   /**
-   * Class-balanced memory codes: `z ~ N(0, I)` `[B/8, L]`, then
+   * Class-balanced memory codes: `z ~ N(0, I)` `[B/8, L]` (or `draws`), then
    * `latentSteps` Adam steps (a fresh Adam per call, as the release) on `z`
    * minimising `ie * IE(T(M(z))) + oh * oneHot(T(M(z))) + MSE(var(z), 1) +
    * MSE(mean(z), 0)` (variance unbiased, both over the batch axis), with M in
    * training or inference mode. A fresh Adam's first step is
    * `z -= lr * g / (|g| + eps)`. The objective's values are recorded as loss
    * `lossName` (`latent` for student steps, `vaeLatent` for self-replay).
+   * With `decoderGradients`, the same backward passes also give the
+   * objective's gradient in M's parameters (summed over the steps; the prior
+   * terms do not depend on M), returned by variable name; otherwise M's
+   * weights are constants and `decoderGrads` is null.
    */
   async latentCodes(
     decoderTraining: boolean,
     meter: EpochMeter,
     lossName: string,
-  ): Promise<tf.Tensor2D> {
+    options: { decoderGradients?: boolean; codes?: tf.Tensor2D } = {},
+  ): Promise<{ z: tf.Tensor2D; decoderGrads: tf.NamedTensorMap | null }> {
     const s = this.settings;
     const { teacher } = this.#context;
     const n = this.memorySamples;
-    let z = randomCodes(this.#loop.rng, n, this.#loop.settings.latentDim);
+    const withDecoder = options.decoderGradients ?? false;
+    let z = options.codes?.clone() ?? randomCodes(this.#loop.rng, n, this.#loop.settings.latentDim);
     let m: tf.Tensor | null = null;
     let v: tf.Tensor | null = null;
+    let decoderGrads: tf.NamedTensorMap | null = null;
     const objective = (codes: tf.Tensor) => {
       const logits = forward(
         teacher,
         this.decoder.forward(codes as tf.Tensor2D, decoderTraining, {
           latent: true,
-          weights: false,
+          weights: withDecoder,
         }),
         false,
       )
         .logits;
       const mean = tf.mean(codes, 0);
-      const variance = tf.div(tf.sum(tf.square(tf.sub(codes, mean)), 0), n - 1);
+      const variance = tf.div(tf.sum(tf.square(tf.sub(codes, mean)), 0), codes.shape[0]! - 1);
       const prior = tf.add(
         tf.mean(tf.square(tf.sub(variance, 1))),
         tf.mean(tf.square(mean)),
@@ -226,15 +272,28 @@ export class VaeReplay implements Replay {
         tf.mul(prior, s.latentPriorWeight),
       ]) as tf.Scalar;
     };
+    const freeAll = () =>
+      tf.dispose(
+        [z, m, v, ...Object.values(decoderGrads ?? {})].filter((x): x is tf.Tensor => x !== null),
+      );
     for (let t = 1; t <= s.latentSteps; t++) {
-      const { value, grad } = tf.valueAndGrad(objective)(z);
+      let value: tf.Scalar;
+      let grad: tf.Tensor;
+      if (withDecoder) {
+        const out = this.#codeAndDecoderGrads(objective, z);
+        ({ value, grad } = out);
+        decoderGrads = addGrads(decoderGrads, out.decoderGrads);
+      } else {
+        ({ value, grad } = tf.valueAndGrad(objective)(z));
+      }
       meter.teacherPass(n, true);
       const loss = (await value.data())[0] as number;
       value.dispose();
       try {
         meter.loss(lossName, loss);
       } catch (error) {
-        tf.dispose([z, grad, m, v].filter((x): x is tf.Tensor => x !== null));
+        grad.dispose();
+        freeAll();
         throw error;
       }
       const next = tf.tidy(() => {
@@ -253,7 +312,30 @@ export class VaeReplay implements Replay {
       meter.count("latentSteps");
     }
     tf.dispose([m, v].filter((x): x is tf.Tensor => x !== null));
-    return z;
+    return { z, decoderGrads };
+  }
+
+  /**
+   * One backward pass of the latent objective for the codes and M's
+   * parameters together (the release's `(loss_match + loss_kld).backward()`
+   * with M's gradients not zeroed): the codes become a temporary variable.
+   */
+  #codeAndDecoderGrads(
+    objective: (codes: tf.Tensor) => tf.Scalar,
+    z: tf.Tensor2D,
+  ): { value: tf.Scalar; grad: tf.Tensor; decoderGrads: tf.NamedTensorMap } {
+    const codes = tf.variable(z, true);
+    try {
+      const { value, grads } = tf.variableGrads(() => objective(codes), [
+        codes,
+        ...this.decoder.trainable,
+      ]);
+      const grad = grads[codes.name] as tf.Tensor;
+      delete grads[codes.name];
+      return { value, grad, decoderGrads: grads };
+    } finally {
+      codes.dispose();
+    }
   }
 
   /**
@@ -263,7 +345,7 @@ export class VaeReplay implements Replay {
    */
   async sample(step: StepInfo, meter: EpochMeter): Promise<tf.Tensor4D | null> {
     if (step.epoch % this.settings.replayPeriod !== 0) return null;
-    const z = await this.latentCodes(false, meter, "latent");
+    const { z } = await this.latentCodes(false, meter, "latent");
     const x = tf.tidy(() => this.decoder.forward(z, false));
     z.dispose();
     return x;
@@ -271,24 +353,55 @@ export class VaeReplay implements Replay {
 
   /**
    * A VAE step after each of the first `vaeStepsPerIteration` student steps
-   * (in epochs that are multiples of `vaeUpdatePeriod`), on the first B/2
-   * novel samples, plus (after the warm-up) B/8 memory samples M itself just
-   * produced in training mode (self-replay). Loss: `L1(x_rec, x) +
-   * L1(T(x_rec), T(x)) + klWeight * KL`, with `x_rec = M(mu + exp(logVar / 2)
-   * * eps)`; E and M in training mode, the teacher in inference mode.
+   * (in epochs that are multiples of `vaeUpdatePeriod`): see
+   * {@linkcode VaeReplay.vaeGradients}; E and M then take one Adam step.
    */
   async afterStudentStep(novel: tf.Tensor4D, step: StepInfo, meter: EpochMeter): Promise<void> {
     const s = this.settings;
     if (step.studentStep >= s.vaeStepsPerIteration || step.epoch % s.vaeUpdatePeriod !== 0) return;
+    const grads = await this.vaeGradients(novel, step, meter);
+    this.#opt.applyGradients(grads, this.#vars);
+    meter.count("vaeSteps");
+  }
+
+  /**
+   * The gradients of one VAE step in E's and M's variables (by name), as the
+   * release's `train_memory_generator` leaves them before its optimiser
+   * steps. It trains on the first B/2 novel samples, plus (after the warm-up)
+   * B/8 memory samples M itself just produced in training mode (self-replay):
+   * their codes come from {@linkcode VaeReplay.latentCodes} with M in training
+   * mode, and with `latentStepTrainsDecoder` (the release: M's gradients are
+   * zeroed before that pass, not after) that pass's gradient of
+   * `ie * IE + oh * oneHot` in M's parameters is part of M's gradient. Loss:
+   * `L1(x_rec, x) + L1(T(x_rec), T(x)) + klWeight * KL`, with `x_rec = M(mu +
+   * exp(logVar / 2) * eps)`; E and M in training mode, the teacher in
+   * inference mode. `draws` fixes the memory codes before tuning (`[B/8, L]`)
+   * and the reparameterisation noise (`[rows of x, L]`) instead of drawing
+   * them from the loop's Rng (for tests against the release).
+   */
+  async vaeGradients(
+    novel: tf.Tensor4D,
+    step: StepInfo,
+    meter: EpochMeter,
+    draws: { codes?: tf.Tensor2D; noise?: tf.Tensor2D } = {},
+  ): Promise<tf.NamedTensorMap> {
+    const s = this.settings;
     const { teacher } = this.#context;
     const half = Math.floor(novel.shape[0] / s.vaeNovelDivisor);
     let x: tf.Tensor4D;
+    let latentGrads: tf.NamedTensorMap | null = null;
     if (step.globalIteration < s.vaeWarmupIterations) {
       x = tf.slice(novel, 0, half);
     } else {
-      const z = await this.latentCodes(true, meter, "vaeLatent");
-      x = tf.tidy(() => tf.concat([tf.slice(novel, 0, half), this.decoder.forward(z, true)], 0));
-      z.dispose();
+      const tuned = await this.latentCodes(true, meter, "vaeLatent", {
+        decoderGradients: s.latentStepTrainsDecoder,
+        ...(draws.codes !== undefined ? { codes: draws.codes } : {}),
+      });
+      latentGrads = tuned.decoderGrads;
+      x = tf.tidy(() =>
+        tf.concat([tf.slice(novel, 0, half), this.decoder.forward(tuned.z, true)], 0)
+      );
+      tuned.z.dispose();
       meter.count("replayImagesVae", this.memorySamples);
     }
     const target = tf.tidy(() => forward(teacher, x, false).logits);
@@ -298,7 +411,8 @@ export class VaeReplay implements Replay {
     const held: { parts?: tf.Tensor } = {};
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.forward(x, true);
-      const eps = tf.randomNormal(mu.shape, 0, 1, "float32", this.#loop.rng.seed());
+      const eps = draws.noise ??
+        tf.randomNormal(mu.shape, 0, 1, "float32", this.#loop.rng.seed());
       const codes = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
       const reconstruction = this.decoder.forward(codes, true, { latent: true });
       const rec = tf.add(
@@ -313,16 +427,16 @@ export class VaeReplay implements Replay {
     const total = (await value.data())[0] as number;
     const [rec, kl] = await (held.parts as tf.Tensor).data();
     tf.dispose([value, held.parts as tf.Tensor]);
+    const all = addGrads(grads, latentGrads);
     try {
       meter.loss("vae", total);
       meter.loss("vaeReconstruction", rec as number);
       meter.loss("vaeKl", kl as number);
     } catch (error) {
-      tf.dispose(Object.values(grads));
+      tf.dispose(Object.values(all));
       throw error;
     }
-    this.#opt.applyGradients(grads, this.#vars);
-    meter.count("vaeSteps");
+    return all;
   }
 
   /** Bytes of the VAE's parameters: (E + M trainable parameters) x 4 (float32). */

@@ -14,7 +14,7 @@ import {
   formatStat,
   formatTeacherPasses,
 } from "./format.ts";
-import { publishedFor } from "./published.ts";
+import { publishedFor, publishedRowsBeside } from "./published.ts";
 import type { RunResults } from "../results/load_run.ts";
 import { type PairSummary, summarisePairs } from "./summary.ts";
 
@@ -325,9 +325,7 @@ function pairSection(
       source: published.source,
       table: {
         header: ["method (paper)", "here", "mu (%)", "sigma^2", "best (%)"],
-        rows: published.rows.map((
-          r,
-        ) => [r.method, r.ours ?? "–", r.mu.toFixed(1), r.sigma2.toFixed(1), r.best.toFixed(1)]),
+        rows: publishedRowsBeside(published.rows, p.methods.map((g) => g.method)),
       },
     };
   }

@@ -103,7 +103,7 @@ Deno.test("each kind of bad field gives its path, what is wrong and the value", 
     [withFields({ seeds: "0,1" }), 'seeds: expected an array (got "0,1")'],
     [
       withFields({ tags: ["nightyl"] }),
-      'tags[0]: expected one of "quick", "paper", "nightly", "smoke" (got "nightyl")',
+      'tags[0]: expected one of "quick", "paper", "nightly", "smoke", "claim" (got "nightyl")',
     ],
     [
       withFields({ scaled: 3 }),

@@ -4,6 +4,7 @@ import { initBackend } from "../../src/backends/init_backend.ts";
 import {
   activationLoss,
   adversarialJsLoss,
+  generatorLoss,
   informationEntropyLoss,
   l1LogitLoss,
   oneHotLoss,
@@ -89,6 +90,34 @@ Deno.test("adversarialJsLoss gradient (with its clamps) matches PyTorch autograd
   ];
   Array.from(g.dataSync()).forEach((v, i) => close(v, want[i]!, 2e-7, `grad[${i}]`));
   tf.dispose([s, t, g]);
+});
+
+Deno.test("generator loss: the adversarial term's gradient reaches the student's logits only (teacher detached)", async () => {
+  await initBackend("wasm");
+  const t = tf.tensor2d(T);
+  const s = tf.tensor2d(S);
+  const f = tf.tensor2d(FEATURES);
+  const w = { oneHot: 1, entropy: 5, activation: 0.1, adversarial: 1, temperature: 3 };
+  const [gT, gS] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+    generatorLoss(a as tf.Tensor2D, f, b as tf.Tensor2D, w).total
+  )([t, s]);
+  // Through the teacher: exactly the priors' gradient (the release's outputs_T.detach()), which
+  // is what the generator receives through the teacher's logits.
+  const priors = tf.grad((a: tf.Tensor) =>
+    tf.add(oneHotLoss(a as tf.Tensor2D), tf.mul(informationEntropyLoss(a as tf.Tensor2D), 5))
+  )(t);
+  const jsThroughTeacher = tf.grad((a: tf.Tensor) => adversarialJsLoss(s, a as tf.Tensor2D))(t);
+  assert.ok(tf.max(tf.abs(jsThroughTeacher)).dataSync()[0]! > 1e-4, "live JS gradient exists");
+  const gotT = gT!.dataSync();
+  Array.from(priors.dataSync()).forEach((v, i) => close(gotT[i]!, v, 1e-7, `teacher grad[${i}]`));
+  // Through the student: the adversarial loss's own gradient.
+  const js = tf.grad((b: tf.Tensor) => adversarialJsLoss(b as tf.Tensor2D, t))(s);
+  const gotS = gS!.dataSync();
+  Array.from(js.dataSync()).forEach((v, i) => close(gotS[i]!, v, 1e-9, `student grad[${i}]`));
+  const { total, parts } = generatorLoss(t, f, s, w);
+  const p = parts.dataSync();
+  close(total.dataSync()[0]!, p[0]! + 5 * p[1]! + 0.1 * p[2]! + p[3]!, 1e-6, "total");
+  tf.dispose([t, s, f, gT!, gS!, priors, jsThroughTeacher, js, total, parts]);
 });
 
 Deno.test("information entropy is minimal (-log10 K) for a class-balanced batch", async () => {

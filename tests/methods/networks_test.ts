@@ -3,8 +3,18 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backends/init_backend.ts";
 import { Encoder } from "../../src/methods/blocks/encoder.ts";
 import { Generator } from "../../src/methods/blocks/generator.ts";
-import type { ParamSet } from "../../src/methods/blocks/params.ts";
 import { Rng } from "../../src/util/rng.ts";
+import {
+  assertClose,
+  assertZeroGradient,
+  assign,
+  chwToHwc,
+  convToHwio,
+  linearToOurs,
+  nchwToNhwc,
+  permuteVector,
+  snV,
+} from "./torch_layout.ts";
 
 // The release's generator and encoder in PyTorch 1.13 (float64, a higher-precision reference) on a
 // small configuration with fixed weights: `/usr/bin/python3
@@ -44,91 +54,6 @@ const FIXTURE: Fixture = JSON.parse(
   await Deno.readTextFile(new URL("./reference/networks_reference.json", import.meta.url)),
 );
 const C = FIXTURE.config;
-
-/** PyTorch conv weight [out, in, kh, kw] (flat) -> NHWC filter [kh, kw, in, out] (flat). */
-function convToHwio(data: number[], out: number, inC: number): number[] {
-  const res = new Array<number>(data.length);
-  for (let o = 0; o < out; o++) {
-    for (let i = 0; i < inC; i++) {
-      for (let k = 0; k < 9; k++) res[(k * inC + i) * out + o] = data[(o * inC + i) * 9 + k]!;
-    }
-  }
-  return res;
-}
-
-/** PyTorch spectral-norm v (index i*9 + k over [in, kh, kw]) -> ours (index k*in + i). */
-function snV(data: number[], inC: number): number[] {
-  const res = new Array<number>(data.length);
-  for (let i = 0; i < inC; i++) for (let k = 0; k < 9; k++) res[k * inC + i] = data[i * 9 + k]!;
-  return res;
-}
-
-/** NCHW flat index of (c, h, w) -> NHWC flat index, for an s x s x ch feature map. */
-function chwToHwc(index: number, s: number, ch: number): number {
-  const c = Math.floor(index / (s * s));
-  const hw = index % (s * s);
-  return hw * ch + c;
-}
-
-/**
- * PyTorch Linear weight [out, in] -> ours [in, out]; `outPerm`/`inPerm` map PyTorch's output /
- * input index to ours (the NCHW view after the generator's first layer, the NCHW flatten before
- * the encoder's heads).
- */
-function linearToOurs(
-  data: number[],
-  out: number,
-  inSize: number,
-  outPerm: (o: number) => number,
-  inPerm: (i: number) => number,
-): number[] {
-  const res = new Array<number>(data.length);
-  for (let o = 0; o < out; o++) {
-    for (let i = 0; i < inSize; i++) res[inPerm(i) * out + outPerm(o)] = data[o * inSize + i]!;
-  }
-  return res;
-}
-
-function permuteVector(data: number[], perm: (i: number) => number): number[] {
-  const res = new Array<number>(data.length);
-  data.forEach((v, i) => (res[perm(i)] = v));
-  return res;
-}
-
-function nchwToNhwc(data: number[], n: number, ch: number, s: number): number[] {
-  const res = new Array<number>(data.length);
-  for (let b = 0; b < n; b++) {
-    for (let c = 0; c < ch; c++) {
-      for (let p = 0; p < s * s; p++) {
-        res[(b * s * s + p) * ch + c] = data[(b * ch + c) * s * s + p]!;
-      }
-    }
-  }
-  return res;
-}
-
-/**
- * The gradient of a conv bias followed by a training-mode BatchNorm is zero (the batch mean
- * subtraction cancels the bias); both frameworks hold rounding noise there, so check smallness.
- */
-function assertZeroGradient(got: ArrayLike<number>, want: number[], what: string): void {
-  const maxAbs = (a: ArrayLike<number>) => Math.max(...Array.from(a, Math.abs));
-  assert.ok(maxAbs(got) < 1e-4 && maxAbs(want) < 1e-4, `${what}: expected ~0`);
-}
-
-function assign(params: ParamSet, name: string, values: number[]): void {
-  const v = params.get(name);
-  assert.equal(values.length, v.size, `${name}: size`);
-  v.assign(tf.tensor(values, v.shape));
-}
-
-function assertClose(got: ArrayLike<number>, want: number[], tol: number, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let worst = 0;
-  const scale = Math.max(1e-6, ...want.map(Math.abs));
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-  assert.ok(worst <= tol * scale, `${what}: max abs error ${worst} (scale ${scale})`);
-}
 
 /** (our name, PyTorch name, converter) for the generator's variables. */
 function generatorMap(): [string, string, (d: number[]) => number[]][] {

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { stopGradient } from "./ops.ts";
 
 /**
  * One-hot loss: the cross-entropy of the teacher's logits against their own
@@ -152,5 +153,60 @@ export function vaeKlLoss(mu: tf.Tensor2D, logVar: tf.Tensor2D, weight = 1e-5): 
   return tf.tidy(() => {
     const inner = tf.sub(tf.sub(tf.add(1, logVar), tf.square(mu)), tf.exp(logVar));
     return tf.mul(tf.mean(tf.mul(tf.sum(inner, 1), -0.5)), weight);
+  });
+}
+
+/** Weights and temperature of {@linkcode generatorLoss} (the release's oh, ie, a, 1 and 3). */
+export interface GeneratorLossWeights {
+  /** Weight of the one-hot loss (oh, release 1). */
+  oneHot: number;
+  /** Weight of the information-entropy loss (ie, release 5). */
+  entropy: number;
+  /** Weight of the activation loss (a, release 0.1). */
+  activation: number;
+  /** Weight of the adversarial loss (release 1). */
+  adversarial: number;
+  /** Temperature of the adversarial loss (release 3). */
+  temperature: number;
+}
+
+/**
+ * The novel generator's loss of the release's `train_novel_generator`:
+ * `oh * oneHot(T) + ie * IE(T) + a * activation(f) + adv * adversarialJs(S,
+ * detach(T))`. The adversarial term gets the teacher's logits detached (the
+ * release's `outputs_T.detach()`): its gradient reaches the generator through
+ * the student only, while the priors' gradient goes through the teacher.
+ * Returns the total and the four unweighted terms `[oneHot, entropy,
+ * activation, adversarial]` stacked.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { generatorLoss } from "./losses.ts";
+ * const t = tf.tensor2d([[3, 2, 1, 0], [0, 0, 0, 4]]);
+ * const s = tf.tensor2d([[1, 2, 3, -1], [0.5, 0, -0.5, 2]]);
+ * const w = { oneHot: 0, entropy: 0, activation: 0, adversarial: 1, temperature: 3 };
+ * const { total } = generatorLoss(t, tf.zeros([2, 4]), s, w);
+ * console.log(total.dataSync()[0]); // 0.9938282
+ * ```
+ */
+export function generatorLoss(
+  teacherLogits: tf.Tensor2D,
+  teacherFeatures: tf.Tensor,
+  studentLogits: tf.Tensor2D,
+  w: GeneratorLossWeights,
+): { total: tf.Scalar; parts: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const oh = oneHotLoss(teacherLogits);
+    const ie = informationEntropyLoss(teacherLogits);
+    const act = activationLoss(teacherFeatures);
+    const adv = adversarialJsLoss(studentLogits, stopGradient(teacherLogits), w.temperature);
+    const total = tf.addN([
+      tf.mul(oh, w.oneHot),
+      tf.mul(ie, w.entropy),
+      tf.mul(act, w.activation),
+      tf.mul(adv, w.adversarial),
+    ]) as tf.Scalar;
+    return { total, parts: tf.stack([oh, ie, act, adv]) as tf.Tensor1D };
   });
 }

@@ -60,6 +60,27 @@ export function addBias<T extends tf.Tensor>(x: T, b: tf.Tensor): T {
 }
 
 /**
+ * The identity with a zero gradient: PyTorch's `x.detach()` inside a
+ * TensorFlow.js gradient computation (which has no detach). Whatever is
+ * computed from the result sends no gradient back into `x`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { stopGradient } from "./ops.ts";
+ * const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(stopGradient(x), x)))(tf.tensor1d([3]));
+ * console.log(g.dataSync()[0]); // 3 (d/dx of c * x with c = x held constant)
+ * ```
+ */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input] = args as [tf.Tensor];
+    return { value: tf.clone(input), gradFunc: () => [tf.zerosLike(input)] };
+  });
+  return op(x) as T;
+}
+
+/**
  * Leaky ReLU `x > 0 ? x : slope * x` computed as `x * step(x, slope)` (both
  * fast elementwise kernels), with gradient `dy * step(x, slope)`.
  *
