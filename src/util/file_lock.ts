@@ -69,8 +69,11 @@ export interface AcquireLockOptions {
 const UNREADABLE_STALE_MS = 10_000;
 
 /**
- * Whether process `pid` exists on this host (`/proc/<pid>`). Without `/proc`
- * (not Linux) every process is assumed alive: refusing is the safe choice.
+ * Whether process `pid` runs on this host: `/proc/<pid>` exists and the
+ * process is not a zombie (a process that has exited but whose parent has not
+ * reaped it, as a job process killed after its runner died, whose new parent
+ * may reap late, still has a `/proc` entry). Without `/proc` (not Linux) every
+ * process is assumed alive: refusing is the safe choice.
  *
  * @example
  * ```ts
@@ -80,9 +83,9 @@ const UNREADABLE_STALE_MS = 10_000;
  * ```
  */
 export function processAlive(pid: number): boolean {
+  let stat: string;
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   } catch {
     try {
       Deno.statSync("/proc/self");
@@ -91,6 +94,9 @@ export function processAlive(pid: number): boolean {
       return true;
     }
   }
+  // "pid (comm) S ...": the state letter follows the last ')' (comm may hold any byte).
+  const state = stat.slice(stat.lastIndexOf(")") + 1).trim()[0];
+  return state !== "Z" && state !== "X";
 }
 
 /**

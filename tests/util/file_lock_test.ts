@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { acquireFileLock, readLockHolder, withFileLock } from "../../src/util/file_lock.ts";
+import {
+  acquireFileLock,
+  processAlive,
+  readLockHolder,
+  withFileLock,
+} from "../../src/util/file_lock.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { withTempDir } from "../temp_dir.ts";
 
@@ -182,4 +187,39 @@ Deno.test("a stale lock is taken over by exactly one of many concurrent acquirer
     // The takeover leaves nothing behind.
     assert.deepEqual([...Deno.readDirSync(dir)], []);
   });
+});
+
+Deno.test("a zombie holder (exited, not yet reaped by its new parent) is dead: its lock is taken over", async () => {
+  // `sleep 0.05 &` exits at once; its parent then execs `sleep 5`, which never
+  // reaps it, so it stays a zombie with a /proc entry for five seconds: as a
+  // job process killed after its runner died, before init reaps it.
+  const child = new Deno.Command("sh", {
+    args: ["-c", "sleep 0.05 & echo $!; exec sleep 5"],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  const zombie = Number(new TextDecoder().decode(value).trim());
+  try {
+    let state = "";
+    for (let i = 0; i < 100 && state !== "Z"; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const stat = Deno.readTextFileSync(`/proc/${zombie}/stat`);
+      state = stat.slice(stat.lastIndexOf(")") + 1).trim()[0] ?? "";
+    }
+    assert.equal(state, "Z", "the test needs a zombie");
+    assert.equal(processAlive(zombie), false);
+    await withTempDir(async (dir) => {
+      const path = join(dir, "x.lock");
+      await Deno.writeTextFile(path, holder(zombie));
+      const lock = await acquireFileLock(path, { onTakeOver: () => {} });
+      assert.equal((await readLockHolder(path))?.pid, Deno.pid);
+      await lock.release();
+    });
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  }
 });
