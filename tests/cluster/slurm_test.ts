@@ -119,7 +119,13 @@ Deno.test({
     try {
       const up = await sh("bash", [UP, state], { SLURM_TEST_PORT: port });
       assert.equal(up.code, 0, `slurm_up.sh failed:\n${up.out}\n${up.err}`);
-      const env = { SLURM_CONF: join(state, "slurm.conf") };
+      // oneDNN off for every dfkd process here (plan, the array tasks through sbatch's exported
+      // environment, the local run), so both sides use the same kernels. Known, not yet explained: a
+      // task cancelled by scancel (SIGTERM) while oneDNN was loaded once aborted with glibc's
+      // "corrupted size vs. prev_size" instead of checkpointing (1 of 2 CI runs); the wasm path has
+      // not shown it. Tracked in the closing note of stop 19.
+      const kernels = { DFKD_ONEDNN: "off" };
+      const env = { SLURM_CONF: join(state, "slurm.conf"), ...kernels };
       const cache = join(dir, "teachers");
 
       const planned = await must(
@@ -130,7 +136,7 @@ Deno.test({
           join(dir, "cluster"),
           "--cache-dir",
           cache,
-        ]),
+        ], kernels),
         "dfkd plan",
       );
       const runDir = /Planned run \S+: 3 jobs \(indexes 0-2\) in (\S+)/.exec(planned)?.[1];
@@ -169,7 +175,7 @@ Deno.test({
         backend,
         "--jobs",
         "1",
-      ]);
+      ], kernels);
 
       // Cancel task 0 once it has a checkpoint, then requeue it.
       const job0 = run.jobs[0]!;
