@@ -330,10 +330,58 @@ export function randomCodes(rng: Rng, n: number, latentDim: number): tf.Tensor2D
 }
 
 /** Where an epoch stopped early: its next iteration and its meter so far. */
-interface PartialEpoch {
+export interface PartialEpoch {
   epoch: number;
   nextIteration: number;
   meter: EpochMeterState;
+}
+
+/**
+ * The meter for `epoch`: continuing `partial`'s when an earlier call stopped
+ * that epoch early, else a fresh one. A stopped epoch must be finished first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resumeEpochMeter } from "./adversarial.ts";
+ * assert.ok(resumeEpochMeter(undefined, 0));
+ * ```
+ */
+export function resumeEpochMeter(partial: PartialEpoch | undefined, epoch: number): EpochMeter {
+  if (partial !== undefined && partial.epoch !== epoch) {
+    throw new Error(
+      `Epoch ${partial.epoch + 1} stopped after iteration ${partial.nextIteration} and must ` +
+        `be finished before epoch ${epoch + 1} starts`,
+    );
+  }
+  return new EpochMeter(epoch, partial?.meter);
+}
+
+/**
+ * Checks what a generator-based method needs of its context: whole positive
+ * budget fields, image sides divisible by 4, teacher and student with the
+ * dataset's class count. Throws a `UserError` naming method `name`.
+ */
+export function checkGeneratorContext(name: string, context: MethodContext): void {
+  const { budget, imageShape, teacher, student } = context;
+  for (const [field, value] of Object.entries(budget)) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new UserError(`Method "${name}": budget.${field} must be a positive whole number`);
+    }
+  }
+  const [h, w] = imageShape;
+  if (h % 4 !== 0 || w % 4 !== 0) {
+    throw new UserError(
+      `Method "${name}": the generator needs image height and width divisible by 4 ` +
+        `(got ${h}x${w})`,
+    );
+  }
+  if (teacher.classes !== context.classes || student.classes !== context.classes) {
+    throw new UserError(
+      `Method "${name}": teacher (${teacher.classes}) and student (${student.classes}) ` +
+        `must both have ${context.classes} classes`,
+    );
+  }
 }
 
 interface LoopJson {
@@ -389,25 +437,8 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     this.#context = context;
     const settings = readAdversarialSettings(hyper);
     this.settings = settings;
-    const { budget, imageShape, teacher, student } = context;
-    for (const [field, value] of Object.entries(budget)) {
-      if (!Number.isInteger(value) || value < 1) {
-        throw new UserError(`Method "${name}": budget.${field} must be a positive whole number`);
-      }
-    }
-    const [h, w] = imageShape;
-    if (h % 4 !== 0 || w % 4 !== 0) {
-      throw new UserError(
-        `Method "${name}": the generator needs image height and width divisible by 4 ` +
-          `(got ${h}x${w})`,
-      );
-    }
-    if (teacher.classes !== context.classes || student.classes !== context.classes) {
-      throw new UserError(
-        `Method "${name}": teacher (${teacher.classes}) and student (${student.classes}) ` +
-          `must both have ${context.classes} classes`,
-      );
-    }
+    const { imageShape, student } = context;
+    checkGeneratorContext(name, context);
     this.#rng = context.rng.fork(`method:${name}`);
     this.generator = new Generator({
       latentDim: settings.latentDim,
@@ -455,14 +486,8 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
   ): Promise<EpochReport> {
     const { budget } = this.#context;
     const partial = this.#partial;
-    if (partial !== undefined && partial.epoch !== epoch) {
-      throw new Error(
-        `Epoch ${partial.epoch + 1} stopped after iteration ${partial.nextIteration} and must ` +
-          `be finished before epoch ${epoch + 1} starts`,
-      );
-    }
+    const meter = resumeEpochMeter(partial, epoch);
     this.#partial = undefined;
-    const meter = new EpochMeter(epoch, partial?.meter);
     const start = partial?.nextIteration ?? 0;
     const s = this.settings;
     this.#studentOpt.setLearningRate(learningRateAt(s.studentLrSchedule, s.studentLr, epoch));

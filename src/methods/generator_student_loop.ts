@@ -11,16 +11,17 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Classifier, forward } from "../models/classifier.ts";
-import { UserError } from "../util/errors.ts";
 import { learningRateAt, type LrSchedule } from "../util/lr_schedule.ts";
 import { Optimizer, type OptimizerSpec } from "../util/optim.ts";
 import { Rng, type RngState } from "../util/rng.ts";
 import {
+  checkGeneratorContext,
   EpochMeter,
-  type EpochMeterState,
   modelVariables,
   optimizerState,
+  type PartialEpoch,
   randomCodes,
+  resumeEpochMeter,
 } from "./adversarial.ts";
 import type { HyperReader, HyperTable } from "./hyper.ts";
 import type {
@@ -171,12 +172,6 @@ export interface LoopSetup {
   student: StudentSettings;
 }
 
-interface PartialEpoch {
-  epoch: number;
-  nextIteration: number;
-  meter: EpochMeterState;
-}
-
 interface LoopJson {
   rng: RngState;
   epochsDone: number;
@@ -200,25 +195,8 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
 
   /** Checks the context, forks the method's Rng under `name` and builds G and the optimisers. */
   constructor(name: string, context: MethodContext, setup: LoopSetup) {
-    const { budget, imageShape, teacher, student } = context;
-    for (const [field, value] of Object.entries(budget)) {
-      if (!Number.isInteger(value) || value < 1) {
-        throw new UserError(`Method "${name}": budget.${field} must be a positive whole number`);
-      }
-    }
-    const [h, w] = imageShape;
-    if (h % 4 !== 0 || w % 4 !== 0) {
-      throw new UserError(
-        `Method "${name}": the generator needs image height and width divisible by 4 ` +
-          `(got ${h}x${w})`,
-      );
-    }
-    if (teacher.classes !== context.classes || student.classes !== context.classes) {
-      throw new UserError(
-        `Method "${name}": teacher (${teacher.classes}) and student (${student.classes}) ` +
-          `must both have ${context.classes} classes`,
-      );
-    }
+    const { imageShape, student } = context;
+    checkGeneratorContext(name, context);
     this.context = context;
     this.setup = setup;
     this.#rng = context.rng.fork(`method:${name}`);
@@ -320,14 +298,8 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
   ): Promise<EpochReport> {
     const { budget } = this.context;
     const partial = this.#partial;
-    if (partial !== undefined && partial.epoch !== epoch) {
-      throw new Error(
-        `Epoch ${partial.epoch + 1} stopped after iteration ${partial.nextIteration} and must ` +
-          `be finished before epoch ${epoch + 1} starts`,
-      );
-    }
+    const meter = resumeEpochMeter(partial, epoch);
     this.#partial = undefined;
-    const meter = new EpochMeter(epoch, partial?.meter);
     const s = this.setup.student;
     const factor = s.lr > 0 ? learningRateAt(s.schedule, s.lr, epoch) / s.lr : 1;
     this.studentOpt.setLearningRate(learningRateAt(s.schedule, s.lr, epoch));

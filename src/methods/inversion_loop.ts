@@ -13,7 +13,13 @@ import { UserError } from "../util/errors.ts";
 import { learningRateAt, type LrSchedule } from "../util/lr_schedule.ts";
 import { Optimizer } from "../util/optim.ts";
 import { Rng, type RngState } from "../util/rng.ts";
-import { EpochMeter, type EpochMeterState, modelVariables, optimizerState } from "./adversarial.ts";
+import {
+  EpochMeter,
+  modelVariables,
+  optimizerState,
+  type PartialEpoch,
+  resumeEpochMeter,
+} from "./adversarial.ts";
 import {
   ImagePool,
   type ImagePoolState,
@@ -121,12 +127,6 @@ interface Settings {
   cropFlip: boolean;
 }
 
-interface PartialEpoch {
-  epoch: number;
-  nextIteration: number;
-  meter: EpochMeterState;
-}
-
 interface LoopJson {
   rng: RngState;
   studentOptimizer: string[];
@@ -218,14 +218,8 @@ export class InversionLoop implements MethodInstance, InversionHandle {
   ): Promise<EpochReport> {
     const { budget } = this.context;
     const partial = this.#partial;
-    if (partial !== undefined && partial.epoch !== epoch) {
-      throw new Error(
-        `Epoch ${partial.epoch + 1} stopped after iteration ${partial.nextIteration} and must ` +
-          `be finished before epoch ${epoch + 1} starts`,
-      );
-    }
+    const meter = resumeEpochMeter(partial, epoch);
     this.#partial = undefined;
-    const meter = new EpochMeter(epoch, partial?.meter);
     const s = this.#settings;
     this.#opt.setLearningRate(learningRateAt(s.schedule, s.studentLr, epoch));
     for (let i = partial?.nextIteration ?? 0; i < budget.iterationsPerEpoch; i++) {
