@@ -13,6 +13,7 @@ import { batchMatMulConfig } from "./kernels/batch_mat_mul.ts";
 import { maxPoolGradConfig } from "./kernels/max_pool_grad.ts";
 import { nativeBatchMatMulConfig, nativeFusedMatMulConfig } from "./kernels/native_mat_mul.ts";
 import { nativeConv2dConfig } from "./kernels/native_conv2d.ts";
+import { nativeConv2dBackpropFilterConfig } from "./kernels/native_conv2d_backprop_filter.ts";
 import { oneDnnSgemm } from "./onednn.ts";
 
 /**
@@ -39,19 +40,23 @@ export function trainingKernelConfigs(backendName: KernelIOBackend): tf.KernelCo
   if (backendName === "cpu") return [conv2dBackpropFilterConfig(backendName)];
   const original = (name: string) => () => originals.get(`${backendName}/${name}`);
   const common = [
-    conv2dBackpropFilterConfig(backendName),
     conv2dBackpropInputConfig(backendName),
     ...depthwiseBackpropConfigs(backendName),
     maxPoolGradConfig(backendName),
   ];
   const sgemm = oneDnnSgemm();
   if (sgemm === undefined) {
-    return [...common, batchMatMulConfig(backendName, original(tf.BatchMatMul))];
+    return [
+      ...common,
+      conv2dBackpropFilterConfig(backendName),
+      batchMatMulConfig(backendName, original(tf.BatchMatMul)),
+    ];
   }
-  // With oneDNN every matrix product (and so both convolution gradients, built on
-  // them) and the forward convolution run in its sgemm.
+  // With oneDNN every matrix product, the forward convolution and both its
+  // gradients (the input gradient built on the first two) run in its sgemm.
   return [
     ...common,
+    nativeConv2dBackpropFilterConfig(sgemm, conv2dBackpropFilterConfig(backendName)),
     nativeBatchMatMulConfig(sgemm, original(tf.BatchMatMul)),
     nativeFusedMatMulConfig(sgemm, original(tf._FusedMatMul)),
     nativeConv2dConfig(sgemm, original(tf.Conv2D)),

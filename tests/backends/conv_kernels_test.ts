@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backends/init_backend.ts";
 import { trainingKernelConfigs } from "../../src/backends/training_kernels.ts";
+import { filterGradientRoute } from "../../src/backends/kernels/native_conv2d_backprop_filter.ts";
 import { Rng } from "../../src/util/rng.ts";
 import {
   outSize,
@@ -57,8 +58,10 @@ for (const backend of BACKENDS) {
   Deno.test(`Conv2DBackpropFilter on ${backend} matches the float64 reference on random shapes`, async () => {
     await use(backend);
     const rng = new Rng(`filter-${backend}`);
+    const routes = new Set<string>();
     for (let t = 0; t < CASES; t++) {
       const g = randomCase(rng, false);
+      routes.add(filterGradientRoute(g.c, g.co, g.kh, g.kw));
       const { ho, wo } = outSize(g);
       const x = randomArray(rng, g.n * g.h * g.w * g.c);
       const dy = randomArray(rng, g.n * ho * wo * g.co);
@@ -76,6 +79,8 @@ for (const backend of BACKENDS) {
       const err = relativeError(got, refFilterGrad(g, x, dy));
       assert.ok(err < 1e-5, `${describe(g)}: relative error ${err}`);
     }
+    // Every route of the native (oneDNN) kernel was among the shapes.
+    assert.deepEqual([...routes].sort(), ["direct", "im2col", "tap-products"]);
   });
 
   Deno.test(`Conv2DBackpropInput on ${backend} matches the float64 reference on random shapes`, async () => {
@@ -142,22 +147,25 @@ for (const backend of BACKENDS) {
 
   Deno.test(`gradient kernels on ${backend} free every intermediate buffer`, async () => {
     await use(backend);
-    const x = tf.randomNormal([4, 9, 9, 3], 0, 1, "float32", 1) as tf.Tensor4D;
-    const w = tf.randomNormal([3, 3, 3, 5], 0, 1, "float32", 2) as tf.Tensor4D;
-    const step = () =>
-      tf.tidy(() => {
-        const [gx, gw] = tf.grads((a, b) =>
-          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same").square().sum()
-        )([x, w]);
-        return (gx as tf.Tensor).sum().add((gw as tf.Tensor).sum()).dataSync();
-      });
-    step();
-    const tensors = tf.memory().numTensors;
-    const dataIds = tf.engine().backend.numDataIds();
-    for (let i = 0; i < 3; i++) step();
-    assert.equal(tf.memory().numTensors, tensors);
-    assert.equal(tf.engine().backend.numDataIds(), dataIds);
-    tf.dispose([x, w]);
+    // 3 -> 5 channels: im2col routes; 6 -> 2: the per-tap-product routes (with oneDNN).
+    for (const [inC, outC] of [[3, 5], [6, 2]] as const) {
+      const x = tf.randomNormal([4, 9, 9, inC], 0, 1, "float32", 1) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, inC, outC], 0, 1, "float32", 2) as tf.Tensor4D;
+      const step = () =>
+        tf.tidy(() => {
+          const [gx, gw] = tf.grads((a, b) =>
+            tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same").square().sum()
+          )([x, w]);
+          return (gx as tf.Tensor).sum().add((gw as tf.Tensor).sum()).dataSync();
+        });
+      step();
+      const tensors = tf.memory().numTensors;
+      const dataIds = tf.engine().backend.numDataIds();
+      for (let i = 0; i < 3; i++) step();
+      assert.equal(tf.memory().numTensors, tensors);
+      assert.equal(tf.engine().backend.numDataIds(), dataIds);
+      tf.dispose([x, w]);
+    }
   });
 }
 
@@ -203,4 +211,37 @@ Deno.test("the chunked path (batch split to bound temporary memory) matches the 
   });
   assert.ok(relativeError(dw as Float32Array, refFilterGrad(g, x, dy)) < 1e-5);
   assert.ok(relativeError(dx as Float32Array, refInputGrad(g, w, dy)) < 1e-5);
+});
+
+Deno.test("the filter gradient's im2col route (as many output as input channels) chunks and matches the reference", async () => {
+  await use("wasm");
+  // 64 x 64 positions x (5*5*64) taps = 6.6M floats per image: three images take two chunks;
+  // with oneDNN the chunks accumulate in the product (beta 1).
+  const g: RefConv = {
+    n: 3,
+    h: 64,
+    w: 64,
+    c: 64,
+    co: 32,
+    kh: 5,
+    kw: 5,
+    stride: 1,
+    dilation: 1,
+    pad: "same",
+  };
+  const rng = new Rng("chunked-im2col");
+  const x = randomArray(rng, g.n * g.h * g.w * g.c);
+  const dy = randomArray(rng, g.n * g.h * g.w * g.co);
+  const dw = tf.tidy(() =>
+    (tf.engine().runKernel(tf.Conv2DBackpropFilter, {
+      x: tf.tensor4d(x, [g.n, g.h, g.w, g.c]),
+      dy: tf.tensor4d(dy, [g.n, g.h, g.w, g.co]),
+    }, {
+      strides: [1, 1],
+      pad: "same",
+      dataFormat: "NHWC",
+      filterShape: [g.kh, g.kw, g.c, g.co],
+    }) as tf.Tensor).dataSync()
+  );
+  assert.ok(relativeError(dw as Float32Array, refFilterGrad(g, x, dy)) < 1e-5);
 });

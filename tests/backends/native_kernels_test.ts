@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backends/init_backend.ts";
 import { ONEDNN_ENV, ONEDNN_LIBRARY } from "../../src/backends/onednn.ts";
+import { tapProductsCheaper } from "../../src/backends/kernels/native_conv2d.ts";
 import { Rng } from "../../src/util/rng.ts";
 import { axis, relativeError } from "./conv_reference.ts";
 
@@ -93,6 +94,7 @@ function checkConv(rng: Rng, g: ConvCase, tolerance: number): void {
 Deno.test("Conv2D on wasm matches the float64 reference (1x1, strides, both paddings, wide kernels)", async () => {
   await initBackend("wasm");
   const rng = new Rng("native-conv");
+  const routes = new Set<string>();
   checkConv(rng, { n: 2, h: 5, w: 6, c: 7, co: 3, kh: 1, kw: 1, stride: 1, pad: "same" }, 1e-5);
   checkConv(rng, { n: 1, h: 4, w: 4, c: 2, co: 2, kh: 7, kw: 7, stride: 1, pad: "same" }, 1e-5);
   for (let t = 0; t < 30; t++) {
@@ -109,18 +111,22 @@ Deno.test("Conv2D on wasm matches the float64 reference (1x1, strides, both padd
       pad: rng.next() < 0.5 ? "same" : "valid",
     };
     if (g.pad === "valid" && (g.kh > g.h || g.kw > g.w)) continue;
+    routes.add(tapProductsCheaper(g.c, g.co, g.kh, g.kw) ? "tap-products" : "im2col");
     checkConv(rng, g, 1e-5);
   }
+  // Both routes of the oneDNN kernel were among the shapes.
+  assert.deepEqual([...routes].sort(), ["im2col", "tap-products"]);
 });
 
-Deno.test("Conv2D on wasm splits a large batch into chunks and still matches the reference", async () => {
+Deno.test("Conv2D on wasm splits a large batch into chunks on both routes and still matches the reference", async () => {
   await initBackend("wasm");
-  // 64 x 64 positions x 3 x 3 x 180 taps is 6.6M floats per image: three images take two chunks.
-  checkConv(
-    new Rng("native-conv-chunks"),
-    { n: 3, h: 64, w: 64, c: 180, co: 2, kh: 3, kw: 3, stride: 1, pad: "same" },
-    1e-5,
-  );
+  const rng = new Rng("native-conv-chunks");
+  // im2col (outC >= inC / 2): 64 x 64 positions x 5 x 5 x 64 taps is 6.6M floats per image,
+  // so three images take two chunks.
+  checkConv(rng, { n: 3, h: 64, w: 64, c: 64, co: 32, kh: 5, kw: 5, stride: 1, pad: "same" }, 1e-5);
+  // Per-tap products (outC < inC / 2): 420 x 420 pixels x 7 x 7 taps x 1 channel is 8.6M
+  // floats per image, so two images take two chunks.
+  checkConv(rng, { n: 2, h: 420, w: 420, c: 2, co: 1, kh: 7, kw: 7, stride: 1, pad: "same" }, 1e-5);
 });
 
 Deno.test("matrix products on wasm (transposes, broadcast batch, fused bias and activations) match the reference", async () => {

@@ -13,12 +13,38 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { kernelIO } from "../kernel_io.ts";
+import { type KernelIO, kernelIO } from "../kernel_io.ts";
 import type { Sgemm } from "../onednn.ts";
-import { batchChunk, type ConvGeometry, convGeometry, kernelInput } from "./conv_geometry.ts";
+import {
+  batchChunk,
+  type ConvGeometry,
+  convGeometry,
+  kernelInput,
+  validRange,
+} from "./conv_geometry.ts";
 
-/** Writes the im2col rows of images `n0 .. n0 + nc - 1` into `cols` (`[nc * P, K]`). */
-function im2col(xs: Float32Array, cols: Float32Array, g: ConvGeometry, n0: number, nc: number) {
+/**
+ * Writes the im2col rows of images `n0 .. n0 + nc - 1` into `cols`
+ * (`[nc * P, K]`, `P = outH * outW`, `K = kH * kW * inC`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { im2col } from "./native_conv2d.ts";
+ * import { convGeometry } from "./conv_geometry.ts";
+ * const g = convGeometry([1, 2, 2, 1], [2, 2, 1, 1], 1, 1, "valid", undefined, false, "NHWC");
+ * const cols = new Float32Array(4);
+ * im2col(new Float32Array([1, 2, 3, 4]), cols, g, 0, 1);
+ * assert.deepEqual([...cols], [1, 2, 3, 4]);
+ * ```
+ */
+export function im2col(
+  xs: Float32Array,
+  cols: Float32Array,
+  g: ConvGeometry,
+  n0: number,
+  nc: number,
+) {
   const { inH, inW, inC, outH, outW, kH, kW, sH, sW, padTop, padLeft } = g;
   const K = kH * kW * inC;
   let row = 0;
@@ -44,6 +70,100 @@ function im2col(xs: Float32Array, cols: Float32Array, g: ConvGeometry, n0: numbe
           }
           if (hi < kW) cols.fill(0, o + hi * inC, o + kW * inC);
           o += kW * inC;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Whether a convolution is cheaper as per-tap products of the input
+ * ({@linkcode viaTapProducts}) than as im2col. Per output position, im2col
+ * copies `kH` contiguous runs of `kW * inC` floats (about 40 ns per copy call
+ * plus 0.15 ns per float here), while the per-tap route adds `kH * kW * outC`
+ * floats one by one (about 1 ns each); the products cost the same either way.
+ * The per-tap route wins for few output channels, as in every generator's last
+ * layer (one channel), where im2col's product also degenerates to a
+ * matrix-vector product.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tapProductsCheaper } from "./native_conv2d.ts";
+ * assert.equal(tapProductsCheaper(64, 1, 3, 3), true);
+ * assert.equal(tapProductsCheaper(128, 64, 3, 3), false);
+ * ```
+ */
+export function tapProductsCheaper(inC: number, outC: number, kH: number, kW: number): boolean {
+  const taps = kH * kW;
+  return taps > 1 && taps * outC < 40 * kH + 0.15 * taps * inC;
+}
+
+/**
+ * The convolution as `Y = X[pixels, inC] x Wr[inC, kH * kW * outC]` (each
+ * input pixel times every tap's filter), then each output position adds the
+ * tap products of the input pixels its window covers. Written into `out`
+ * (zero-filled).
+ */
+function viaTapProducts(
+  sgemm: Sgemm,
+  io: KernelIO,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  g: ConvGeometry,
+  out: tf.TensorInfo,
+): void {
+  const { inH, inW, inC, outH, outW, outC, kH, kW, sH, sW } = g;
+  const T = kH * kW;
+  const N = T * outC;
+  const wr = io.alloc([inC, N], false);
+  {
+    const w = io.view(filter);
+    const r = io.view(wr);
+    for (let t = 0; t < T; t++) {
+      for (let c = 0; c < inC; c++) {
+        const src = (t * inC + c) * outC;
+        for (let o = 0; o < outC; o++) r[c * N + t * outC + o] = w[src + o] as number;
+      }
+    }
+  }
+  const pixels = inH * inW;
+  const chunk = batchChunk(g.batch, pixels * N);
+  const yInfo = io.alloc([Math.min(chunk, g.batch) * pixels, N], false);
+  for (let n0 = 0; n0 < g.batch; n0 += chunk) {
+    const nc = Math.min(chunk, g.batch - n0);
+    const y = io.view(yInfo);
+    const xs = io.view(x).subarray(n0 * pixels * inC, (n0 + nc) * pixels * inC);
+    sgemm(false, false, nc * pixels, N, inC, xs, inC, io.view(wr), N, y, N);
+    addTapProducts(y, io.view(out), g, n0, nc);
+  }
+  io.free(yInfo);
+  io.free(wr);
+}
+
+/** `out[n0 + n, i, j, :] += Y[n, i * sH + a - padTop, j * sW + b - padLeft, tap (a, b), :]`. */
+function addTapProducts(y: Float32Array, o: Float32Array, g: ConvGeometry, n0: number, nc: number) {
+  const { inH, inW, outH, outW, outC, kH, kW, sH, sW } = g;
+  const N = kH * kW * outC;
+  for (let a = 0; a < kH; a++) {
+    const offY = a - g.padTop;
+    const [iLo, iHi] = validRange(outH, sH, offY, inH);
+    for (let b = 0; b < kW; b++) {
+      const offX = b - g.padLeft;
+      const [jLo, jHi] = validRange(outW, sW, offX, inW);
+      const tap = (a * kW + b) * outC;
+      for (let n = 0; n < nc; n++) {
+        for (let i = iLo; i < iHi; i++) {
+          let src = ((n * inH + i * sH + offY) * inW + jLo * sW + offX) * N + tap;
+          let dst = (((n0 + n) * outH + i) * outW + jLo) * outC;
+          const srcStep = sW * N;
+          for (let j = jLo; j < jHi; j++) {
+            for (let c = 0; c < outC; c++) {
+              o[dst + c] = (o[dst + c] as number) + (y[src + c] as number);
+            }
+            src += srcStep;
+            dst += outC;
+          }
         }
       }
     }
@@ -81,6 +201,11 @@ function nativeConv2d(
   const K = kH * kW * inC;
   const P = outH * outW;
   const io = kernelIO("wasm", backend);
+  if (tapProductsCheaper(inC, outC, kH, kW)) {
+    const out = io.alloc([g.batch, outH, outW, outC], true);
+    viaTapProducts(sgemm, io, x, filter, g, out);
+    return out;
+  }
   const out = io.alloc([g.batch, outH, outW, outC], false);
   const direct = kH === 1 && kW === 1 && g.sH === 1 && g.sW === 1 && g.padTop === 0 &&
     g.padLeft === 0 && outH === g.inH && outW === g.inW;
