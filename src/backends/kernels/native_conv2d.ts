@@ -113,7 +113,7 @@ function viaTapProducts(
   g: ConvGeometry,
   out: tf.TensorInfo,
 ): void {
-  const { inH, inW, inC, outH, outW, outC, kH, kW, sH, sW } = g;
+  const { inH, inW, inC, outC, kH, kW } = g;
   const T = kH * kW;
   const N = T * outC;
   const wr = io.alloc([inC, N], false);
