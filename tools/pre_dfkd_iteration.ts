@@ -13,6 +13,7 @@
  *
  * Usage: deno task iteration [--repeats N] [--backend wasm|webgpu|...]
  *   [--threads N] [--profile] [--batch B] [--pair mnist|cifar]
+ *   [--width W] [--latent L] [--steps S]
  *
  * `--threads` defaults to every core; `DFKD_ONEDNN=off` runs without oneDNN.
  * `--pair cifar` times the CIFAR-10 pair instead (ResNet-34 -> ResNet-18,
@@ -41,6 +42,9 @@ const { values } = parseArgs({
     batch: { type: "string" },
     threads: { type: "string" },
     pair: { type: "string", default: "mnist" },
+    width: { type: "string", default: "1" },
+    latent: { type: "string", default: "1000" },
+    steps: { type: "string", default: "10" },
   },
 });
 const repeats = Number(values.repeats);
@@ -73,8 +77,19 @@ const method = preDfkd.create({
   student,
   imageShape,
   classes: 10,
-  budget: { epochs: 1 + repeats, iterationsPerEpoch: 1, batchSize, studentStepsPerIteration: 10 },
-  hyper: { studentOptimizer: "adam", studentWeightDecay: 0 },
+  budget: {
+    epochs: 1 + repeats,
+    iterationsPerEpoch: 1,
+    batchSize,
+    studentStepsPerIteration: Number(values.steps),
+  },
+  hyper: {
+    studentOptimizer: "adam",
+    studentWeightDecay: 0,
+    latentDim: Number(values.latent),
+    generatorWidth: Number(values.width),
+    vaeWidth: Number(values.width),
+  },
   rng: new Rng(1),
   log: silentLogger,
 });
@@ -83,8 +98,8 @@ console.log(
   cifar
     ? `PRE-DFKD iteration, CIFAR-10: ResNet-34 -> ResNet-18, batch ${batchSize}, latent 1000; ` +
       `networks from ${source}`
-    : `PRE-DFKD iteration, MNIST full width: LeNet-5 -> LeNet-5-half, batch ${batchSize}, ` +
-      `latent 1000; networks from ${source}`,
+    : `PRE-DFKD iteration, MNIST: LeNet-5 -> LeNet-5-half, batch ${batchSize}, latent ` +
+      `${values.latent}, width ${values.width}, ${values.steps} student steps; networks from ${source}`,
 );
 console.log(
   `backend ${info.name} (${info.threads} thread${info.threads === 1 ? "" : "s"}${

@@ -7,8 +7,11 @@
  * filter is already `[K, outC]` in memory and the output is NHWC, so only
  * `cols` is written; a 1x1 convolution with stride 1 and no padding reads `x`
  * directly. Batches are split so `cols` stays under 64 MiB; each chunk's
- * product is written into its slice of the output. Dilated or NCHW
- * convolutions go to the backend's own kernel.
+ * product is written into its slice of the output. With few output channels
+ * the per-tap products of the input replace im2col
+ * ({@linkcode tapProductsCheaper}). Patch rows under
+ * {@linkcode SHORT_ROW_FLOATS} floats, dilated or NCHW convolutions go to the
+ * backend's own kernel ({@linkcode conv2dRoute}).
  *
  * @module
  */
@@ -77,6 +80,13 @@ export function im2col(
 }
 
 /**
+ * Patch rows (`kW * inC` floats) shorter than this go to the backend's own
+ * convolution: im2col is mostly call overhead there (a one-channel image), and
+ * XNNPACK's convolution is faster.
+ */
+export const SHORT_ROW_FLOATS = 8;
+
+/**
  * Whether a convolution is cheaper as per-tap products of the input
  * ({@linkcode viaTapProducts}) than as im2col. Per output position, im2col
  * copies `kH` contiguous runs of `kW * inC` floats (about 40 ns per copy call
@@ -97,6 +107,30 @@ export function im2col(
 export function tapProductsCheaper(inC: number, outC: number, kH: number, kW: number): boolean {
   const taps = kH * kW;
   return taps > 1 && taps * outC < 40 * kH + 0.15 * taps * inC;
+}
+
+/** How the native `Conv2D` computes a convolution. */
+export type Conv2dRoute = "backend" | "1x1" | "tap-products" | "im2col";
+
+/**
+ * The route of an NHWC, undilated convolution of geometry `g`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dRoute } from "./native_conv2d.ts";
+ * import { convGeometry } from "./conv_geometry.ts";
+ * const g = convGeometry([8, 32, 32, 64], [3, 3, 64, 1], 1, 1, "same", undefined, false, "NHWC");
+ * assert.equal(conv2dRoute(g), "tap-products");
+ * ```
+ */
+export function conv2dRoute(g: ConvGeometry): Conv2dRoute {
+  const { kH, kW, inC, outC } = g;
+  if (kW * inC < SHORT_ROW_FLOATS) return "backend";
+  const whole = kH === 1 && kW === 1 && g.sH === 1 && g.sW === 1 && g.padTop === 0 &&
+    g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
+  if (whole) return "1x1";
+  return tapProductsCheaper(inC, outC, kH, kW) ? "tap-products" : "im2col";
 }
 
 /**
@@ -197,19 +231,19 @@ function nativeConv2d(
     false,
     attrs.dataFormat,
   );
+  const route = conv2dRoute(g);
+  if (route === "backend") return undefined;
   const { outH, outW, outC, kH, kW, inC } = g;
   const K = kH * kW * inC;
   const P = outH * outW;
   const io = kernelIO("wasm", backend);
-  if (tapProductsCheaper(inC, outC, kH, kW)) {
+  if (route === "tap-products") {
     const out = io.alloc([g.batch, outH, outW, outC], true);
     viaTapProducts(sgemm, io, x, filter, g, out);
     return out;
   }
   const out = io.alloc([g.batch, outH, outW, outC], false);
-  const direct = kH === 1 && kW === 1 && g.sH === 1 && g.sW === 1 && g.padTop === 0 &&
-    g.padLeft === 0 && outH === g.inH && outW === g.inW;
-  if (direct) {
+  if (route === "1x1") {
     const M = g.batch * P;
     sgemm(false, false, M, outC, K, io.view(x), K, io.view(filter), outC, io.view(out), outC);
     return out;

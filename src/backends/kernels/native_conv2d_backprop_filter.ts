@@ -60,34 +60,35 @@ export function filterGradientRoute(
   return tapProductsCheaper(inC, outC, kH, kW) ? "tap-products" : "im2col";
 }
 
-/** The filter gradient by direct loops over taps, positions and channel pairs. */
+/** The filter gradient by direct loops: one strided dot product per tap and channel pair. */
 function direct(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, g: ConvGeometry) {
   const { inH, inW, inC, outH, outW, outC, kH, kW, sH, sW } = g;
   const dw = io.alloc([kH * kW * inC, outC], false);
   const xs = io.view(x);
   const dys = io.view(dy);
   const ws = io.view(dw);
-  const sums = new Float64Array(inC * outC);
+  const xStep = sW * inC;
   for (let a = 0; a < kH; a++) {
     const offY = a - g.padTop;
     const [iLo, iHi] = validRange(outH, sH, offY, inH);
     for (let b = 0; b < kW; b++) {
       const offX = b - g.padLeft;
       const [jLo, jHi] = validRange(outW, sW, offX, inW);
-      sums.fill(0);
-      for (let n = 0; n < g.batch; n++) {
-        for (let i = iLo; i < iHi; i++) {
-          let src = ((n * inH + i * sH + offY) * inW + jLo * sW + offX) * inC;
-          let d = ((n * outH + i) * outW + jLo) * outC;
-          for (let j = jLo; j < jHi; j++, src += sW * inC, d += outC) {
-            for (let c = 0; c < inC; c++) {
-              const xv = xs[src + c] as number;
-              for (let o = 0; o < outC; o++) sums[c * outC + o]! += xv * (dys[d + o] as number);
+      for (let c = 0; c < inC; c++) {
+        for (let o = 0; o < outC; o++) {
+          let sum = 0;
+          for (let n = 0; n < g.batch; n++) {
+            for (let i = iLo; i < iHi; i++) {
+              let src = ((n * inH + i * sH + offY) * inW + jLo * sW + offX) * inC + c;
+              let d = ((n * outH + i) * outW + jLo) * outC + o;
+              for (let j = jLo; j < jHi; j++, src += xStep, d += outC) {
+                sum += (xs[src] as number) * (dys[d] as number);
+              }
             }
           }
+          ws[((a * kW + b) * inC + c) * outC + o] = sum;
         }
       }
-      ws.set(sums, (a * kW + b) * inC * outC);
     }
   }
   return dw;
