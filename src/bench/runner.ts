@@ -13,6 +13,14 @@ import type { BackendRequest } from "../backends/init_backend.ts";
 import { MAX_WASM_THREADS } from "../backends/wasm_threads.ts";
 import type { Dataset } from "../data/dataset.ts";
 import type { Classifier } from "../models/classifier.ts";
+import type { Hyperparameters, MethodPlugin } from "../methods/method.ts";
+import {
+  classifierPart,
+  type MemoryLimit,
+  memoryLimitFor,
+  type MemoryPart,
+  memoryProblem,
+} from "../methods/memory_estimate.ts";
 import { writeReports } from "../report/report.ts";
 import { loadRunResults, type RunResults } from "../results/load_run.ts";
 import { removeDeadTemporaries } from "../util/atomic_write.ts";
@@ -238,11 +246,11 @@ async function runLocked(
   log.info(runHeadline(benchmark, plans, options.jobs, backend.name, previous, kept));
 
   // Methods that reject their settings stop the run before a teacher is trained.
-  await preflight(benchmark, plans, undefined, info, toolkit);
+  await preflight(benchmark, plans, undefined, info, toolkit, backend.name);
   // The data must be there before anything is written (a clear error otherwise).
   const data = await toolkit.loadDataset(benchmark.dataset, { dataRoot: options.dataRoot, log });
   const teacherOf = await prepareTeachers(benchmark, plans, data, options);
-  await preflight(benchmark, plans, teacherOf, info, toolkit);
+  await preflight(benchmark, plans, teacherOf, info, toolkit, backend.name);
 
   const now = options.now?.() ?? new Date();
   const folder = { benchmark, plans, teacherOf, info, environment, now };
@@ -566,13 +574,18 @@ async function finishRun(
  * // await checkMethodSettings(benchmark, toolkit);
  * ```
  */
-export function checkMethodSettings(benchmark: ResolvedBenchmark, toolkit: Toolkit): Promise<void> {
+export function checkMethodSettings(
+  benchmark: ResolvedBenchmark,
+  toolkit: Toolkit,
+  backend = "wasm",
+): Promise<void> {
   return preflight(
     benchmark,
     expandJobs(benchmark),
     undefined,
     toolkit.datasetInfo(benchmark.dataset),
     toolkit,
+    backend,
   );
 }
 
@@ -590,8 +603,10 @@ async function preflight(
   teacherOf: Map<string, PreparedTeacher> | undefined,
   info: DatasetShape,
   toolkit: Toolkit,
+  backend: string,
 ): Promise<void> {
   const problems: string[] = [];
+  const limit = memoryLimitFor(backend);
   for (const pair of benchmark.pairs) {
     const methods = benchmark.methods.filter((m) =>
       plans.some((p) => p.pair.id === pair.id && p.method.method === m.method)
@@ -610,8 +625,14 @@ async function preflight(
     const student = toolkit.buildStudent(pair.student, { ...expected, seed: 0 });
     try {
       for (const m of methods) {
+        const plugin = toolkit.getMethod(m.method);
+        const tooBig = memoryCheck(plugin, benchmark, info, m.hyper, { teacher, student, limit });
+        if (tooBig !== undefined) {
+          problems.push(`${benchmark.file}: methods.${m.method}: ${tooBig}`);
+          continue;
+        }
         try {
-          toolkit.getMethod(m.method).create({
+          plugin.create({
             teacher,
             student,
             imageShape: info.imageShape,
@@ -636,6 +657,39 @@ async function preflight(
     }
   }
   if (problems.length > 0) throw new UserError([...new Set(problems)].join("\n"));
+}
+
+/**
+ * The job's memory estimated from shapes (`methods/memory_estimate.ts`): a
+ * message when it cannot fit, else undefined. A hyperparameter the plug-in
+ * rejects is left for its `create` to report.
+ */
+function memoryCheck(
+  plugin: MethodPlugin,
+  benchmark: ResolvedBenchmark,
+  info: DatasetShape,
+  hyper: Hyperparameters,
+  job: { teacher: Classifier; student: Classifier; limit: MemoryLimit | undefined },
+): string | undefined {
+  if (job.limit === undefined) return undefined;
+  const { teacher, student } = job;
+  const batch = benchmark.budget.batchSize;
+  let own: MemoryPart[] = [];
+  try {
+    own = plugin.memory?.({
+      imageShape: info.imageShape,
+      classes: info.classes,
+      budget: benchmark.budget,
+      hyper,
+    }) ?? [];
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+  }
+  return memoryProblem([
+    classifierPart("teacher", teacher, false, batch),
+    classifierPart("student", student, true, batch),
+    ...own,
+  ], job.limit);
 }
 
 function describeTeacher(t: ResolvedBenchmark["pairs"][number]["teacher"]): string {

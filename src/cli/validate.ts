@@ -1,10 +1,13 @@
 /**
  * `dfkd validate <file...>`: checks benchmark files against the schema and
- * the registries, printing every problem as `file: field.path: what is wrong
- * (got X)` (exit code 2 when any file is invalid).
+ * the registries, the teacher files, and each job's memory estimated from
+ * shapes against the backend's limit (`--backend`, default wasm: its 4 GiB
+ * heap), printing every problem as `file: field.path: what is wrong (got X)`
+ * (exit code 2 when any file is invalid).
  *
  * @module
  */
+import { BACKEND_NAMES } from "../backends/init_backend.ts";
 import { expandJobs } from "../bench/job_plan.ts";
 import { checkMethodSettings } from "../bench/runner.ts";
 import { applySmoke, type BenchmarkFile, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
@@ -14,7 +17,7 @@ import { UserError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./parse_args.ts";
 
-const USAGE = "validate <benchmark.json...>";
+const USAGE = `validate <benchmark.json...> [--backend ${BACKEND_NAMES.join("|")}]`;
 
 /**
  * The `validate` command, with the toolkit loaded on first use.
@@ -33,7 +36,16 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
     summary: "Check benchmark files (every problem, with its field and value)",
     usage: USAGE,
     async run(args) {
-      const { positionals } = parseCommandArgs(args, {}, USAGE);
+      const { values, positionals } = parseCommandArgs(args, {
+        backend: { type: "string", default: "wasm" },
+      }, USAGE);
+      const backend = String(values.backend);
+      if (!(BACKEND_NAMES as readonly string[]).includes(backend)) {
+        throw new UserError(
+          `--backend must be one of ${BACKEND_NAMES.join(", ")} (got "${backend}"): the memory ` +
+            "estimate is held to that backend's limit",
+        );
+      }
       if (positionals.length === 0) {
         throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`);
       }
@@ -84,7 +96,7 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
         }
         for (const variant of [b, applySmoke(b, r.file as BenchmarkFile, catalogue)]) {
           try {
-            await checkMethodSettings(variant, toolkit);
+            await checkMethodSettings(variant, toolkit, backend);
           } catch (error) {
             if (!(error instanceof UserError)) throw error;
             const lines = error.message.split("\n").map((l) =>

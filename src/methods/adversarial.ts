@@ -16,11 +16,13 @@ import { UserError } from "../util/errors.ts";
 import { Generator } from "./blocks/generator.ts";
 import { generatorLoss, l1LogitLoss } from "./blocks/losses.ts";
 import { fromTensorData, tensorData } from "./blocks/params.ts";
-import type { HyperReader, HyperTable, HyperValues } from "./hyper.ts";
+import { HyperReader, type HyperTable, type HyperValues } from "./hyper.ts";
+import { generatorPart, type MemoryPart } from "./memory_estimate.ts";
 import {
   DivergenceError,
   type EpochControl,
   type EpochReport,
+  type MemorySettings,
   type MethodContext,
   type MethodInstance,
   type MethodState,
@@ -131,6 +133,30 @@ export function readAdversarialSettings(h: HyperReader): AdversarialSettings {
       ? { type: "cosine", tMax: studentLrTMax }
       : { type: "constant" },
   };
+}
+
+/** The fields that size a generator, as the memory estimate names them. */
+export const GENERATOR_FIELDS = ["generatorWidth", "latentDim", "budget.batchSize"] as const;
+
+/**
+ * The generator an adversarial method trains, for the memory estimate
+ * (`MethodPlugin.memory`); `table` is the method's hyperparameter table.
+ */
+export function adversarialMemory(
+  name: string,
+  table: HyperTable,
+  s: MemorySettings,
+): MemoryPart[] {
+  const v = new HyperReader(name, table, s.hyper).values(ADVERSARIAL_HYPERPARAMETERS);
+  return [
+    generatorPart(
+      v.latentDim,
+      s.imageShape,
+      v.generatorWidth,
+      s.budget.batchSize,
+      GENERATOR_FIELDS,
+    ),
+  ];
 }
 
 /** Where the loop stands when it calls a {@linkcode Replay} hook. */

@@ -32,11 +32,13 @@ import {
   INVERSION_STUDENT_HYPERPARAMETERS,
   type InversionHandle,
   InversionLoop,
+  inversionMemory,
   type RoundInfo,
   type Synthesizer,
 } from "./inversion_loop.ts";
 import type { MethodContext, MethodPlugin, TensorData } from "./method.ts";
 import { sortedTargets } from "./deepinversion.ts";
+import { generatorPart } from "./memory_estimate.ts";
 
 /** CMI's hyperparameters with the release's defaults (`scripts/cmi/cmi_cifar10.sh`). */
 export const CMI_HYPERPARAMETERS = {
@@ -397,5 +399,19 @@ export const cmi: MethodPlugin = {
     const h = new HyperReader("cmi", CMI_HYPERPARAMETERS, context.hyper);
     const s = readSettings(h, context);
     return new InversionLoop("cmi", context, (loop) => new CmiSynthesizer(loop, s));
+  },
+  memory(settings) {
+    const v = new HyperReader("cmi", CMI_HYPERPARAMETERS, settings.hyper).values();
+    const { imageShape, budget } = settings;
+    return [
+      ...inversionMemory("cmi", CMI_HYPERPARAMETERS, settings),
+      // CMI's generator is shaped like the DCGAN one (a linear layer to 2 x ngf channels at a
+      // quarter of the image, two upsampling convolutions): the same estimate.
+      generatorPart(v.latentDim, imageShape, v.generatorWidth, budget.batchSize, [
+        "generatorWidth",
+        "latentDim",
+        "budget.batchSize",
+      ], "CMI generator"),
+    ];
   },
 };

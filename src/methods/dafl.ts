@@ -10,7 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { forward } from "../models/classifier.ts";
-import type { EpochMeter } from "./adversarial.ts";
+import { type EpochMeter, GENERATOR_FIELDS } from "./adversarial.ts";
+import { generatorPart } from "./memory_estimate.ts";
 import { daflGeneratorLoss, type DaflWeights, kdKlLoss } from "./blocks/generative_losses.ts";
 import {
   GeneratorStudentLoop,
@@ -198,5 +199,12 @@ export const dafl: MethodPlugin = {
       generatorSteps: v.generatorSteps,
     };
     return new DaflLoop(context, setup, settings);
+  },
+  memory(settings) {
+    const v = new HyperReader("dafl", DAFL_HYPERPARAMETERS, settings.hyper).values();
+    const { imageShape, budget } = settings;
+    return [
+      generatorPart(v.latentDim, imageShape, v.generatorWidth, budget.batchSize, GENERATOR_FIELDS),
+    ];
   },
 };

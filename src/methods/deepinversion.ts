@@ -25,6 +25,7 @@ import {
   INVERSION_STUDENT_HYPERPARAMETERS,
   type InversionHandle,
   InversionLoop,
+  inversionMemory,
   type RoundInfo,
   type Synthesizer,
 } from "./inversion_loop.ts";
@@ -338,4 +339,5 @@ export const deepInversion: MethodPlugin = {
       (loop) => new DeepInversionSynthesizer(loop, s),
     );
   },
+  memory: (settings) => inversionMemory("deepinversion", DEEPINVERSION_HYPERPARAMETERS, settings),
 };

@@ -10,7 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { forward } from "../models/classifier.ts";
-import type { EpochMeter } from "./adversarial.ts";
+import { type EpochMeter, GENERATOR_FIELDS } from "./adversarial.ts";
+import { generatorPart } from "./memory_estimate.ts";
 import { dfadGeneratorLoss } from "./blocks/generative_losses.ts";
 import { l1LogitLoss } from "./blocks/losses.ts";
 import {
@@ -144,5 +145,12 @@ export const dfad: MethodPlugin = {
       student: readStudentSettings(h),
     };
     return new DfadLoop(context, setup, v.generatorSteps, v.studentInTrainingModeForGenerator);
+  },
+  memory(settings) {
+    const v = new HyperReader("dfad", DFAD_HYPERPARAMETERS, settings.hyper).values();
+    const { imageShape, budget } = settings;
+    return [
+      generatorPart(v.latentDim, imageShape, v.generatorWidth, budget.batchSize, GENERATOR_FIELDS),
+    ];
   },
 };

@@ -30,9 +30,11 @@ import {
 import { kdKlLoss } from "./blocks/generative_losses.ts";
 import { fromTensorData, tensorData } from "./blocks/params.ts";
 import { HyperReader, type HyperTable } from "./hyper.ts";
+import type { MemoryPart } from "./memory_estimate.ts";
 import type {
   EpochControl,
   EpochReport,
+  MemorySettings,
   MethodContext,
   MethodInstance,
   MethodState,
@@ -85,6 +87,42 @@ export const INVERSION_STUDENT_HYPERPARAMETERS = {
     integer: true,
   },
 } as const satisfies HyperTable;
+
+/**
+ * What every inversion method holds besides its networks, for the memory
+ * estimate (`MethodPlugin.memory`): the batch of images under optimisation
+ * (with Adam's moments) and the pool of every round's images (at most
+ * `poolCapacity`).
+ */
+export function inversionMemory(name: string, table: HyperTable, s: MemorySettings): MemoryPart[] {
+  const { poolCapacity } = new HyperReader(name, table, s.hyper).values(
+    INVERSION_STUDENT_HYPERPARAMETERS,
+  );
+  const [h, w, c] = s.imageShape;
+  const { epochs, iterationsPerEpoch, batchSize } = s.budget;
+  const rounds = epochs * iterationsPerEpoch * batchSize;
+  const pooled = poolCapacity > 0 ? Math.min(poolCapacity, rounds) : rounds;
+  const image = h * w * c;
+  return [
+    {
+      what: "synthesised batch",
+      parameters: batchSize * image,
+      trained: true,
+      activationsPerImage: 0,
+      batch: 0,
+      fields: ["budget.batchSize"],
+    },
+    {
+      what: "image pool",
+      parameters: 0,
+      trained: false,
+      activationsPerImage: 0,
+      batch: 0,
+      bufferFloats: pooled * image,
+      fields: ["poolCapacity", "budget.epochs", "budget.iterationsPerEpoch", "budget.batchSize"],
+    },
+  ];
+}
 
 /** Where a synthesis round stands. */
 export interface RoundInfo {

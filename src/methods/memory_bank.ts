@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   ADVERSARIAL_HYPERPARAMETERS,
   AdversarialLoop,
+  adversarialMemory,
   type LoopHandle,
   type Replay,
 } from "./adversarial.ts";
@@ -206,5 +207,23 @@ export const memoryBank: MethodPlugin = {
       h,
       (_ctx, _h, loop) => new MemoryBankReplay(capacity, period, divisor, loop),
     );
+  },
+  memory(settings) {
+    const h = new HyperReader("memory-bank", MEMORY_BANK_HYPERPARAMETERS, settings.hyper);
+    const { bankCapacity, bankBatchDivisor } = h.values(MEMORY_BANK_HYPERPARAMETERS);
+    const [height, width, channels] = settings.imageShape;
+    const stored = bankCapacity * Math.floor(settings.budget.batchSize / bankBatchDivisor);
+    return [
+      ...adversarialMemory("memory-bank", MEMORY_BANK_HYPERPARAMETERS, settings),
+      {
+        what: "memory bank",
+        parameters: 0,
+        trained: false,
+        activationsPerImage: 0,
+        batch: 0,
+        bufferFloats: stored * height * width * channels,
+        fields: ["bankCapacity", "budget.batchSize"],
+      },
+    ];
   },
 };

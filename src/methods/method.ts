@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MemoryPart } from "./memory_estimate.ts";
 import type { Classifier } from "../models/classifier.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Rng } from "../util/rng.ts";
@@ -256,4 +257,14 @@ export interface MethodPlugin {
   hyperparameters: Readonly<Record<string, HyperSpec>>;
   /** Creates an instance; invalid hyperparameters throw a `UserError` naming the field. */
   create(context: MethodContext): MethodInstance;
+  /**
+   * The networks and buffers the method adds to the teacher and the student,
+   * sized from the settings alone (nothing allocated), for the memory estimate
+   * that `validate` and a run's preflight make before {@linkcode create}
+   * (`memory_estimate.ts`). Optional: without it only the classifiers count.
+   */
+  memory?(settings: MemorySettings): MemoryPart[];
 }
+
+/** What a method's memory estimate is computed from. */
+export type MemorySettings = Pick<MethodContext, "imageShape" | "classes" | "budget" | "hyper">;

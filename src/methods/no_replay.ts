@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { ADVERSARIAL_HYPERPARAMETERS, AdversarialLoop, type Replay } from "./adversarial.ts";
+import {
+  ADVERSARIAL_HYPERPARAMETERS,
+  AdversarialLoop,
+  adversarialMemory,
+  type Replay,
+} from "./adversarial.ts";
 import { HyperReader } from "./hyper.ts";
 import type { MethodPlugin } from "./method.ts";
 
@@ -41,4 +46,5 @@ export const noReplay: MethodPlugin = {
     const hyper = new HyperReader("no-replay", ADVERSARIAL_HYPERPARAMETERS, context.hyper);
     return new AdversarialLoop("no-replay", context, hyper, () => NO_REPLAY);
   },
+  memory: (settings) => adversarialMemory("no-replay", ADVERSARIAL_HYPERPARAMETERS, settings),
 };

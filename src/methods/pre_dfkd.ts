@@ -14,6 +14,7 @@ import { Optimizer } from "../util/optim.ts";
 import {
   ADVERSARIAL_HYPERPARAMETERS,
   AdversarialLoop,
+  adversarialMemory,
   type EpochMeter,
   type LoopHandle,
   optimizerState,
@@ -25,6 +26,7 @@ import { Encoder } from "./blocks/encoder.ts";
 import { Generator } from "./blocks/generator.ts";
 import { informationEntropyLoss, l1LogitLoss, oneHotLoss, vaeKlLoss } from "./blocks/losses.ts";
 import { HyperReader, type HyperTable, type HyperValues } from "./hyper.ts";
+import { vaePart } from "./memory_estimate.ts";
 import type { MethodContext, MethodPlugin, TensorData } from "./method.ts";
 
 /** PRE-DFKD's own hyperparameters (on top of the shared ones), with the release's defaults. */
@@ -494,5 +496,14 @@ export const preDfkd: MethodPlugin = {
       h,
       (ctx, hyper, loop) => new VaeReplay(ctx, hyper, loop),
     );
+  },
+  memory(settings) {
+    const h = new HyperReader("pre-dfkd", PRE_DFKD_HYPERPARAMETERS, settings.hyper);
+    const { latentDim, vaeWidth } = h.values();
+    const fields = ["vaeWidth", "latentDim", "budget.batchSize"];
+    return [
+      ...adversarialMemory("pre-dfkd", PRE_DFKD_HYPERPARAMETERS, settings),
+      vaePart(latentDim, settings.imageShape, vaeWidth, settings.budget.batchSize, fields),
+    ];
   },
 };

@@ -111,6 +111,8 @@ Deno.test("validate names a pytorch teacher file that is not there", async () =>
         dataset: "mnist",
         pairs: [{ teacher: { pytorch: "gone.pth", arch: "lenet5-half" }, student: "lenet5-half" }],
         methods: { "no-replay": {} },
+        // The paper's batch of 1024 does not fit a wasm job (validate's memory estimate).
+        budget: { batchSize: 64 },
       }),
     );
     const errors: string[] = [];

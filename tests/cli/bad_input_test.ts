@@ -227,6 +227,30 @@ Deno.test("bad benchmark files: run and validate give exit 2, a clear message, n
     cases.push({ name: `run ${name}`, args: ["run", path, ...common], expect });
     cases.push({ name: `validate ${name}`, args: ["validate", path], expect });
   }
+  // Settings that pass the schema but cannot fit in a wasm job's 4 GiB: refused by the memory
+  // estimate (from shapes, before anything is allocated), naming the fields to lower.
+  const tooBig: [string, string, RegExp][] = [
+    [
+      "huge-batch.json",
+      JSON.stringify({ ...base, budget: { ...(base.budget as object), batchSize: 65536 } }),
+      /methods\.pre-dfkd: needs at least [\d.]+ GiB of memory, more than the 4\.0 GiB a wasm job can address: .*budget\.batchSize/,
+    ],
+    [
+      "wide-generator.json",
+      JSON.stringify({
+        ...base,
+        hyperparameters: { ...(base.hyperparameters as object), generatorWidth: 64 },
+      }),
+      /methods\.no-replay: needs at least [\d.]+ GiB .*generator [\d.]+ GiB \(set by generatorWidth/,
+    ],
+  ];
+  for (const [name, text, expect] of tooBig) {
+    const path = join(inputs, name);
+    await Deno.writeTextFile(path, text);
+    const common = ["--out", results, "--cache-dir", cache, "--backend", "wasm"];
+    cases.push({ name: `run ${name}`, args: ["run", path, ...common], expect });
+    cases.push({ name: `validate ${name}`, args: ["validate", path], expect });
+  }
   const smoke = join(inputs, "smoke.json");
   await Deno.writeTextFile(smoke, JSON.stringify(SMOKE));
   const missingTeacher = join(inputs, "missing-teacher.json");
