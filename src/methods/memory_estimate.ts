@@ -186,26 +186,27 @@ export function vaePart(
 
 /**
  * A teacher or student from the model registry: its parameter count and the
- * output floats of its layers for one image.
+ * output floats of its layers for one image (0 for what a model does not
+ * report, as a test double's stand-in model).
  */
 export function classifierPart(
   what: string,
-  classifier: { model: { countParams(): number; layers: { outputShape: unknown }[] } },
+  classifier: { model: { countParams?(): number; layers?: { outputShape: unknown }[] } },
   trained: boolean,
   batch: number,
 ): MemoryPart {
   let activationsPerImage = 0;
-  for (const layer of classifier.model.layers) {
-    const shapes = Array.isArray((layer.outputShape as unknown[])[0])
-      ? layer.outputShape as (number | null)[][]
-      : [layer.outputShape as (number | null)[]];
-    for (const shape of shapes) {
-      activationsPerImage += shape.slice(1).reduce<number>((p, d) => p * (d ?? 1), 1);
+  for (const layer of classifier.model.layers ?? []) {
+    const shape = layer.outputShape;
+    if (!Array.isArray(shape)) continue;
+    const shapes = (Array.isArray(shape[0]) ? shape : [shape]) as (number | null)[][];
+    for (const dims of shapes) {
+      activationsPerImage += dims.slice(1).reduce<number>((p, d) => p * (d ?? 1), 1);
     }
   }
   return {
     what,
-    parameters: classifier.model.countParams(),
+    parameters: classifier.model.countParams?.() ?? 0,
     trained,
     activationsPerImage,
     batch,

@@ -3,6 +3,7 @@ import { initBackend } from "../../src/backends/init_backend.ts";
 import { Encoder } from "../../src/methods/blocks/encoder.ts";
 import { Generator } from "../../src/methods/blocks/generator.ts";
 import {
+  classifierPart,
   generatorPart,
   memoryLimitFor,
   memoryProblem,
@@ -10,6 +11,7 @@ import {
   vaePart,
   WASM_HEAP_BYTES,
 } from "../../src/methods/memory_estimate.ts";
+import { buildClassifier } from "../../src/models/registry.ts";
 import { Rng } from "../../src/util/rng.ts";
 
 const IMAGE: [number, number, number] = [32, 32, 3];
@@ -71,4 +73,20 @@ Deno.test("the limit follows the backend: wasm's heap, the machine on cpu, none 
   assert.equal(memoryLimitFor("tfjs-node-gpu"), undefined);
   const huge = generatorPart(1000, [32, 32, 1], 64, 64, ["generatorWidth"]);
   assert.equal(memoryProblem([huge], memoryLimitFor("webgpu")), undefined);
+});
+
+Deno.test("a classifier's part counts its parameters and every layer's output for one image", async () => {
+  await initBackend("cpu");
+  const c = buildClassifier("lenet5", { inputShape: [32, 32, 1], classes: 10, seed: 1 });
+  try {
+    const part = classifierPart("teacher", c, false, 64);
+    assert.equal(part.parameters, c.model.countParams());
+    // At least the first convolution's output (28 x 28 x 6) and the logits.
+    assert.ok(part.activationsPerImage >= 28 * 28 * 6 + 10, String(part.activationsPerImage));
+    assert.equal(partBytes(part), part.parameters * 4 + part.activationsPerImage * 64 * 8);
+    // A stand-in model without layers counts as nothing rather than failing.
+    assert.equal(partBytes(classifierPart("stub", { model: {} }, true, 64)), 0);
+  } finally {
+    c.model.dispose();
+  }
 });
