@@ -19,8 +19,8 @@ import {
   batchChunk,
   type ConvGeometry,
   convGeometry,
+  forEachTapRun,
   kernelInput,
-  validRange,
 } from "./conv_geometry.ts";
 
 /**
@@ -49,7 +49,7 @@ export function conv2dBackpropInput(
     attrs.dataFormat,
   );
   if (g.sH === 1 && g.sW === 1) return viaForwardConv(io, dy, filter, g);
-  const { inH, inW, inC, outH, outW, outC, kH, kW, sH, sW } = g;
+  const { inH, inW, inC, outH, outW, outC, kH, kW, sW } = g;
   const K = kH * kW * inC;
   const P = outH * outW;
   const wT = io.alloc([outC, K], false);
@@ -76,31 +76,16 @@ export function conv2dBackpropInput(
     if (!whole) io.free(dyChunk);
     const dc = io.view(dcols);
     const dxs = io.view(dx);
-    for (let a = 0; a < kH; a++) {
-      const offY = a - g.padTop;
-      const [iLo, iHi] = validRange(outH, sH, offY, inH);
-      for (let b = 0; b < kW; b++) {
-        const offX = b - g.padLeft;
-        const [jLo, jHi] = validRange(outW, sW, offX, inW);
-        const tap = (a * kW + b) * inC;
-        for (let n = 0; n < nc; n++) {
-          const imageBase = (n0 + n) * inH;
-          for (let i = iLo; i < iHi; i++) {
-            const rowBase = (imageBase + i * sH + offY) * inW;
-            let src = ((n * outH + i) * outW + jLo) * K + tap;
-            let dst = (rowBase + jLo * sW + offX) * inC;
-            const dstStep = sW * inC;
-            for (let j = jLo; j < jHi; j++) {
-              for (let c = 0; c < inC; c++) {
-                dxs[dst + c] = (dxs[dst + c] as number) + (dc[src + c] as number);
-              }
-              src += K;
-              dst += dstStep;
-            }
-          }
+    const dstStep = sW * inC;
+    forEachTapRun(g, nc, (tap, n, i, jLo, jHi, row, x0) => {
+      let src = ((n * outH + i) * outW + jLo) * K + tap * inC;
+      let dst = (((n0 + n) * inH + row) * inW + x0) * inC;
+      for (let j = jLo; j < jHi; j++, src += K, dst += dstStep) {
+        for (let c = 0; c < inC; c++) {
+          dxs[dst + c] = (dxs[dst + c] as number) + (dc[src + c] as number);
         }
       }
-    }
+    });
     io.free(dcols);
   }
   io.free(wT);

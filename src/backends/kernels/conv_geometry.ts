@@ -161,3 +161,51 @@ export function validRange(
   const hi = Math.max(lo, Math.min(outSize, Math.floor((size - 1 - offset) / stride) + 1));
   return [lo, hi];
 }
+
+/**
+ * Visits every tap `(a, b)` of a convolution and, for images `0 .. nc - 1`,
+ * every output row whose window reads inside the input at that tap:
+ * `visit(tap, n, i, jLo, jHi, y, x0)` covers output positions `(n, i, j)` for
+ * `jLo <= j < jHi`, which read input row `y` at columns `x0 + (j - jLo) * sW`;
+ * `tap = a * kW + b`. Taps are outermost, then images, then rows, so a caller
+ * that accumulates per tap sums in a fixed order. The loop nest every
+ * tap-wise kernel (per-tap products, col2im, direct filter gradients) shares.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { convGeometry, forEachTapRun } from "./conv_geometry.ts";
+ * const g = convGeometry([1, 3, 3, 1], [3, 3, 1, 1], 1, 1, "same", undefined, false, "NHWC");
+ * let reads = 0;
+ * forEachTapRun(g, 1, (_tap, _n, _i, jLo, jHi) => (reads += jHi - jLo));
+ * assert.equal(reads, 49); // 9 positions x 9 taps, less the 32 that fall in the padding
+ * ```
+ */
+export function forEachTapRun(
+  g: ConvGeometry,
+  nc: number,
+  visit: (
+    tap: number,
+    n: number,
+    i: number,
+    jLo: number,
+    jHi: number,
+    y: number,
+    x0: number,
+  ) => void,
+): void {
+  const { inH, inW, outH, outW, kH, kW, sH, sW } = g;
+  for (let a = 0; a < kH; a++) {
+    const offY = a - g.padTop;
+    const [iLo, iHi] = validRange(outH, sH, offY, inH);
+    for (let b = 0; b < kW; b++) {
+      const offX = b - g.padLeft;
+      const [jLo, jHi] = validRange(outW, sW, offX, inW);
+      if (jHi <= jLo) continue;
+      const tap = a * kW + b;
+      for (let n = 0; n < nc; n++) {
+        for (let i = iLo; i < iHi; i++) visit(tap, n, i, jLo, jHi, i * sH + offY, jLo * sW + offX);
+      }
+    }
+  }
+}

@@ -22,8 +22,8 @@ import {
   batchChunk,
   type ConvGeometry,
   convGeometry,
+  forEachTapRun,
   kernelInput,
-  validRange,
 } from "./conv_geometry.ts";
 
 /**
@@ -177,31 +177,16 @@ function viaTapProducts(
 
 /** `out[n0 + n, i, j, :] += Y[n, i * sH + a - padTop, j * sW + b - padLeft, tap (a, b), :]`. */
 function addTapProducts(y: Float32Array, o: Float32Array, g: ConvGeometry, n0: number, nc: number) {
-  const { inH, inW, outH, outW, outC, kH, kW, sH, sW } = g;
+  const { inH, inW, outH, outW, outC, kH, kW, sW } = g;
   const N = kH * kW * outC;
-  for (let a = 0; a < kH; a++) {
-    const offY = a - g.padTop;
-    const [iLo, iHi] = validRange(outH, sH, offY, inH);
-    for (let b = 0; b < kW; b++) {
-      const offX = b - g.padLeft;
-      const [jLo, jHi] = validRange(outW, sW, offX, inW);
-      const tap = (a * kW + b) * outC;
-      for (let n = 0; n < nc; n++) {
-        for (let i = iLo; i < iHi; i++) {
-          let src = ((n * inH + i * sH + offY) * inW + jLo * sW + offX) * N + tap;
-          let dst = (((n0 + n) * outH + i) * outW + jLo) * outC;
-          const srcStep = sW * N;
-          for (let j = jLo; j < jHi; j++) {
-            for (let c = 0; c < outC; c++) {
-              o[dst + c] = (o[dst + c] as number) + (y[src + c] as number);
-            }
-            src += srcStep;
-            dst += outC;
-          }
-        }
-      }
+  const srcStep = sW * N;
+  forEachTapRun(g, nc, (tap, n, i, jLo, jHi, row, x0) => {
+    let src = ((n * inH + row) * inW + x0) * N + tap * outC;
+    let dst = (((n0 + n) * outH + i) * outW + jLo) * outC;
+    for (let j = jLo; j < jHi; j++, src += srcStep, dst += outC) {
+      for (let c = 0; c < outC; c++) o[dst + c] = (o[dst + c] as number) + (y[src + c] as number);
     }
-  }
+  });
 }
 
 /**

@@ -27,8 +27,8 @@ import {
   batchChunk,
   type ConvGeometry,
   convGeometry,
+  forEachTapRun,
   kernelInput,
-  validRange,
 } from "./conv_geometry.ts";
 import { im2col, tapProductsCheaper } from "./native_conv2d.ts";
 
@@ -62,35 +62,28 @@ export function filterGradientRoute(
 
 /** The filter gradient by direct loops: one strided dot product per tap and channel pair. */
 function direct(io: KernelIO, x: tf.TensorInfo, dy: tf.TensorInfo, g: ConvGeometry) {
-  const { inH, inW, inC, outH, outW, outC, kH, kW, sH, sW } = g;
+  const { inH, inW, inC, outH, outW, outC, kH, kW, sW } = g;
   const dw = io.alloc([kH * kW * inC, outC], false);
   const xs = io.view(x);
   const dys = io.view(dy);
-  const ws = io.view(dw);
+  const pairs = inC * outC;
+  // Each pair's sum runs over images, rows and columns in order, in double precision.
+  const sums = new Float64Array(kH * kW * pairs);
   const xStep = sW * inC;
-  for (let a = 0; a < kH; a++) {
-    const offY = a - g.padTop;
-    const [iLo, iHi] = validRange(outH, sH, offY, inH);
-    for (let b = 0; b < kW; b++) {
-      const offX = b - g.padLeft;
-      const [jLo, jHi] = validRange(outW, sW, offX, inW);
-      for (let c = 0; c < inC; c++) {
-        for (let o = 0; o < outC; o++) {
-          let sum = 0;
-          for (let n = 0; n < g.batch; n++) {
-            for (let i = iLo; i < iHi; i++) {
-              let src = ((n * inH + i * sH + offY) * inW + jLo * sW + offX) * inC + c;
-              let d = ((n * outH + i) * outW + jLo) * outC + o;
-              for (let j = jLo; j < jHi; j++, src += xStep, d += outC) {
-                sum += (xs[src] as number) * (dys[d] as number);
-              }
-            }
-          }
-          ws[((a * kW + b) * inC + c) * outC + o] = sum;
+  forEachTapRun(g, g.batch, (tap, n, i, jLo, jHi, row, x0) => {
+    const xRow = ((n * inH + row) * inW + x0) * inC;
+    const dRow = ((n * outH + i) * outW + jLo) * outC;
+    for (let c = 0; c < inC; c++) {
+      for (let o = 0; o < outC; o++) {
+        let sum = sums[tap * pairs + c * outC + o] as number;
+        for (let j = 0, src = xRow + c, d = dRow + o; j < jHi - jLo; j++, src += xStep, d += outC) {
+          sum += (xs[src] as number) * (dys[d] as number);
         }
+        sums[tap * pairs + c * outC + o] = sum;
       }
     }
-  }
+  });
+  io.view(dw).set(sums);
   return dw;
 }
 
@@ -121,30 +114,17 @@ function viaIm2col(
 
 /** Scatters `dy` of images `n0 ..` into `D[pixel, tap, o]` (zero-filled first). */
 function scatterTaps(dys: Float32Array, d: Float32Array, g: ConvGeometry, n0: number, nc: number) {
-  const { inH, inW, outH, outW, outC, kH, kW, sH, sW } = g;
+  const { inH, inW, outH, outW, outC, kH, kW, sW } = g;
   const N = kH * kW * outC;
+  const dstStep = sW * N;
   d.fill(0, 0, nc * inH * inW * N);
-  for (let a = 0; a < kH; a++) {
-    const offY = a - g.padTop;
-    const [iLo, iHi] = validRange(outH, sH, offY, inH);
-    for (let b = 0; b < kW; b++) {
-      const offX = b - g.padLeft;
-      const [jLo, jHi] = validRange(outW, sW, offX, inW);
-      const tap = (a * kW + b) * outC;
-      for (let n = 0; n < nc; n++) {
-        for (let i = iLo; i < iHi; i++) {
-          let dst = ((n * inH + i * sH + offY) * inW + jLo * sW + offX) * N + tap;
-          let src = (((n0 + n) * outH + i) * outW + jLo) * outC;
-          const dstStep = sW * N;
-          for (let j = jLo; j < jHi; j++) {
-            for (let c = 0; c < outC; c++) d[dst + c] = dys[src + c] as number;
-            dst += dstStep;
-            src += outC;
-          }
-        }
-      }
+  forEachTapRun(g, nc, (tap, n, i, jLo, jHi, row, x0) => {
+    let dst = ((n * inH + row) * inW + x0) * N + tap * outC;
+    let src = (((n0 + n) * outH + i) * outW + jLo) * outC;
+    for (let j = jLo; j < jHi; j++, dst += dstStep, src += outC) {
+      for (let c = 0; c < outC; c++) d[dst + c] = dys[src + c] as number;
     }
-  }
+  });
 }
 
 /** The filter gradient through per-tap products of the output gradient. */
