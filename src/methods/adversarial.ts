@@ -363,6 +363,44 @@ export interface PartialEpoch {
 }
 
 /**
+ * Runs an epoch's iterations `start .. total - 1` with `iteration(i)`; after
+ * each one counts it on `meter`, reports progress, lets timers and signal
+ * handlers run, and stops when `control.shouldStop()` says so (never after
+ * the last). Returns the number of iterations done when it stopped early,
+ * else undefined. The stop-and-resume loop every method's `runEpoch` shares.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EpochMeter, runIterations } from "./adversarial.ts";
+ * const done: number[] = [];
+ * const stop = { shouldStop: () => done.length === 2 };
+ * const stopped = await runIterations(new EpochMeter(), 0, 4, async (i) => {
+ *   done.push(i);
+ * }, undefined, stop);
+ * assert.equal(stopped, 2);
+ * assert.deepEqual(done, [0, 1]);
+ * ```
+ */
+export async function runIterations(
+  meter: EpochMeter,
+  start: number,
+  total: number,
+  iteration: (i: number) => Promise<void>,
+  onStep?: StepProgress,
+  control?: EpochControl,
+): Promise<number | undefined> {
+  for (let i = start; i < total; i++) {
+    await iteration(i);
+    meter.count("iterations");
+    onStep?.(i + 1, total);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (i + 1 < total && control?.shouldStop?.() === true) return i + 1;
+  }
+  return undefined;
+}
+
+/**
  * The meter for `epoch`: continuing `partial`'s when an earlier call stopped
  * that epoch early, else a fresh one. A stopped epoch must be finished first.
  *
@@ -514,7 +552,6 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     const partial = this.#partial;
     const meter = resumeEpochMeter(partial, epoch);
     this.#partial = undefined;
-    const start = partial?.nextIteration ?? 0;
     const s = this.settings;
     this.#studentOpt.setLearningRate(learningRateAt(s.studentLrSchedule, s.studentLr, epoch));
     const phases: Record<string, number> = {};
@@ -527,49 +564,62 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       }
     };
     this.phaseSeconds = phases;
-    for (let i = start; i < budget.iterationsPerEpoch; i++) {
-      for (let k = 0; k < s.generatorSteps; k++) {
-        await timed("generator", () => this.#generatorStep(meter));
-      }
-      for (let j = 0; j < budget.studentStepsPerIteration; j++) {
-        const info: StepInfo = {
-          epoch,
-          iteration: i,
-          globalIteration: epoch * budget.iterationsPerEpoch + i,
-          studentStep: j,
-          lastOfEpoch: i === budget.iterationsPerEpoch - 1 &&
-            j === budget.studentStepsPerIteration - 1,
-        };
-        const novel = await timed(
-          "novel",
-          () =>
-            tf.tidy(() =>
-              this.generator.forward(randomCodes(this.#rng, budget.batchSize, s.latentDim), true)
-            ),
-        );
-        try {
-          const replay = await timed("sample", () => this.#replay.sample(info, meter));
-          try {
-            await timed("student", () => this.#studentStep(novel, replay, meter));
-          } finally {
-            replay?.dispose();
-          }
-          await timed("update", () => this.#replay.afterStudentStep(novel, info, meter));
-        } finally {
-          novel.dispose();
-        }
-      }
-      meter.count("iterations");
-      onStep?.(i + 1, budget.iterationsPerEpoch);
-      // Let timers and signal handlers run between iterations.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      if (i + 1 < budget.iterationsPerEpoch && control?.shouldStop?.() === true) {
-        this.#partial = { epoch, nextIteration: i + 1, meter: meter.state() };
-        return meter.report(this.replayBytes(), i + 1);
-      }
+    const stopped = await runIterations(
+      meter,
+      partial?.nextIteration ?? 0,
+      budget.iterationsPerEpoch,
+      (i) => this.#iteration(epoch, i, meter, timed),
+      onStep,
+      control,
+    );
+    if (stopped !== undefined) {
+      this.#partial = { epoch, nextIteration: stopped, meter: meter.state() };
+      return meter.report(this.replayBytes(), stopped);
     }
     this.#epochsDone = epoch + 1;
     return meter.report(this.replayBytes());
+  }
+
+  /** One iteration: the generator steps, then the student steps with their replay. */
+  async #iteration(
+    epoch: number,
+    i: number,
+    meter: EpochMeter,
+    timed: <T>(phase: string, f: () => T | Promise<T>) => Promise<T>,
+  ): Promise<void> {
+    const { budget } = this.#context;
+    const s = this.settings;
+    for (let k = 0; k < s.generatorSteps; k++) {
+      await timed("generator", () => this.#generatorStep(meter));
+    }
+    for (let j = 0; j < budget.studentStepsPerIteration; j++) {
+      const info: StepInfo = {
+        epoch,
+        iteration: i,
+        globalIteration: epoch * budget.iterationsPerEpoch + i,
+        studentStep: j,
+        lastOfEpoch: i === budget.iterationsPerEpoch - 1 &&
+          j === budget.studentStepsPerIteration - 1,
+      };
+      const novel = await timed(
+        "novel",
+        () =>
+          tf.tidy(() =>
+            this.generator.forward(randomCodes(this.#rng, budget.batchSize, s.latentDim), true)
+          ),
+      );
+      try {
+        const replay = await timed("sample", () => this.#replay.sample(info, meter));
+        try {
+          await timed("student", () => this.#studentStep(novel, replay, meter));
+        } finally {
+          replay?.dispose();
+        }
+        await timed("update", () => this.#replay.afterStudentStep(novel, info, meter));
+      } finally {
+        novel.dispose();
+      }
+    }
   }
 
   async #generatorStep(meter: EpochMeter): Promise<void> {

@@ -22,6 +22,7 @@ import {
   type PartialEpoch,
   randomCodes,
   resumeEpochMeter,
+  runIterations,
 } from "./adversarial.ts";
 import type { HyperReader, HyperTable } from "./hyper.ts";
 import type {
@@ -305,15 +306,17 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
     this.studentOpt.setLearningRate(learningRateAt(s.schedule, s.lr, epoch));
     const gLr = this.setup.generatorOptimizer.lr;
     this.generatorOpt.setLearningRate(s.generatorScheduled ? gLr * factor : gLr);
-    for (let i = partial?.nextIteration ?? 0; i < budget.iterationsPerEpoch; i++) {
-      await this.iteration(epoch, i, meter);
-      meter.count("iterations");
-      onStep?.(i + 1, budget.iterationsPerEpoch);
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      if (i + 1 < budget.iterationsPerEpoch && control?.shouldStop?.() === true) {
-        this.#partial = { epoch, nextIteration: i + 1, meter: meter.state() };
-        return meter.report(0, i + 1);
-      }
+    const stopped = await runIterations(
+      meter,
+      partial?.nextIteration ?? 0,
+      budget.iterationsPerEpoch,
+      (i) => this.iteration(epoch, i, meter),
+      onStep,
+      control,
+    );
+    if (stopped !== undefined) {
+      this.#partial = { epoch, nextIteration: stopped, meter: meter.state() };
+      return meter.report(0, stopped);
     }
     this.#epochsDone = epoch + 1;
     return meter.report(0);

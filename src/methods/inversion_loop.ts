@@ -19,6 +19,7 @@ import {
   optimizerState,
   type PartialEpoch,
   resumeEpochMeter,
+  runIterations,
 } from "./adversarial.ts";
 import {
   ImagePool,
@@ -260,26 +261,35 @@ export class InversionLoop implements MethodInstance, InversionHandle {
     this.#partial = undefined;
     const s = this.#settings;
     this.#opt.setLearningRate(learningRateAt(s.schedule, s.studentLr, epoch));
-    for (let i = partial?.nextIteration ?? 0; i < budget.iterationsPerEpoch; i++) {
-      if ((epoch * budget.iterationsPerEpoch + i) % s.iterationsPerRound === 0) {
-        const images = await this.#synth.synthesize(
-          { epoch, iteration: i, size: budget.batchSize },
-          meter,
-        );
-        this.pool.add(quantise(images), this.#rng);
-        meter.count("synthesisRounds");
-        meter.count("synthesizedImages", budget.batchSize);
-      }
-      for (let j = 0; j < budget.studentStepsPerIteration; j++) await this.#studentStep(meter);
-      meter.count("iterations");
-      onStep?.(i + 1, budget.iterationsPerEpoch);
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      if (i + 1 < budget.iterationsPerEpoch && control?.shouldStop?.() === true) {
-        this.#partial = { epoch, nextIteration: i + 1, meter: meter.state() };
-        return { ...this.#report(meter), stoppedAfterIteration: i + 1 };
-      }
+    const stopped = await runIterations(
+      meter,
+      partial?.nextIteration ?? 0,
+      budget.iterationsPerEpoch,
+      (i) => this.#iteration(epoch, i, meter),
+      onStep,
+      control,
+    );
+    if (stopped !== undefined) {
+      this.#partial = { epoch, nextIteration: stopped, meter: meter.state() };
+      return { ...this.#report(meter), stoppedAfterIteration: stopped };
     }
     return this.#report(meter);
+  }
+
+  /** One iteration: a synthesis round when one is due, then the student steps on the pool. */
+  async #iteration(epoch: number, i: number, meter: EpochMeter): Promise<void> {
+    const { budget } = this.context;
+    const s = this.#settings;
+    if ((epoch * budget.iterationsPerEpoch + i) % s.iterationsPerRound === 0) {
+      const images = await this.#synth.synthesize(
+        { epoch, iteration: i, size: budget.batchSize },
+        meter,
+      );
+      this.pool.add(quantise(images), this.#rng);
+      meter.count("synthesisRounds");
+      meter.count("synthesizedImages", budget.batchSize);
+    }
+    for (let j = 0; j < budget.studentStepsPerIteration; j++) await this.#studentStep(meter);
   }
 
   /** The epoch's report, with its teacher compute (images x passes) from the counters. */
