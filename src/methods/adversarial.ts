@@ -139,24 +139,22 @@ export function readAdversarialSettings(h: HyperReader): AdversarialSettings {
 export const GENERATOR_FIELDS = ["generatorWidth", "latentDim", "budget.batchSize"] as const;
 
 /**
- * The generator an adversarial method trains, for the memory estimate
- * (`MethodPlugin.memory`); `table` is the method's hyperparameter table.
+ * The `memory` declaration (`MethodPlugin.memory`) of a method that trains
+ * one generator: its size from `latentDim` and `generatorWidth` in `table`.
  */
-export function adversarialMemory(
+export function generatorMemory(
   name: string,
   table: HyperTable,
-  s: MemorySettings,
-): MemoryPart[] {
-  const v = new HyperReader(name, table, s.hyper).values(ADVERSARIAL_HYPERPARAMETERS);
-  return [
-    generatorPart(
-      v.latentDim,
-      s.imageShape,
-      v.generatorWidth,
-      s.budget.batchSize,
-      GENERATOR_FIELDS,
-    ),
-  ];
+): (settings: MemorySettings) => MemoryPart[] {
+  return (s) => {
+    const v = new HyperReader(name, table, s.hyper).values();
+    const latentDim = Number(v["latentDim"]);
+    const generatorWidth = Number(v["generatorWidth"]);
+    const { imageShape, budget } = s;
+    return [
+      generatorPart(latentDim, imageShape, generatorWidth, budget.batchSize, GENERATOR_FIELDS),
+    ];
+  };
 }
 
 /** Where the loop stands when it calls a {@linkcode Replay} hook. */

@@ -10,13 +10,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { forward } from "../models/classifier.ts";
-import { type EpochMeter, GENERATOR_FIELDS } from "./adversarial.ts";
-import { generatorPart } from "./memory_estimate.ts";
+import { type EpochMeter, generatorMemory } from "./adversarial.ts";
 import { daflGeneratorLoss, type DaflWeights, kdKlLoss } from "./blocks/generative_losses.ts";
 import {
   GeneratorStudentLoop,
   type LoopSetup,
   readStudentSettings,
+  releaseGenerator,
   studentHyperparameters,
 } from "./generator_student_loop.ts";
 import { HyperReader, type HyperTable } from "./hyper.ts";
@@ -178,13 +178,7 @@ export const dafl: MethodPlugin = {
     const h = new HyperReader("dafl", DAFL_HYPERPARAMETERS, context.hyper);
     const v = h.values();
     const setup: LoopSetup = {
-      generator: {
-        latentDim: v.latentDim,
-        width: v.generatorWidth,
-        spectralNorm: false,
-        init: "pytorch",
-        convBnEps: 0.8,
-      },
+      generator: releaseGenerator(v, 0.8),
       generatorOptimizer: { name: "adam", lr: v.generatorLr, beta1: v.generatorBeta1 },
       student: readStudentSettings(h),
     };
@@ -200,11 +194,5 @@ export const dafl: MethodPlugin = {
     };
     return new DaflLoop(context, setup, settings);
   },
-  memory(settings) {
-    const v = new HyperReader("dafl", DAFL_HYPERPARAMETERS, settings.hyper).values();
-    const { imageShape, budget } = settings;
-    return [
-      generatorPart(v.latentDim, imageShape, v.generatorWidth, budget.batchSize, GENERATOR_FIELDS),
-    ];
-  },
+  memory: generatorMemory("dafl", DAFL_HYPERPARAMETERS),
 };

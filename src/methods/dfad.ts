@@ -10,14 +10,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { forward } from "../models/classifier.ts";
-import { type EpochMeter, GENERATOR_FIELDS } from "./adversarial.ts";
-import { generatorPart } from "./memory_estimate.ts";
+import { type EpochMeter, generatorMemory } from "./adversarial.ts";
 import { dfadGeneratorLoss } from "./blocks/generative_losses.ts";
 import { l1LogitLoss } from "./blocks/losses.ts";
 import {
   GeneratorStudentLoop,
   type LoopSetup,
   readStudentSettings,
+  releaseGenerator,
   studentHyperparameters,
 } from "./generator_student_loop.ts";
 import { HyperReader, type HyperTable } from "./hyper.ts";
@@ -134,23 +134,11 @@ export const dfad: MethodPlugin = {
     const h = new HyperReader("dfad", DFAD_HYPERPARAMETERS, context.hyper);
     const v = h.values();
     const setup: LoopSetup = {
-      generator: {
-        latentDim: v.latentDim,
-        width: v.generatorWidth,
-        spectralNorm: false,
-        init: "pytorch",
-        convBnEps: 1e-5,
-      },
+      generator: releaseGenerator(v, 1e-5),
       generatorOptimizer: { name: "adam", lr: v.generatorLr },
       student: readStudentSettings(h),
     };
     return new DfadLoop(context, setup, v.generatorSteps, v.studentInTrainingModeForGenerator);
   },
-  memory(settings) {
-    const v = new HyperReader("dfad", DFAD_HYPERPARAMETERS, settings.hyper).values();
-    const { imageShape, budget } = settings;
-    return [
-      generatorPart(v.latentDim, imageShape, v.generatorWidth, budget.batchSize, GENERATOR_FIELDS),
-    ];
-  },
+  memory: generatorMemory("dfad", DFAD_HYPERPARAMETERS),
 };

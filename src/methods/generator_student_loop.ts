@@ -173,6 +173,31 @@ export interface LoopSetup {
   student: StudentSettings;
 }
 
+/**
+ * The DCGAN generator of the DAFL and DFAD releases: PyTorch's default
+ * initialisation, no spectral norm, the given batch-norm epsilon on its
+ * convolutions (DAFL 0.8, DFAD 1e-5).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { releaseGenerator } from "./generator_student_loop.ts";
+ * assert.equal(releaseGenerator({ latentDim: 100, generatorWidth: 1 }, 0.8).init, "pytorch");
+ * ```
+ */
+export function releaseGenerator(
+  v: { latentDim: number; generatorWidth: number },
+  convBnEps: number,
+): LoopSetup["generator"] {
+  return {
+    latentDim: v.latentDim,
+    width: v.generatorWidth,
+    spectralNorm: false,
+    init: "pytorch",
+    convBnEps,
+  };
+}
+
 interface LoopJson {
   rng: RngState;
   epochsDone: number;

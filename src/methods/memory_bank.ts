@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   ADVERSARIAL_HYPERPARAMETERS,
   AdversarialLoop,
-  adversarialMemory,
+  generatorMemory,
   type LoopHandle,
   type Replay,
 } from "./adversarial.ts";
@@ -214,7 +214,7 @@ export const memoryBank: MethodPlugin = {
     const [height, width, channels] = settings.imageShape;
     const stored = bankCapacity * Math.floor(settings.budget.batchSize / bankBatchDivisor);
     return [
-      ...adversarialMemory("memory-bank", MEMORY_BANK_HYPERPARAMETERS, settings),
+      ...generatorMemory("memory-bank", MEMORY_BANK_HYPERPARAMETERS)(settings),
       {
         what: "memory bank",
         parameters: 0,

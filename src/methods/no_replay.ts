@@ -9,7 +9,7 @@
 import {
   ADVERSARIAL_HYPERPARAMETERS,
   AdversarialLoop,
-  adversarialMemory,
+  generatorMemory,
   type Replay,
 } from "./adversarial.ts";
 import { HyperReader } from "./hyper.ts";
@@ -46,5 +46,5 @@ export const noReplay: MethodPlugin = {
     const hyper = new HyperReader("no-replay", ADVERSARIAL_HYPERPARAMETERS, context.hyper);
     return new AdversarialLoop("no-replay", context, hyper, () => NO_REPLAY);
   },
-  memory: (settings) => adversarialMemory("no-replay", ADVERSARIAL_HYPERPARAMETERS, settings),
+  memory: generatorMemory("no-replay", ADVERSARIAL_HYPERPARAMETERS),
 };

@@ -14,8 +14,8 @@ import { Optimizer } from "../util/optim.ts";
 import {
   ADVERSARIAL_HYPERPARAMETERS,
   AdversarialLoop,
-  adversarialMemory,
   type EpochMeter,
+  generatorMemory,
   type LoopHandle,
   optimizerState,
   randomCodes,
@@ -502,7 +502,7 @@ export const preDfkd: MethodPlugin = {
     const { latentDim, vaeWidth } = h.values();
     const fields = ["vaeWidth", "latentDim", "budget.batchSize"];
     return [
-      ...adversarialMemory("pre-dfkd", PRE_DFKD_HYPERPARAMETERS, settings),
+      ...generatorMemory("pre-dfkd", PRE_DFKD_HYPERPARAMETERS)(settings),
       vaePart(latentDim, settings.imageShape, vaeWidth, settings.budget.batchSize, fields),
     ];
   },

@@ -11,6 +11,7 @@ import {
   vaePart,
   WASM_HEAP_BYTES,
 } from "../../src/methods/memory_estimate.ts";
+import { METHODS } from "../../src/methods/registry.ts";
 import { buildClassifier } from "../../src/models/registry.ts";
 import { Rng } from "../../src/util/rng.ts";
 
@@ -88,5 +89,19 @@ Deno.test("a classifier's part counts its parameters and every layer's output fo
     assert.equal(partBytes(classifierPart("stub", { model: {} }, true, 64)), 0);
   } finally {
     c.model.dispose();
+  }
+});
+
+Deno.test("every method declares its memory; a 64x generator is over the wasm limit wherever there is one", () => {
+  const budget = { epochs: 2, iterationsPerEpoch: 2, batchSize: 64, studentStepsPerIteration: 1 };
+  const base = { imageShape: [32, 32, 1] as const, classes: 10, budget };
+  for (const [name, plugin] of Object.entries(METHODS)) {
+    assert.ok(plugin.memory, `${name} declares no memory`);
+    const parts = plugin.memory({ ...base, hyper: {} });
+    assert.ok(parts.length > 0, name);
+    assert.equal(memoryProblem(parts, WASM), undefined, `${name} at its defaults`);
+    if (!("generatorWidth" in plugin.hyperparameters)) continue;
+    const wide = plugin.memory({ ...base, hyper: { generatorWidth: 64 } });
+    assert.match(memoryProblem(wide, WASM) ?? "", /generatorWidth/, name);
   }
 });
