@@ -14,7 +14,43 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type KernelIO, kernelIO, type KernelIOBackend } from "../kernel_io.ts";
-import { batchChunk, convGeometry, kernelInput, validRange } from "./conv_geometry.ts";
+import {
+  batchChunk,
+  type ConvGeometry,
+  convGeometry,
+  kernelInput,
+  validRange,
+} from "./conv_geometry.ts";
+
+/**
+ * The geometry of the convolution whose filter gradient `attrs` asks for, on
+ * input `xShape`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { filterGradientGeometry } from "./conv2d_backprop_filter.ts";
+ * const g = filterGradientGeometry([2, 8, 8, 3], {
+ *   filterShape: [3, 3, 3, 4], strides: 1, pad: "same", dataFormat: "NHWC",
+ * });
+ * assert.equal(g.outH, 8);
+ * ```
+ */
+export function filterGradientGeometry(
+  xShape: number[],
+  attrs: tf.Conv2DBackpropFilterAttrs,
+): ConvGeometry {
+  return convGeometry(
+    xShape,
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    attrs.dataFormat,
+  );
+}
 
 /**
  * Computes the filter gradient of a 2-D convolution (NHWC, dilation 1).
@@ -31,16 +67,7 @@ export function conv2dBackpropFilter(
   dy: tf.TensorInfo,
   attrs: tf.Conv2DBackpropFilterAttrs,
 ): tf.TensorInfo {
-  const g = convGeometry(
-    x.shape,
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    attrs.dataFormat,
-  );
+  const g = filterGradientGeometry(x.shape, attrs);
   const { inH, inW, inC, outH, outW, outC, kH, kW, sH, sW } = g;
   const K = kH * kW * inC;
   const P = outH * outW;

@@ -23,13 +23,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { type KernelIO, kernelIO } from "../kernel_io.ts";
 import type { Sgemm } from "../onednn.ts";
-import {
-  batchChunk,
-  type ConvGeometry,
-  convGeometry,
-  forEachTapRun,
-  kernelInput,
-} from "./conv_geometry.ts";
+import { batchChunk, type ConvGeometry, forEachTapRun, kernelInput } from "./conv_geometry.ts";
+import { filterGradientGeometry } from "./conv2d_backprop_filter.ts";
 import { im2col, tapProductsCheaper } from "./native_conv2d.ts";
 
 /** Channel pairs (`inC * outC`) up to which the filter gradient is computed by direct loops. */
@@ -188,16 +183,7 @@ export function nativeConv2dBackpropFilterConfig(
       }
       const x = kernelInput(args.inputs, "x", tf.Conv2DBackpropFilter);
       const dy = kernelInput(args.inputs, "dy", tf.Conv2DBackpropFilter);
-      const g = convGeometry(
-        x.shape,
-        attrs.filterShape,
-        attrs.strides,
-        1,
-        attrs.pad,
-        attrs.dimRoundingMode,
-        false,
-        attrs.dataFormat,
-      );
+      const g = filterGradientGeometry(x.shape, attrs);
       const io = kernelIO("wasm", args.backend);
       const route = filterGradientRoute(g.inC, g.outC, g.kH, g.kW);
       const dw = route === "direct"
