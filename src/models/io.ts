@@ -9,7 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic, writeTextFileAtomic } from "../util/atomic_write.ts";
+import { writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "../util/atomic_write.ts";
 import {
   FileReadError,
   insideFolder,
@@ -197,6 +197,38 @@ export async function saveClassifier(classifier: Classifier, dir: string): Promi
   };
   classifier.model.setUserDefinedMetadata({ dfkdBench: meta });
   await classifier.model.save(denoFileHandler(dir));
+}
+
+/**
+ * Stores a cache entry: `classifier` and `meta.json` written into a fresh
+ * temporary folder beside `dir`, which then replaces `dir` in one rename, so
+ * a reader sees the old entry or the complete new one. On failure the
+ * temporary folder is removed, the model disposed and the error rethrown.
+ *
+ * @example
+ * ```ts
+ * import { storeCacheEntry } from "./io.ts";
+ * import type { Classifier } from "./classifier.ts";
+ * declare const c: Classifier;
+ * await storeCacheEntry(c, { arch: c.arch }, "/tmp/cache/teacher-abc");
+ * ```
+ */
+export async function storeCacheEntry(
+  classifier: Classifier,
+  meta: unknown,
+  dir: string,
+): Promise<void> {
+  const tmp = `${dir}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await saveClassifier(classifier, tmp);
+    await writeJsonAtomic(join(tmp, "meta.json"), meta);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.rename(tmp, dir);
+  } catch (error) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    classifier.model.dispose();
+    throw error;
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ import { UserError } from "../../util/errors.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { Classifier } from "../classifier.ts";
 import { evaluateAccuracy } from "../evaluate.ts";
-import { loadClassifier, saveClassifier } from "../io.ts";
+import { loadClassifier, storeCacheEntry } from "../io.ts";
 import { getArchitecture } from "../registry.ts";
 import type { CheckpointFormat } from "./formats.ts";
 import { convertPytorchCheckpoint } from "./import.ts";
@@ -192,17 +192,7 @@ export async function obtainPytorchTeacher(
     warnings: converted.warnings,
     importedAt: new Date().toISOString(),
   };
-  const tmp = `${dir}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await saveClassifier(classifier, tmp);
-    await writeJsonAtomic(join(tmp, "meta.json"), meta);
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await Deno.rename(tmp, dir);
-  } catch (error) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    classifier.model.dispose();
-    throw error;
-  }
+  await storeCacheEntry(classifier, meta, dir);
   log.info(`teacher ${basename(file)} (${arch}): converted into ${dir}${accuracyText(meta)}`);
   return { classifier, meta, path: dir, converted: true };
 }

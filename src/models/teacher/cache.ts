@@ -19,13 +19,12 @@ import type { BackendInfo, BackendName } from "../../backends/init_backend.ts";
 import type { Dataset } from "../../data/dataset.ts";
 import { getDataset } from "../../data/registry.ts";
 import { collectEnvironment, type Environment } from "../../util/environment.ts";
-import { writeJsonAtomic } from "../../util/atomic_write.ts";
 import { READ_LIMITS, readBoundedText } from "../../util/bounded_read.ts";
 import { UserError } from "../../util/errors.ts";
 import { acquireFileLock, describeHolder } from "../../util/file_lock.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { Classifier } from "../classifier.ts";
-import { loadClassifier, saveClassifier } from "../io.ts";
+import { loadClassifier, storeCacheEntry } from "../io.ts";
 import { trainableParameterCount } from "../layers.ts";
 import { getArchitecture } from "../registry.ts";
 import type { TeacherDeclaration } from "./recipe.ts";
@@ -348,17 +347,7 @@ async function trainAndStore(
     trainedAt: new Date().toISOString(),
     environment: env,
   };
-  const tmp = `${dir}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await saveClassifier(classifier, tmp);
-    await writeJsonAtomic(join(tmp, "meta.json"), meta);
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await Deno.rename(tmp, dir);
-  } catch (error) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    classifier.model.dispose();
-    throw error;
-  }
+  await storeCacheEntry(classifier, meta, dir);
   log.info(
     `teacher ${declaration.arch} on ${declaration.dataset}: test accuracy ${
       (100 * trained.testAccuracy).toFixed(2)
