@@ -7,7 +7,8 @@
  * 1280 channels, global average pooling, dropout 0.2 and one linear layer.
  * Initialisation as the reference: convolutions kaiming normal (fan out),
  * BatchNorm 1/0, linear normal(0, 0.01) with zero bias. The feature is the
- * pooled 1280-d vector (before dropout).
+ * pooled 1280-d vector (before dropout). `mobilenetv2-cmi` is CMI's (torchvision's)
+ * definition: the same with a stride-2 stem.
  *
  * @module
  */
@@ -70,10 +71,14 @@ function invertedResidual(x: Sym, out: number, stride: number, t: number, name: 
   return stride === 1 && inp === out ? add(x, y, `${name}.add`) : y;
 }
 
-function buildMobileNetV2(ctx: BuildContext) {
+function buildMobileNetV2(ctx: BuildContext, stemStride: 1 | 2) {
   const { inputShape, classes, rng } = ctx;
   const input = tf.input({ shape: [...inputShape], name: "input" });
-  let x = convBnRelu(input, { name: "features.0", filters: 32, kernel: 3 }, rng);
+  let x = convBnRelu(
+    input,
+    { name: "features.0", filters: 32, kernel: 3, stride: stemStride },
+    rng,
+  );
   let index = 1;
   for (const [t, c, n, s] of SETTINGS) {
     // With width multiplier 1 every width is already a multiple of 8 (_make_divisible is identity).
@@ -97,23 +102,44 @@ function buildMobileNetV2(ctx: BuildContext) {
   };
 }
 
+function inputCheck(multiple: number, stages: string) {
+  return (shape: readonly number[]) => {
+    const [h, w] = shape as [number, number];
+    return h >= multiple && w >= multiple && h % multiple === 0 && w % multiple === 0
+      ? undefined
+      : `MobileNetV2 needs height and width that are multiples of ${multiple} (${stages}), got [${
+        shape.join(", ")
+      }]`;
+  };
+}
+
+const SOURCES = [
+  new URL(import.meta.url),
+  LAYERS_SOURCE,
+  new URL("./seeded_dropout.ts", import.meta.url),
+];
+
 /** MobileNetV2 (2,236,682 parameters for CIFAR-10). */
 export const mobilenetV2: ArchitectureSpec = {
   name: "mobilenetv2",
   description: "MobileNetV2 with a stride-1 stem for 32x32 input (PRE-DFKD mobilenet.py)",
   teacherRecipe: CMI_CIFAR_RECIPE,
-  sources: [
-    new URL(import.meta.url),
-    LAYERS_SOURCE,
-    new URL("./seeded_dropout.ts", import.meta.url),
-  ],
-  checkInput(shape) {
-    const [h, w] = shape;
-    return h >= 16 && w >= 16 && h % 16 === 0 && w % 16 === 0
-      ? undefined
-      : `MobileNetV2 needs height and width that are multiples of 16 (four stride-2 stages), got [${
-        shape.join(", ")
-      }]`;
-  },
-  build: buildMobileNetV2,
+  sources: SOURCES,
+  checkInput: inputCheck(16, "four stride-2 stages"),
+  build: (ctx) => buildMobileNetV2(ctx, 1),
+};
+
+/**
+ * MobileNetV2 as CMI's release defines it (`datafree/models/classifiers/mobilenetv2.py`,
+ * torchvision's definition unchanged): the same network with a stride-2 stem,
+ * so a 32x32 image reaches the last stage at 1x1. Same keys and shapes as
+ * {@linkcode mobilenetV2}: CMI's MobileNetV2 checkpoints load as this one.
+ */
+export const mobilenetV2Cmi: ArchitectureSpec = {
+  name: "mobilenetv2-cmi",
+  description: "MobileNetV2 with torchvision's stride-2 stem (CMI mobilenetv2.py)",
+  teacherRecipe: CMI_CIFAR_RECIPE,
+  sources: SOURCES,
+  checkInput: inputCheck(32, "a stride-2 stem and four stride-2 stages"),
+  build: (ctx) => buildMobileNetV2(ctx, 2),
 };

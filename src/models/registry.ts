@@ -10,7 +10,7 @@ import { Rng } from "../util/rng.ts";
 import type { ArchitectureSpec } from "./architecture.ts";
 import type { Classifier } from "./classifier.ts";
 import { lenet5, lenet5Half } from "./lenet.ts";
-import { mobilenetV2 } from "./mobilenet_v2.ts";
+import { mobilenetV2, mobilenetV2Cmi } from "./mobilenet_v2.ts";
 import { resnet18, resnet34 } from "./resnet.ts";
 import { vgg11 } from "./vgg.ts";
 import { wrn16x1, wrn16x2, wrn40x1, wrn40x2 } from "./wide_resnet.ts";
@@ -27,6 +27,7 @@ export const ARCHITECTURES: Record<string, ArchitectureSpec> = {
   "wrn-40-2": wrn40x2,
   "vgg11": vgg11,
   "mobilenetv2": mobilenetV2,
+  "mobilenetv2-cmi": mobilenetV2Cmi,
 };
 
 /**

@@ -24,6 +24,7 @@ const COUNTS: Record<string, Record<number, number>> = {
   "wrn-40-2": { 10: 2_243_546, 100: 2_255_156 },
   "vgg11": { 10: 9_231_114, 100: 9_277_284 },
   "mobilenetv2": { 10: 2_236_682, 100: 2_351_972 },
+  "mobilenetv2-cmi": { 10: 2_236_682, 100: 2_351_972 },
 };
 
 function values(t: tf.Tensor): number[] {
@@ -61,6 +62,7 @@ Deno.test("forward gives [N, classes] logits and [N, featureSize] features", () 
     "wrn-40-2": 128,
     "vgg11": 512,
     "mobilenetv2": 1280,
+    "mobilenetv2-cmi": 1280,
   };
   for (const arch of Object.keys(ARCHITECTURES)) {
     const c = buildClassifier(arch, { inputShape: shapeFor(arch), classes: 7, seed: 2 });

@@ -27,6 +27,8 @@ for (const arch of archs) {
   // 8x8 input keeps few ReLU inputs near the kink, so gradients can be compared strictly.
   const sizes = arch.startsWith("lenet")
     ? [32]
+    : arch === "mobilenetv2-cmi"
+    ? [32]
     : arch === "mobilenetv2" || arch === "vgg11"
     ? [32, 16]
     : [32, 8];

@@ -1,8 +1,8 @@
 """Cross-checks the tfjs model zoo against PyTorch (optional; never a dependency).
 
 Rebuilds each architecture in PyTorch (definitions rewritten from the references:
-PRE-DFKD networks/lenet.py, resnet.py, mobilenet.py; CMI/DataFree wresnet.py and
-vgg.py), prints trainable parameter counts, and, for folders written by
+PRE-DFKD networks/lenet.py, resnet.py, mobilenet.py; CMI/DataFree wresnet.py,
+vgg.py and mobilenetv2.py), prints trainable parameter counts, and, for folders written by
 export_for_torch.ts, loads the tfjs weights and compares training-mode logits,
 cross-entropy gradients of every parameter (sum, L2 norm, first values), updated
 BatchNorm running statistics, and inference-mode logits and features.
@@ -138,9 +138,9 @@ class InvRes(nn.Module):
 
 
 class MobileNetV2(nn.Module):
-    def __init__(self, classes=10):
+    def __init__(self, classes=10, stem_stride=1):  # 1: PRE-DFKD mobilenet.py; 2: CMI (torchvision)
         super().__init__()
-        feats = [cbr(3, 32)]; i = 32
+        feats = [cbr(3, 32, 3, stem_stride)]; i = 32
         for t, c, n, s in [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]:
             for j in range(n):
                 feats.append(InvRes(i, c, s if j == 0 else 1, t)); i = c
@@ -162,6 +162,7 @@ def build(arch, classes):
         "wrn-16-1": lambda: WRN(16, 1, classes), "wrn-16-2": lambda: WRN(16, 2, classes),
         "wrn-40-1": lambda: WRN(40, 1, classes), "wrn-40-2": lambda: WRN(40, 2, classes),
         "vgg11": lambda: VGG11(classes), "mobilenetv2": lambda: MobileNetV2(classes),
+        "mobilenetv2-cmi": lambda: MobileNetV2(classes, 2),
     }[arch]()
 
 
@@ -199,7 +200,7 @@ def count(model):
 
 
 def main():
-    for arch in ["lenet5", "lenet5-half", "resnet18", "resnet34", "wrn-16-1", "wrn-16-2", "wrn-40-1", "wrn-40-2", "vgg11", "mobilenetv2"]:
+    for arch in ["lenet5", "lenet5-half", "resnet18", "resnet34", "wrn-16-1", "wrn-16-2", "wrn-40-1", "wrn-40-2", "vgg11", "mobilenetv2", "mobilenetv2-cmi"]:
         print(arch, *[f"{c} classes: {count(build(arch, c))}" for c in (10, 100, 200)], sep="  ")
     if len(sys.argv) < 2:
         return
