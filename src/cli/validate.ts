@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { BACKEND_NAMES } from "../backends/init_backend.ts";
 import { expandJobs } from "../bench/job_plan.ts";
 import { checkMethodSettings } from "../bench/runner.ts";
@@ -54,6 +55,10 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
       let backendReady = false;
       const problems: string[] = [];
       for (const path of positionals) {
+        if (await isGeneratedSchema(path)) {
+          console.log(`${path}: skipped (the generated JSON Schema, not a benchmark file)`);
+          continue;
+        }
         const r = await readBenchmark(path, catalogue);
         if (!r.ok) {
           problems.push(...r.lines);
@@ -118,4 +123,18 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
       return 0;
     },
   };
+}
+
+/**
+ * Whether `path` is `benchmarks/schema.json` as `dfkd schema` writes it (so
+ * `validate benchmarks/*.json` checks the benchmarks beside it and skips it).
+ */
+async function isGeneratedSchema(path: string): Promise<boolean> {
+  if (basename(path) !== "schema.json") return false;
+  try {
+    const value = JSON.parse(await Deno.readTextFile(path)) as { $id?: unknown };
+    return typeof value.$id === "string" && value.$id.endsWith("/benchmarks/schema.json");
+  } catch {
+    return false;
+  }
 }

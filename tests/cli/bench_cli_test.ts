@@ -20,9 +20,17 @@ Deno.test("validate: every problem as file: field: message (got X), exit 2, no s
       budget: { epochs: 0 },
     }),
   );
-  const r = await dfkd(["validate", join(BENCHMARKS, "smoke.json"), bad]);
+  const r = await dfkd([
+    "validate",
+    join(BENCHMARKS, "schema.json"),
+    join(BENCHMARKS, "smoke.json"),
+    bad,
+  ]);
   assert.equal(r.code, 2);
   assert.match(r.stdout, /smoke\.json: ok \(smoke: 3 jobs/);
+  // `validate benchmarks/*.json` passes over the generated schema beside the files.
+  assert.match(r.stdout, /schema\.json: skipped \(the generated JSON Schema/);
+  assert.doesNotMatch(r.stderr, /schema\.json/);
   for (
     const line of [
       `${bad}: pairs[0].student: expected one of`,
