@@ -169,7 +169,7 @@ export function validRange(
  * `jLo <= j < jHi`, which read input row `y` at columns `x0 + (j - jLo) * sW`;
  * `tap = a * kW + b`. Taps are outermost, then images, then rows, so a caller
  * that accumulates per tap sums in a fixed order. The loop nest every
- * tap-wise kernel (per-tap products, col2im, direct filter gradients) shares.
+ * tap-wise kernel (per-tap products, the scatter of a filter gradient, col2im) shares.
  *
  * @example
  * ```ts
