@@ -11,7 +11,13 @@ import { basename } from "node:path";
 import { BACKEND_NAMES } from "../backends/init_backend.ts";
 import { expandJobs } from "../bench/job_plan.ts";
 import { checkMethodSettings } from "../bench/runner.ts";
-import { applySmoke, type BenchmarkFile, readBenchmark, resolveBenchmark } from "../bench/spec.ts";
+import {
+  applySmoke,
+  type BenchmarkFile,
+  readBenchmark,
+  resolveBenchmark,
+  type ResolvedBenchmark,
+} from "../bench/spec.ts";
 import type { Toolkit } from "../bench/toolkit.ts";
 import { checkTeacherFiles } from "../models/teacher/load.ts";
 import { UserError } from "../util/errors.ts";
@@ -40,13 +46,7 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
       const { values, positionals } = parseCommandArgs(args, {
         backend: { type: "string", default: "wasm" },
       }, USAGE);
-      const backend = String(values.backend);
-      if (!(BACKEND_NAMES as readonly string[]).includes(backend)) {
-        throw new UserError(
-          `--backend must be one of ${BACKEND_NAMES.join(", ")} (got "${backend}"): the memory ` +
-            "estimate is held to that backend's limit",
-        );
-      }
+      const backend = backendFlag(String(values.backend));
       if (positionals.length === 0) {
         throw new UserError(`Name at least one benchmark file\nUsage: deno task dfkd ${USAGE}`);
       }
@@ -65,64 +65,108 @@ export function makeValidateCommand(loadToolkit: () => Promise<Toolkit>): Comman
           continue;
         }
         const b = resolveBenchmark(r.file, path, catalogue, r.source);
-        // Teacher files, as a run reads them (without loading the models).
-        const teacherProblems: string[] = [];
-        for (const pair of b.pairs) {
-          if (pair.teacher.kind !== "path") continue;
-          try {
-            await checkTeacherFiles(pair.teacher.path);
-          } catch (error) {
-            if (!(error instanceof UserError)) throw error;
-            teacherProblems.push(`${path}: pairs: ${pair.id}: teacher: ${error.message}`);
-          }
-        }
+        const teacherProblems = await teacherFileProblems(path, b);
         if (teacherProblems.length > 0) {
           problems.push(...teacherProblems);
           continue;
         }
-        // The methods' own checks (ranges, sizes), as a run makes before it starts.
+        // The methods' own checks (ranges, sizes, memory), as a run makes before it starts.
         if (!backendReady) {
           await toolkit.initBackend("cpu");
           backendReady = true;
         }
-        const before = problems.length;
-        for (const [i, pair] of r.file.pairs.entries()) {
-          const teacher = b.pairs[i]?.teacher;
-          if (teacher?.kind !== "pytorch") continue;
-          try {
-            if (!(await Deno.stat(teacher.file)).isFile) throw new Error("not a file");
-          } catch {
-            problems.push(
-              `${path}: pairs[${i}].teacher.pytorch: ${
-                JSON.stringify(pair.teacher.pytorch)
-              } is not a readable file (${teacher.file})`,
-            );
-          }
-        }
-        for (const variant of [b, applySmoke(b, r.file as BenchmarkFile, catalogue)]) {
-          try {
-            await checkMethodSettings(variant, toolkit, backend);
-          } catch (error) {
-            if (!(error instanceof UserError)) throw error;
-            const lines = error.message.split("\n").map((l) =>
-              variant.smoke ? l.replace(`${path}: `, `${path}: (smoke) `) : l
-            );
-            problems.push(...lines.filter((l) => !problems.includes(l)));
-          }
-        }
-        if (problems.length > before) continue;
-        const jobs = expandJobs(b).length;
-        const bud = b.budget;
-        console.log(
-          `${path}: ok (${b.name}: ${jobs} jobs = ${b.pairs.length} pair(s) x ${b.methods.length} method(s) x ${b.seeds.length} seed(s); ${bud.epochs} epochs x ${bud.iterationsPerEpoch} iterations, batch ${bud.batchSize}${
-            b.scaled ? `; scaled${b.scaledLabel ? `: ${b.scaledLabel}` : ""}` : ""
-          })`,
-        );
+        const found = [
+          ...await pytorchFileProblems(path, b, r.file),
+          ...await methodProblems(path, b, r.file, toolkit, backend),
+        ];
+        if (found.length === 0) console.log(okLine(path, b));
+        problems.push(...found.filter((l) => !problems.includes(l)));
       }
       if (problems.length > 0) throw new UserError(problems.join("\n"));
       return 0;
     },
   };
+}
+
+/** `--backend`: a backend name (the memory estimate's limit). */
+function backendFlag(backend: string): string {
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new UserError(
+      `--backend must be one of ${BACKEND_NAMES.join(", ")} (got "${backend}"): the memory ` +
+        "estimate is held to that backend's limit",
+    );
+  }
+  return backend;
+}
+
+/** Teacher files given by path, as a run reads them (without loading the models). */
+async function teacherFileProblems(path: string, b: ResolvedBenchmark): Promise<string[]> {
+  const problems: string[] = [];
+  for (const pair of b.pairs) {
+    if (pair.teacher.kind !== "path") continue;
+    try {
+      await checkTeacherFiles(pair.teacher.path);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      problems.push(`${path}: pairs: ${pair.id}: teacher: ${error.message}`);
+    }
+  }
+  return problems;
+}
+
+/** PyTorch checkpoints named by the file that are not readable files. */
+async function pytorchFileProblems(
+  path: string,
+  b: ResolvedBenchmark,
+  file: BenchmarkFile,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [i, pair] of file.pairs.entries()) {
+    const teacher = b.pairs[i]?.teacher;
+    if (teacher?.kind !== "pytorch") continue;
+    try {
+      if (!(await Deno.stat(teacher.file)).isFile) throw new Error("not a file");
+    } catch {
+      problems.push(
+        `${path}: pairs[${i}].teacher.pytorch: ${
+          JSON.stringify(pair.teacher.pytorch)
+        } is not a readable file (${teacher.file})`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** The methods' checks on the file and on its smoke variant (lines marked `(smoke)`). */
+async function methodProblems(
+  path: string,
+  b: ResolvedBenchmark,
+  file: BenchmarkFile,
+  toolkit: Toolkit,
+  backend: string,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const variant of [b, applySmoke(b, file, toolkit.catalogue())]) {
+    try {
+      await checkMethodSettings(variant, toolkit, backend);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      const lines = error.message.split("\n").map((l) =>
+        variant.smoke ? l.replace(`${path}: `, `${path}: (smoke) `) : l
+      );
+      problems.push(...lines.filter((l) => !problems.includes(l)));
+    }
+  }
+  return problems;
+}
+
+/** The line for a valid file: its jobs and budget. */
+function okLine(path: string, b: ResolvedBenchmark): string {
+  const jobs = expandJobs(b).length;
+  const bud = b.budget;
+  return `${path}: ok (${b.name}: ${jobs} jobs = ${b.pairs.length} pair(s) x ${b.methods.length} method(s) x ${b.seeds.length} seed(s); ${bud.epochs} epochs x ${bud.iterationsPerEpoch} iterations, batch ${bud.batchSize}${
+    b.scaled ? `; scaled${b.scaledLabel ? `: ${b.scaledLabel}` : ""}` : ""
+  })`;
 }
 
 /**
