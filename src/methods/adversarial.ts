@@ -373,7 +373,7 @@ export interface PartialEpoch {
  * import { EpochMeter, runIterations } from "./adversarial.ts";
  * const done: number[] = [];
  * const stop = { shouldStop: () => done.length === 2 };
- * const stopped = await runIterations(new EpochMeter(), 0, 4, async (i) => {
+ * const stopped = await runIterations(new EpochMeter(0), 0, 4, async (i) => {
  *   done.push(i);
  * }, undefined, stop);
  * assert.equal(stopped, 2);
