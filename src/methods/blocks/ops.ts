@@ -359,7 +359,7 @@ export function upsampleConv3x3(
  * Nearest-neighbour downsampling by 2 of NHWC `x` with even height and width,
  * as PyTorch's `interpolate(scale_factor=0.5)`: output pixel `(i, j)` is input
  * pixel `(2i, 2j)`. Runs as a 1x1 max pool of stride 2; the gradient places
- * `dy` at the even pixels with one pad (wasm's resize gradient is ~40x slower).
+ * `dy` at the even pixels with two rank-4 pads (wasm's resize gradient is ~40x slower).
  *
  * @example
  * ```ts
@@ -376,18 +376,16 @@ export function downsample2(x: tf.Tensor4D): tf.Tensor4D {
   }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
     value: tf.maxPool(args[0] as tf.Tensor4D, 1, 2, "valid"),
-    gradFunc: (dy: tf.Tensor) =>
-      tf.reshape(
-        tf.pad(tf.reshape(dy, [n, h / 2, 1, w / 2, 1, c]), [
-          [0, 0],
-          [0, 0],
-          [0, 1],
-          [0, 0],
-          [0, 1],
-          [0, 0],
-        ]),
-        [n, h, w, c],
-      ),
+    // Zeros interleaved after every column, then after every row, with pads of rank 4 only:
+    // tfjs-backend-webgpu 4.22's PadV2 returns zeros for rank 5 and above.
+    gradFunc: (dy: tf.Tensor) => {
+      const cols = tf.pad(tf.reshape(dy, [n * (h / 2), w / 2, 1, c]), [[0, 0], [0, 0], [0, 1], [
+        0,
+        0,
+      ]]);
+      const rows = tf.pad(tf.reshape(cols, [n, h / 2, 1, w * c]), [[0, 0], [0, 0], [0, 1], [0, 0]]);
+      return tf.reshape(rows, [n, h, w, c]);
+    },
   }));
   return op(x) as tf.Tensor4D;
 }
