@@ -360,6 +360,56 @@ export interface PartialEpoch {
   meter: EpochMeterState;
 }
 
+/** Saves a classifier's weights under `student/<i>`. */
+export async function saveStudentWeights(
+  student: Classifier,
+  out: Record<string, TensorData>,
+): Promise<void> {
+  const weights = student.model.getWeights();
+  for (let i = 0; i < weights.length; i++) out[`student/${i}`] = await tensorData(weights[i]!);
+}
+
+/** Restores {@linkcode saveStudentWeights}'s output (shapes checked). */
+export function restoreStudentWeights(
+  student: Classifier,
+  tensors: Record<string, TensorData>,
+): void {
+  const values = student.model.getWeights().map((w, i) => {
+    const d = tensors[`student/${i}`];
+    if (d === undefined) throw new Error(`Checkpoint lacks tensor "student/${i}"`);
+    if (d.shape.join() !== w.shape.join()) {
+      throw new Error(`Checkpoint tensor "student/${i}" has shape [${d.shape}], not [${w.shape}]`);
+    }
+    return fromTensorData(d);
+  });
+  student.model.setWeights(values);
+  tf.dispose(values);
+}
+
+/**
+ * The student's random sources (its dropout streams) as checkpoint data:
+ * `{ studentRandom }`, or nothing when it has none.
+ */
+export function studentRandomJson(student: Classifier): { studentRandom?: RngState[] } {
+  const sources = student.randomSources;
+  return sources === undefined ? {} : { studentRandom: sources.map((r) => r.state()) };
+}
+
+/**
+ * Restores {@linkcode studentRandomJson}'s `studentRandom` into `student`; a
+ * checkpoint with another number of sources is an error.
+ */
+export function restoreStudentRandom(student: Classifier, saved: RngState[] | undefined): void {
+  const sources = student.randomSources ?? [];
+  const states = saved ?? [];
+  if (states.length !== sources.length) {
+    throw new Error(
+      `Checkpoint holds ${states.length} student random source(s), the student has ${sources.length}`,
+    );
+  }
+  sources.forEach((r, i) => r.restore(states[i]!));
+}
+
 /**
  * Runs an epoch's iterations `start .. total - 1` with `iteration(i)`; after
  * each one counts it on `meter`, reports progress, lets timers and signal
@@ -702,8 +752,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     const tensors: Record<string, TensorData> = {
       ...await this.generator.params.save("generator/"),
     };
-    const studentWeights = this.#context.student.model.getWeights();
-    for (const [i, w] of studentWeights.entries()) tensors[`student/${i}`] = await tensorData(w);
+    await saveStudentWeights(this.#context.student, tensors);
     const generatorOptimizer = await saveOptimizer(
       this.#generatorOpt,
       "optimizer/generator/",
@@ -719,9 +768,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       studentOptimizer,
       replay: replay.json,
       ...(this.#partial !== undefined ? { partial: structuredClone(this.#partial) } : {}),
-      ...(this.#context.student.randomSources !== undefined
-        ? { studentRandom: this.#context.student.randomSources.map((r) => r.state()) }
-        : {}),
+      ...studentRandomJson(this.#context.student),
     };
     return { json, tensors };
   }
@@ -731,19 +778,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
     const json = state.json as LoopJson;
     const t = state.tensors;
     this.generator.params.load("generator/", t);
-    const weights = this.#context.student.model.getWeights();
-    const values = weights.map((w, i) => {
-      const d = t[`student/${i}`];
-      if (d === undefined) throw new Error(`Checkpoint lacks tensor "student/${i}"`);
-      if (d.shape.join() !== w.shape.join()) {
-        throw new Error(
-          `Checkpoint tensor "student/${i}" has shape [${d.shape}], not [${w.shape}]`,
-        );
-      }
-      return fromTensorData(d);
-    });
-    this.#context.student.model.setWeights(values);
-    tf.dispose(values);
+    restoreStudentWeights(this.#context.student, t);
     await restoreOptimizer(this.#generatorOpt, "optimizer/generator/", json.generatorOptimizer, t);
     await restoreOptimizer(this.#studentOpt, "optimizer/student/", json.studentOptimizer, t);
     const replayTensors: Record<string, TensorData> = {};
@@ -751,14 +786,7 @@ export class AdversarialLoop implements MethodInstance, LoopHandle {
       if (k.startsWith("replay/")) replayTensors[k.slice("replay/".length)] = v;
     }
     await this.#replay.restore(json.replay, replayTensors);
-    const sources = this.#context.student.randomSources ?? [];
-    const saved = json.studentRandom ?? [];
-    if (saved.length !== sources.length) {
-      throw new Error(
-        `Checkpoint holds ${saved.length} student random source(s), the student has ${sources.length}`,
-      );
-    }
-    sources.forEach((r, i) => r.restore(saved[i]!));
+    restoreStudentRandom(this.#context.student, json.studentRandom);
     this.#rng = Rng.fromState(json.rng);
     this.#epochsDone = json.epochsDone;
     this.#partial = json.partial === undefined ? undefined : structuredClone(json.partial);

@@ -10,7 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Classifier, forward } from "../models/classifier.ts";
+import { forward } from "../models/classifier.ts";
 import { learningRateAt, type LrSchedule } from "../util/lr_schedule.ts";
 import { Optimizer, type OptimizerSpec } from "../util/optim.ts";
 import { Rng, type RngState } from "../util/rng.ts";
@@ -21,8 +21,12 @@ import {
   optimizerState,
   type PartialEpoch,
   randomCodes,
+  restoreStudentRandom,
+  restoreStudentWeights,
   resumeEpochMeter,
   runIterations,
+  saveStudentWeights,
+  studentRandomJson,
 } from "./adversarial.ts";
 import type { HyperReader, HyperTable } from "./hyper.ts";
 import type {
@@ -35,7 +39,6 @@ import type {
   TensorData,
 } from "./method.ts";
 import { Generator, type GeneratorOptions } from "./blocks/generator.ts";
-import { fromTensorData, tensorData } from "./blocks/params.ts";
 
 /** Release defaults of the student's and the schedule's hyperparameters, per method. */
 export interface StudentDefaults {
@@ -135,32 +138,6 @@ export function readStudentSettings(h: HyperReader): StudentSettings {
     schedule,
     generatorScheduled: h.boolean("generatorLrScheduled"),
   };
-}
-
-/** Saves a classifier's weights under `student/<i>`. */
-export async function saveStudentWeights(
-  student: Classifier,
-  out: Record<string, TensorData>,
-): Promise<void> {
-  const weights = student.model.getWeights();
-  for (let i = 0; i < weights.length; i++) out[`student/${i}`] = await tensorData(weights[i]!);
-}
-
-/** Restores {@linkcode saveStudentWeights}'s output (shapes checked). */
-export function restoreStudentWeights(
-  student: Classifier,
-  tensors: Record<string, TensorData>,
-): void {
-  const values = student.model.getWeights().map((w, i) => {
-    const d = tensors[`student/${i}`];
-    if (d === undefined) throw new Error(`Checkpoint lacks tensor "student/${i}"`);
-    if (d.shape.join() !== w.shape.join()) {
-      throw new Error(`Checkpoint tensor "student/${i}" has shape [${d.shape}], not [${w.shape}]`);
-    }
-    return fromTensorData(d);
-  });
-  student.model.setWeights(values);
-  tf.dispose(values);
 }
 
 /** How a {@linkcode GeneratorStudentLoop} is built. */
@@ -368,14 +345,13 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
       "optimizer/student/",
       tensors,
     );
-    const sources = this.context.student.randomSources;
     const json: LoopJson = {
       rng: this.#rng.state(),
       epochsDone: this.#epochsDone,
       generatorOptimizer,
       studentOptimizer,
       ...(this.#partial !== undefined ? { partial: structuredClone(this.#partial) } : {}),
-      ...(sources !== undefined ? { studentRandom: sources.map((r) => r.state()) } : {}),
+      ...studentRandomJson(this.context.student),
     };
     return { json, tensors };
   }
@@ -393,14 +369,7 @@ export abstract class GeneratorStudentLoop implements MethodInstance {
       t,
     );
     await optimizerState.restore(this.studentOpt, "optimizer/student/", json.studentOptimizer, t);
-    const sources = this.context.student.randomSources ?? [];
-    const saved = json.studentRandom ?? [];
-    if (saved.length !== sources.length) {
-      throw new Error(
-        `Checkpoint holds ${saved.length} student random source(s), the student has ${sources.length}`,
-      );
-    }
-    sources.forEach((r, i) => r.restore(saved[i]!));
+    restoreStudentRandom(this.context.student, json.studentRandom);
     this.#rng = Rng.fromState(json.rng);
     this.#epochsDone = json.epochsDone;
     this.#partial = json.partial === undefined ? undefined : structuredClone(json.partial);

@@ -18,8 +18,12 @@ import {
   modelVariables,
   optimizerState,
   type PartialEpoch,
+  restoreStudentRandom,
+  restoreStudentWeights,
   resumeEpochMeter,
   runIterations,
+  saveStudentWeights,
+  studentRandomJson,
 } from "./adversarial.ts";
 import {
   ImagePool,
@@ -29,7 +33,6 @@ import {
   studentBatch,
 } from "./blocks/image_pool.ts";
 import { kdKlLoss } from "./blocks/generative_losses.ts";
-import { fromTensorData, tensorData } from "./blocks/params.ts";
 import { HyperReader, type HyperTable } from "./hyper.ts";
 import type { MemoryPart } from "./memory_estimate.ts";
 import type {
@@ -348,21 +351,19 @@ export class InversionLoop implements MethodInstance, InversionHandle {
   /** Student weights and optimiser, pool, synthesizer, Rng and any partial epoch. */
   async saveState(): Promise<MethodState> {
     const tensors: Record<string, TensorData> = {};
-    const studentWeights = this.context.student.model.getWeights();
-    for (const [i, w] of studentWeights.entries()) tensors[`student/${i}`] = await tensorData(w);
+    await saveStudentWeights(this.context.student, tensors);
     const studentOptimizer = await optimizerState.save(this.#opt, "optimizer/student/", tensors);
     const pool = this.pool.save();
     for (const [k, v] of Object.entries(pool.tensors)) tensors[`pool/${k}`] = v;
     const synth = await this.#synth.save();
     for (const [k, v] of Object.entries(synth.tensors)) tensors[`synth/${k}`] = v;
-    const sources = this.context.student.randomSources;
     const json: LoopJson = {
       rng: this.#rng.state(),
       studentOptimizer,
       pool: pool.json,
       synthesizer: synth.json,
       ...(this.#partial !== undefined ? { partial: structuredClone(this.#partial) } : {}),
-      ...(sources !== undefined ? { studentRandom: sources.map((r) => r.state()) } : {}),
+      ...studentRandomJson(this.context.student),
     };
     return { json, tensors };
   }
@@ -371,19 +372,7 @@ export class InversionLoop implements MethodInstance, InversionHandle {
   async restoreState(state: MethodState): Promise<void> {
     const json = state.json as LoopJson;
     const t = state.tensors;
-    const weights = this.context.student.model.getWeights();
-    const values = weights.map((w, i) => {
-      const d = t[`student/${i}`];
-      if (d === undefined) throw new Error(`Checkpoint lacks tensor "student/${i}"`);
-      if (d.shape.join() !== w.shape.join()) {
-        throw new Error(
-          `Checkpoint tensor "student/${i}" has shape [${d.shape}], not [${w.shape}]`,
-        );
-      }
-      return fromTensorData(d);
-    });
-    this.context.student.model.setWeights(values);
-    tf.dispose(values);
+    restoreStudentWeights(this.context.student, t);
     await optimizerState.restore(this.#opt, "optimizer/student/", json.studentOptimizer, t);
     const prefixed = (prefix: string) =>
       Object.fromEntries(
@@ -394,14 +383,7 @@ export class InversionLoop implements MethodInstance, InversionHandle {
       );
     this.pool.restore(json.pool, prefixed("pool/"));
     await this.#synth.restore(json.synthesizer, prefixed("synth/"));
-    const sources = this.context.student.randomSources ?? [];
-    const saved = json.studentRandom ?? [];
-    if (saved.length !== sources.length) {
-      throw new Error(
-        `Checkpoint holds ${saved.length} student random source(s), the student has ${sources.length}`,
-      );
-    }
-    sources.forEach((r, i) => r.restore(saved[i]!));
+    restoreStudentRandom(this.context.student, json.studentRandom);
     this.#rng = Rng.fromState(json.rng);
     this.#partial = json.partial === undefined ? undefined : structuredClone(json.partial);
   }
