@@ -10,6 +10,8 @@ import {
   assign,
   chwToHwc,
   convToHwio,
+  encoderMap,
+  generatorMap as plainGeneratorMap,
   linearToOurs,
   nchwToNhwc,
   permuteVector,
@@ -149,28 +151,8 @@ Deno.test("novel generator matches the release's PyTorch generator (train, eval,
   g.dispose();
 });
 
-/** (our name, PyTorch name, converter) for DFAD's GeneratorA (no spectral norm, its module names). */
-function generatorAMap(): [string, string, (d: number[]) => number[]][] {
-  const s = C.img / 4;
-  const id = (d: number[]) => d;
-  const fcPerm = (o: number) => chwToHwc(o, s, C.c1);
-  return [
-    ["l1/weight", "l1.0.weight", (d) => linearToOurs(d, C.c1 * s * s, C.latent, fcPerm, (i) => i)],
-    ["l1/bias", "l1.0.bias", (d) => permuteVector(d, fcPerm)],
-    ["bn0/weight", "conv_blocks0.0.weight", id],
-    ["bn0/bias", "conv_blocks0.0.bias", id],
-    ["conv1/weight", "conv_blocks1.0.weight", (d) => convToHwio(d, C.c1, C.c1)],
-    ["conv1/bias", "conv_blocks1.0.bias", id],
-    ["bn1/weight", "conv_blocks1.1.weight", id],
-    ["bn1/bias", "conv_blocks1.1.bias", id],
-    ["conv2/weight", "conv_blocks2.0.weight", (d) => convToHwio(d, C.c2, C.c1)],
-    ["conv2/bias", "conv_blocks2.0.bias", id],
-    ["bn2/weight", "conv_blocks2.1.weight", id],
-    ["bn2/bias", "conv_blocks2.1.bias", id],
-    ["conv3/weight", "conv_blocks2.3.weight", (d) => convToHwio(d, C.ch, C.c2)],
-    ["conv3/bias", "conv_blocks2.3.bias", id],
-  ];
-}
+/** DFAD's GeneratorA: no spectral norm, its last convolution at `conv_blocks2.3`. */
+const generatorAMap = () => plainGeneratorMap(C, "conv_blocks2.3");
 
 Deno.test("DFAD's generator (no spectral norm, BatchNorm eps 1e-5) matches the release's GeneratorA", async () => {
   await initBackend("wasm");
@@ -239,31 +221,7 @@ Deno.test("encoder matches the release's PyTorch encoder (mu, log-variance, grad
     rng: new Rng(1),
   });
   const ref = FIXTURE.encoder;
-  const s2 = C.img / 8;
-  const id = (d: number[]) => d;
-  const flatPerm = (i: number) => chwToHwc(i, s2, C.e2);
-  const map: [string, string, (d: number[]) => number[]][] = [
-    ["conv0/weight", "conv_blocks0.0.weight", (d) => convToHwio(d, C.e1, C.ch)],
-    ["conv0/bias", "conv_blocks0.0.bias", id],
-    ["bn0/weight", "conv_blocks0.1.weight", id],
-    ["bn0/bias", "conv_blocks0.1.bias", id],
-    ["conv1/weight", "conv_blocks1.0.weight", (d) => convToHwio(d, C.e2, C.e1)],
-    ["conv1/bias", "conv_blocks1.0.bias", id],
-    ["bn1/weight", "conv_blocks1.1.weight", id],
-    ["bn1/bias", "conv_blocks1.1.bias", id],
-    ["conv2/weight", "conv_blocks2.0.weight", (d) => convToHwio(d, C.e2, C.e2)],
-    ["conv2/bias", "conv_blocks2.0.bias", id],
-    ["bn2/weight", "conv_blocks2.1.weight", id],
-    ["bn2/bias", "conv_blocks2.1.bias", id],
-    ...["fc_mu", "fc_var"].flatMap((h): [string, string, (d: number[]) => number[]][] => [
-      [
-        `${h}/weight`,
-        `${h}.weight`,
-        (d) => linearToOurs(d, C.latent, C.e2 * s2 * s2, (o) => o, flatPerm),
-      ],
-      [`${h}/bias`, `${h}.bias`, id],
-    ]),
-  ];
+  const map = encoderMap(C);
   for (const [ours, pt, convert] of map) assign(e.params, ours, convert(ref.params[pt]!.data));
   const x = tf.tensor4d(nchwToNhwc(ref.x, C.n, C.ch, C.img), [C.n, C.img, C.img, C.ch]);
   const held: { mu?: tf.Tensor; logVar?: tf.Tensor } = {};

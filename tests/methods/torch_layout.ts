@@ -98,3 +98,67 @@ export function assertClose(
   for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
   assert.ok(worst <= tol * scale, `${what}: max abs error ${worst} (scale ${scale})`);
 }
+
+/** (our name, PyTorch name, converter) for loading a release's weights into a network. */
+export type WeightMap = [string, string, (d: number[]) => number[]][];
+
+/**
+ * The map of a DCGAN generator without spectral norm (PRE-DFKD's VAE decoder, DFAD's
+ * GeneratorA): `conv_blocks0..2` and the last convolution under `lastConv` (the decoder's
+ * `conv_blocks3.0`, GeneratorA's `conv_blocks2.3`).
+ */
+export function generatorMap(
+  c: { img: number; c1: number; c2: number; ch: number; latent: number },
+  lastConv: string,
+): WeightMap {
+  const s = c.img / 4;
+  const id = (d: number[]) => d;
+  const fcPerm = (o: number) => chwToHwc(o, s, c.c1);
+  return [
+    ["l1/weight", "l1.0.weight", (d) => linearToOurs(d, c.c1 * s * s, c.latent, fcPerm, (i) => i)],
+    ["l1/bias", "l1.0.bias", (d) => permuteVector(d, fcPerm)],
+    ["bn0/weight", "conv_blocks0.0.weight", id],
+    ["bn0/bias", "conv_blocks0.0.bias", id],
+    ["conv1/weight", "conv_blocks1.0.weight", (d) => convToHwio(d, c.c1, c.c1)],
+    ["conv1/bias", "conv_blocks1.0.bias", id],
+    ["bn1/weight", "conv_blocks1.1.weight", id],
+    ["bn1/bias", "conv_blocks1.1.bias", id],
+    ["conv2/weight", "conv_blocks2.0.weight", (d) => convToHwio(d, c.c2, c.c1)],
+    ["conv2/bias", "conv_blocks2.0.bias", id],
+    ["bn2/weight", "conv_blocks2.1.weight", id],
+    ["bn2/bias", "conv_blocks2.1.bias", id],
+    ["conv3/weight", `${lastConv}.weight`, (d) => convToHwio(d, c.ch, c.c2)],
+    ["conv3/bias", `${lastConv}.bias`, id],
+  ];
+}
+
+/** The map of PRE-DFKD's VAE encoder (`conv_blocks0..2`, heads `fc_mu`, `fc_var`). */
+export function encoderMap(
+  c: { img: number; e1: number; e2: number; ch: number; latent: number },
+): WeightMap {
+  const s2 = c.img / 8;
+  const id = (d: number[]) => d;
+  const flatPerm = (i: number) => chwToHwc(i, s2, c.e2);
+  return [
+    ["conv0/weight", "conv_blocks0.0.weight", (d) => convToHwio(d, c.e1, c.ch)],
+    ["conv0/bias", "conv_blocks0.0.bias", id],
+    ["bn0/weight", "conv_blocks0.1.weight", id],
+    ["bn0/bias", "conv_blocks0.1.bias", id],
+    ["conv1/weight", "conv_blocks1.0.weight", (d) => convToHwio(d, c.e2, c.e1)],
+    ["conv1/bias", "conv_blocks1.0.bias", id],
+    ["bn1/weight", "conv_blocks1.1.weight", id],
+    ["bn1/bias", "conv_blocks1.1.bias", id],
+    ["conv2/weight", "conv_blocks2.0.weight", (d) => convToHwio(d, c.e2, c.e2)],
+    ["conv2/bias", "conv_blocks2.0.bias", id],
+    ["bn2/weight", "conv_blocks2.1.weight", id],
+    ["bn2/bias", "conv_blocks2.1.bias", id],
+    ...["fc_mu", "fc_var"].flatMap((h): WeightMap => [
+      [
+        `${h}/weight`,
+        `${h}.weight`,
+        (d) => linearToOurs(d, c.latent, c.e2 * s2 * s2, (o) => o, flatPerm),
+      ],
+      [`${h}/bias`, `${h}.bias`, id],
+    ]),
+  ];
+}

@@ -9,11 +9,11 @@ import { silentLogger } from "../../src/util/logger.ts";
 import { Rng } from "../../src/util/rng.ts";
 import {
   assign,
-  chwToHwc,
-  convToHwio,
+  encoderMap as encoderMapOf,
+  generatorMap,
   linearToOurs,
   nchwToNhwc,
-  permuteVector,
+  type WeightMap,
 } from "./torch_layout.ts";
 
 // One self-replay VAE step of the release (`train_memory_generator` after the first iteration) in
@@ -93,57 +93,10 @@ function fixtureTeacher(): Classifier {
   };
 }
 
-type Mapping = [string, string, (d: number[]) => number[]][];
+type Mapping = WeightMap;
 
-function decoderMap(): Mapping {
-  const s = C.img / 4;
-  const id = (d: number[]) => d;
-  const fcPerm = (o: number) => chwToHwc(o, s, C.c1);
-  return [
-    ["l1/weight", "l1.0.weight", (d) => linearToOurs(d, C.c1 * s * s, C.latent, fcPerm, (i) => i)],
-    ["l1/bias", "l1.0.bias", (d) => permuteVector(d, fcPerm)],
-    ["bn0/weight", "conv_blocks0.0.weight", id],
-    ["bn0/bias", "conv_blocks0.0.bias", id],
-    ["conv1/weight", "conv_blocks1.0.weight", (d) => convToHwio(d, C.c1, C.c1)],
-    ["conv1/bias", "conv_blocks1.0.bias", id],
-    ["bn1/weight", "conv_blocks1.1.weight", id],
-    ["bn1/bias", "conv_blocks1.1.bias", id],
-    ["conv2/weight", "conv_blocks2.0.weight", (d) => convToHwio(d, C.c2, C.c1)],
-    ["conv2/bias", "conv_blocks2.0.bias", id],
-    ["bn2/weight", "conv_blocks2.1.weight", id],
-    ["bn2/bias", "conv_blocks2.1.bias", id],
-    ["conv3/weight", "conv_blocks3.0.weight", (d) => convToHwio(d, C.ch, C.c2)],
-    ["conv3/bias", "conv_blocks3.0.bias", id],
-  ];
-}
-
-function encoderMap(): Mapping {
-  const s2 = C.img / 8;
-  const id = (d: number[]) => d;
-  const flatPerm = (i: number) => chwToHwc(i, s2, C.e2);
-  return [
-    ["conv0/weight", "conv_blocks0.0.weight", (d) => convToHwio(d, C.e1, C.ch)],
-    ["conv0/bias", "conv_blocks0.0.bias", id],
-    ["bn0/weight", "conv_blocks0.1.weight", id],
-    ["bn0/bias", "conv_blocks0.1.bias", id],
-    ["conv1/weight", "conv_blocks1.0.weight", (d) => convToHwio(d, C.e2, C.e1)],
-    ["conv1/bias", "conv_blocks1.0.bias", id],
-    ["bn1/weight", "conv_blocks1.1.weight", id],
-    ["bn1/bias", "conv_blocks1.1.bias", id],
-    ["conv2/weight", "conv_blocks2.0.weight", (d) => convToHwio(d, C.e2, C.e2)],
-    ["conv2/bias", "conv_blocks2.0.bias", id],
-    ["bn2/weight", "conv_blocks2.1.weight", id],
-    ["bn2/bias", "conv_blocks2.1.bias", id],
-    ...["fc_mu", "fc_var"].flatMap((h): Mapping => [
-      [
-        `${h}/weight`,
-        `${h}.weight`,
-        (d) => linearToOurs(d, C.latent, C.e2 * s2 * s2, (o) => o, flatPerm),
-      ],
-      [`${h}/bias`, `${h}.bias`, id],
-    ]),
-  ];
-}
+const decoderMap = () => generatorMap(C, "conv_blocks3.0");
+const encoderMap = () => encoderMapOf(C);
 
 /**
  * Runs our VAE step's gradient computation on the fixture (weights, novel samples, codes and
